@@ -90,11 +90,14 @@ public final class SampleEncoder {
                 lossTokens++;
             }
         }
-        return new Sample(ids, mask, lossTokens);
+        return new Sample(ids, mask, lossTokens, rendered.text(), enc);
     }
 
-    /** Token ids (BOS first) and the 0/1 loss mask of the same length. */
-    public record Sample(int[] inputIds, int[] lossMask, int lossTokens) {
+    /**
+     * Token ids (BOS first) and the 0/1 loss mask of the same length; {@code text} and {@code encoded} (the
+     * rendered text and its tokens' spans, without BOS/EOS) are kept for human-readable views.
+     */
+    public record Sample(int[] inputIds, int[] lossMask, int lossTokens, String text, Llama2Tokenizer.Encoded encoded) {
         public int length() {
             return inputIds.length;
         }

@@ -28,7 +28,8 @@ class TokenizerGoldenTest {
     static JsonNode goldens;
 
     @BeforeAll
-    static void load() throws Exception {
+    static synchronized void load() throws Exception {
+        if (goldens != null) return;
         tokenizer = Llama2Tokenizer.shared(TOKENIZER);
         try (InputStream in = TokenizerGoldenTest.class.getResourceAsStream("/org/agentflan/dataprep/tokenizer-goldens.json")) {
             goldens = new ObjectMapper().readTree(in);
