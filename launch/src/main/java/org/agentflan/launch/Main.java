@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             "Run 'agentflan <command> --help' for the options of a command."},
         subcommands = {
             CommandLine.HelpCommand.class,
+            PrepareCommand.class,
             TokenizeCommand.class,
             RenderCommand.class,
         })

@@ -15,7 +15,7 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 final class StageProgress extends SparkListener {
     private static final long EVERY_MS = 5_000;
 
-    private record Stage(String name, int tasks, long startMs, AtomicInteger done) {}
+    private record Stage(int tasks, long startMs, AtomicInteger done) {}
 
     private final Map<Integer, Stage> stages = new ConcurrentHashMap<>();
     private volatile long lastLogMs;
@@ -23,8 +23,7 @@ final class StageProgress extends SparkListener {
     @Override
     public void onStageSubmitted(SparkListenerStageSubmitted event) {
         var info = event.stageInfo();
-        String name = info.name().split(" at ")[0];
-        stages.put(info.stageId(), new Stage(name, info.numTasks(), System.currentTimeMillis(), new AtomicInteger()));
+        stages.put(info.stageId(), new Stage(info.numTasks(), System.currentTimeMillis(), new AtomicInteger()));
     }
 
     @Override
@@ -39,8 +38,8 @@ final class StageProgress extends SparkListener {
             lastLogMs = now;
             double seconds = (now - s.startMs()) / 1000.0;
             double rate = done / Math.max(seconds, 1e-3);
-            System.err.printf("prepare: stage %d (%s) %d/%d tasks, %.2f tasks/s, ETA %.0f s%n",
-                    event.stageId(), s.name(), done, s.tasks(), rate, (s.tasks() - done) / rate);
+            System.err.printf("prepare: stage %d: %d/%d tasks, %.2f tasks/s, ETA %.0f s%n",
+                    event.stageId(), done, s.tasks(), rate, (s.tasks() - done) / rate);
         }
     }
 
@@ -48,8 +47,8 @@ final class StageProgress extends SparkListener {
     public void onStageCompleted(SparkListenerStageCompleted event) {
         Stage s = stages.remove(event.stageInfo().stageId());
         if (s != null && System.currentTimeMillis() - s.startMs() > 2_000) {
-            System.err.printf("prepare: stage %d (%s) done: %d tasks in %.1f s%n", event.stageInfo().stageId(),
-                    s.name(), s.tasks(), (System.currentTimeMillis() - s.startMs()) / 1000.0);
+            System.err.printf("prepare: stage %d done: %d tasks in %.1f s%n", event.stageInfo().stageId(),
+                    s.tasks(), (System.currentTimeMillis() - s.startMs()) / 1000.0);
         }
     }
 }
