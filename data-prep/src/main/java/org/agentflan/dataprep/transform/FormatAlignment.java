@@ -29,6 +29,9 @@ public final class FormatAlignment implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** What a {@code give_up_and_restart} Finish says to the user, having no final answer of its own. */
+    static final String GIVE_UP_ANSWER = "I could not complete this task with the available tools, so I give up and restart.";
+
     private final FormatAlignmentConfig config;
     private final long seed;
 
@@ -105,7 +108,7 @@ public final class FormatAlignment implements Serializable {
             }
             JsonNode type = input.get("return_type");
             if (type != null && "give_up_and_restart".equals(type.asText())) {
-                return "I could not complete this task with the available tools, so I give up and restart.";
+                return GIVE_UP_ANSWER;
             }
             return null;
         } catch (IOException e) {

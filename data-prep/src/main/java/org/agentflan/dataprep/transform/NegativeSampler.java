@@ -18,7 +18,7 @@ import scala.Tuple2;
  * Builds kind-(b) negatives: a real tool list (the function list of a tool-source system prompt) paired with the
  * first exchange of a general chat, whose answer is plain text, so the model learns that offered tools are not
  * a reason to call one. Negative i takes tool list #index(hash(seed, i)) and chat #index(hash(seed, i)) of the
- * pools sorted by content hash; pools are indexed by sort + zipWithIndex, so the result ignores partitioning and
+ * pools of distinct tool lists and distinct exchanges sorted by content hash; pools are indexed by sort + zipWithIndex, so the result ignores partitioning and
  * input order. Returns only the negatives; the caller unions them with the corpus.
  */
 public final class NegativeSampler implements Serializable {
@@ -44,19 +44,20 @@ public final class NegativeSampler implements Serializable {
         List<String> chatSources = config.chatSources();
         JavaRDD<Conversation> all = corpus.toJavaRDD();
         JavaRDD<Conversation> toolConversations = all.filter(c -> toolSources.contains(c.getSource()));
-        JavaRDD<String> toolLists = toolConversations.map(NegativeSampler::toolList).filter(t -> t != null).distinct();
+        JavaRDD<String> toolLists = toolConversations.map(NegativeSampler::toolList).filter(t -> t != null);
         JavaRDD<Turn[]> chats = all.filter(c -> chatSources.contains(c.getSource()))
                 .map(NegativeSampler::firstExchange).filter(e -> e != null);
-        long toolCount = toolLists.count();
-        long chatCount = chats.count();
         long n = config.ratio() > 0 ? Math.round(config.ratio() * toolConversations.count()) : config.count();
+        JavaPairRDD<Long, String> tools = indexByHash(toolLists.mapToPair(t -> new Tuple2<>(StableHash.hex(16, t), t)))
+                .cache();
+        JavaPairRDD<Long, Turn[]> chatPool = indexByHash(chats.mapToPair(e -> new Tuple2<>(
+                StableHash.hex(16, e[0].getContent(), e[1].getContent()), e))).cache();
+        long toolCount = tools.count();
+        long chatCount = chatPool.count();
         if (n == 0 || toolCount == 0 || chatCount == 0) {
             return spark.emptyDataset(Encoders.bean(Conversation.class));
         }
         long s = seed;
-        JavaPairRDD<Long, String> tools = indexByHash(toolLists.mapToPair(t -> new Tuple2<>(StableHash.hex(16, t), t)));
-        JavaPairRDD<Long, Turn[]> chatPool = indexByHash(chats.mapToPair(e -> new Tuple2<>(
-                StableHash.hex(16, e[0].getContent(), e[1].getContent()), e)));
         List<Long> picks = new ArrayList<>();
         for (long i = 0; i < n; i++) {
             picks.add(i);
