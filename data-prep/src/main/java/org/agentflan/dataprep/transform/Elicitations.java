@@ -23,6 +23,11 @@ enum Elicitations {
             "Give the input parameters for this call.",
             "Provide the arguments for the call as JSON.",
             "With which parameters do you call it?")),
+    ACTION(List.of(
+            "What is your next action?",
+            "What do you do now?",
+            "Which action do you take?",
+            "Give your next action.")),
     FINAL_ANSWER(List.of(
             "What is your final answer?",
             "Please give me the final answer.",

@@ -18,7 +18,9 @@ import org.apache.spark.sql.Encoders;
  * Agent-FLAN's format alignment: each ReAct assistant turn becomes separate assistant turns for the thought
  * (reasoning), the tool name (retrieval) and the arguments (understanding), the last two each elicited by a short
  * user turn; a Finish call or a {@code Final Answer:} becomes a final-answer turn (tagged reasoning: it is the
- * conclusion drawn from the observations). Observations stay user turns. The thought answers the user turn before
+ * conclusion drawn from the observations). AgentInstruct's whole-text actions ({@code Act: bash ...},
+ * {@code Action: search[..]}) become one action turn (understanding: the action and its arguments are one string
+ * there, and the tool choice is mostly fixed by the task). Observations stay user turns. The thought answers the user turn before
  * it (the query or an observation) and gets an eliciting turn only when it would follow an assistant turn.
  *
  * <p>{@code react_share} of the ReAct conversations stay in ReAct form so the model can still emit the parseable
@@ -82,6 +84,9 @@ public final class FormatAlignment implements Serializable {
             if (finalAnswer != null) {
                 out.add(Turn.user(Elicitations.FINAL_ANSWER.pick(seed, c.getId(), i)));
                 out.add(new Turn("assistant", finalAnswer, loss, Capability.REASONING.key()));
+            } else if (step.action() != null && step.actionInput() == null) {
+                out.add(Turn.user(Elicitations.ACTION.pick(seed, c.getId(), i)));
+                out.add(new Turn("assistant", step.action(), loss, Capability.UNDERSTANDING.key()));
             } else if (step.action() != null) {
                 out.add(Turn.user(Elicitations.TOOL.pick(seed, c.getId(), i)));
                 out.add(new Turn("assistant", step.action(), loss, Capability.RETRIEVAL.key()));

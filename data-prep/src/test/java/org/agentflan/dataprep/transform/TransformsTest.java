@@ -136,6 +136,39 @@ class TransformsTest {
         assertTrue(finishes >= 5, "the fixtures exercise Finish: " + finishes);
     }
 
+    @Test
+    void formatAlignmentSplitsAgentInstructThoughtsFromActions() throws IOException {
+        Path file = SparkTestSession.sampleData().resolve("agentinstruct/agentinstruct_sample.jsonl");
+        FormatAlignment alignment = new FormatAlignment(
+                defaults(FormatAlignmentConfig.class, FormatAlignmentConfig.DEFAULTS, "react_share=0"), SEED);
+        Map<String, Conversation> aligned = alignment.apply(ConversationReader.read(spark, new SourceSpec("agentinstruct",
+                file.toString(), SourceFormat.AGENT_INSTRUCT)).conversations()).collectAsList().stream()
+                .collect(Collectors.toMap(Conversation::getId, c -> c));
+        Set<String> askAction = new HashSet<>(Elicitations.ACTION.phrasings());
+        for (String line : Files.readAllLines(file)) {
+            JsonNode raw = JSON.readTree(line);
+            List<String> actions = new ArrayList<>();
+            for (JsonNode turn : raw.get("conversations")) {
+                String value = turn.get("value").asText();
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "(?s)(?:Think|Thought|THOUGHT):.*?\\n\\s*(?:Act|Action|ACTION): *(.*?)\\s*").matcher(value);
+                if (turn.get("from").asText().equals("gpt") && m.matches()) {
+                    actions.add(m.group(1));
+                }
+            }
+            List<Turn> turns = aligned.get(raw.get("id").asText()).getTurns();
+            List<String> elicited = new ArrayList<>();
+            for (int i = 1; i < turns.size(); i++) {
+                if (askAction.contains(turns.get(i - 1).getContent())) {
+                    assertEquals("understanding", turns.get(i).getCapability());
+                    elicited.add(turns.get(i).getContent());
+                }
+            }
+            assertEquals(actions, elicited, raw.get("id").asText());
+            assertTrue(actions.size() >= 1, "every sample trajectory has a thought-then-action step");
+        }
+    }
+
     private static long rawEntryFinishes(String id) {
         long n = 0;
         for (JsonNode m : rawEntry(id)) {
