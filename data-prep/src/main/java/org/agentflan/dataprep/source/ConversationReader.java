@@ -238,7 +238,7 @@ public final class ConversationReader {
             }
             while (json.nextToken() != JsonToken.END_ARRAY) {
                 int start = (int) json.currentTokenLocation().getCharOffset();
-                JsonNode element = Json.MAPPER.readTree(json);
+                JsonNode element = Json.ELEMENT_READER.readTree(json);
                 int end = (int) json.currentLocation().getCharOffset();
                 RawRecord record = new RawRecord(source, file, index, text.substring(start, end));
                 long bad = decoded.firstBadByteBetween(start + shift, end + shift);

@@ -1,5 +1,7 @@
 package org.agentflan.dataprep.source;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,13 @@ public record SourceSpec(String name, String path, SourceFormat format, double w
 
     public SourceSpec(String name, String path, SourceFormat format) {
         this(name, path, format, 1.0);
+    }
+
+    /** Binds a YAML/JSON source entry; list items get no per-key defaults from the config loader, so weight defaults here. */
+    @JsonCreator
+    public static SourceSpec fromConfig(@JsonProperty("name") String name, @JsonProperty("path") String path,
+                                        @JsonProperty("format") SourceFormat format, @JsonProperty("weight") Double weight) {
+        return new SourceSpec(name, path, format, weight == null ? 1.0 : weight);
     }
 
     @Override
