@@ -147,9 +147,7 @@ public final class PrepareJob {
                     cfg.template().eos(), cfg.overLength().key(), Instant.now().toString(), seconds, sources, totals,
                     ConfigLoader.toTree(cfg));
             CorpusWriter.writeManifest(spark, cfg.output(), manifest);
-            Result result = new Result(cfg.output(), manifest);
-            System.err.println(summary(result));
-            return result;
+            return new Result(cfg.output(), manifest);
         } finally {
             reads.forEach(ReadResult::unpersist);
             spark.sparkContext().removeSparkListener(progress);
