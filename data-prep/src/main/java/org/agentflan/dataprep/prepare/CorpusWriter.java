@@ -82,7 +82,10 @@ public final class CorpusWriter {
         // Reasons may carry details after ':' ("over_length: 5000 tokens > ..."); the histogram keys on the kind.
         for (Row r : readerRejects.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"))
                 .count().collectAsList()) {
-            counts.merge(r.getString(0), rejected(r.getString(1), r.getLong(2)), SourceCounts::plus);
+            // A reader reject is a record read that never became a conversation: it counts as read too.
+            SourceCounts readAndRejected = rejected(r.getString(1), r.getLong(2));
+            counts.merge(r.getString(0), new SourceCounts(r.getLong(2), 0, 0, 0, readAndRejected.rejected(),
+                    readAndRejected.rejectedReasons(), 0, 0, 0), SourceCounts::plus);
         }
         for (StageCounter.Event e : counter.rejects()) {
             counts.merge(e.source(), rejected(e.rejectReason().split(":", 2)[0], 1), SourceCounts::plus);

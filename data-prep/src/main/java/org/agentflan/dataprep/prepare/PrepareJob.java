@@ -125,11 +125,10 @@ public final class PrepareJob {
             for (SourceSpec spec : cfg.sources()) {
                 ReadResult r = ConversationReader.read(spark, spec);
                 reads.add(r);
+                // Reader rejects are counted with the reasons histogram after the write; read = parsed + those.
                 long parsed = r.conversations().count();
-                long rejected = r.rejects().count();
-                System.err.printf("prepare: source %s: %d conversations, %d rejected records%n",
-                        spec.name(), parsed, rejected);
-                read.put(spec.name(), new SourceCounts(parsed + rejected, parsed, 0, 0, 0, new TreeMap<>(), 0, 0, 0));
+                System.err.printf("prepare: source %s: %d conversations%n", spec.name(), parsed);
+                read.put(spec.name(), new SourceCounts(parsed, parsed, 0, 0, 0, new TreeMap<>(), 0, 0, 0));
                 corpus = corpus == null ? r.conversations() : corpus.union(r.conversations());
                 rejects = rejects == null ? r.rejects().toDF() : rejects.unionByName(r.rejects().toDF());
             }

@@ -23,8 +23,8 @@ import org.apache.spark.sql.types.StructType;
  * The Spark step from conversations to training samples. Conversations are first put in a total order that
  * depends only on (seed, source, id, content), so the output is the same rows in the same order whatever the
  * partitioning; the sort runs on the text, before tokenization, so that Spark's range-partition sampling pass
- * does not tokenize everything twice. Each partition then tokenizes in place (order kept) with the JVM's one
- * shared tokenizer. Emitted samples are the output rows; every outcome (emitted or rejected, with its reason)
+ * does not tokenize everything twice. Each partition then tokenizes in place (order kept) with its task
+ * thread's own tokenizer. Emitted samples are the output rows; every outcome (emitted or rejected, with its reason)
  * is recorded in a {@link StageCounter}, filled when an action (the shard write) runs the returned Dataset.
  */
 public final class TokenizeStage {
@@ -90,7 +90,7 @@ public final class TokenizeStage {
 
         @Override
         public Iterator<Row> call(Iterator<Conversation> input) {
-            SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(resolveTokenizer(settings.tokenizerPath())),
+            SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.forThread(resolveTokenizer(settings.tokenizerPath())),
                     settings.maxLength(), settings.overLength(), settings.eos());
             return new Iterator<>() {
                 private Row next = advance();
