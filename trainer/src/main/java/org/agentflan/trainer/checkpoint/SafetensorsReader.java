@@ -273,6 +273,29 @@ public final class SafetensorsReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads a tensor into an existing array of the same shape (FLOAT32 for floating tensors, or the tensor's own
+     * type), e.g. a model parameter: no new memory on the CPU, one host copy of the tensor for an accelerator.
+     * A CPU destination must be contiguous, as arrays made by an NDManager are.
+     */
+    public void readInto(String name, NDArray destination) throws IOException {
+        TensorInfo t = info(name);
+        if (!t.shape().equals(destination.getShape())) {
+            throw CheckpointFormatException.of(file, name, "has shape " + t.shape() + " but the destination array has "
+                    + destination.getShape());
+        }
+        checkConversion(t, destination.getDataType());
+        if (destination.getDevice().equals(Device.cpu())) {
+            fill(t, destination);
+            return;
+        }
+        try (NDManager host = destination.getManager().newSubManager(Device.cpu())) {
+            NDArray staged = host.create(t.shape(), destination.getDataType());
+            fill(t, staged);
+            destination.set(staged.toByteBuffer(true)); // copies to the device
+        }
+    }
+
     private void checkConversion(TensorInfo t, DataType target) throws CheckpointFormatException {
         boolean same = t.dtype() != SafetensorsDType.BF16 && t.dtype().nativeDjlType() == target;
         boolean widen = t.dtype().isFloat() && target == DataType.FLOAT32;

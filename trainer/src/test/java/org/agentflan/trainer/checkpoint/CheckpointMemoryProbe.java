@@ -12,10 +12,11 @@ import org.agentflan.trainer.model.LlamaConfig;
 
 /**
  * Run in a fresh JVM by {@link CheckpointMemoryTest}: loads a checkpoint and prints how much the process's peak
- * resident memory (VmHWM, reset through /proc/self/clear_refs) and the JVM's direct buffers grew meanwhile. A fresh
+ * resident memory (VmHWM, reset through /proc/self/clear_refs, and RSS polled every millisecond) and the JVM's
+ * direct buffers grew meanwhile. A fresh
  * process matters: memory freed earlier in a long test JVM stays resident and would hide a second copy.
  *
- * <p>Usage: {@code CheckpointMemoryProbe stream|read DIR [repeats]}; prints {@code rss=N direct=N bytes=N}.
+ * <p>Usage: {@code CheckpointMemoryProbe stream|read|into DIR [repeats]}; prints {@code rss=N direct=N bytes=N}.
  */
 public final class CheckpointMemoryProbe {
     private CheckpointMemoryProbe() {}
@@ -27,10 +28,22 @@ public final class CheckpointMemoryProbe {
         LlamaConfig config = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
         try (NDManager manager = NDManager.newBaseManager()) {
             manager.ones(new ai.djl.ndarray.types.Shape(4)).close(); // load the engine before measuring
+            // "into" loads into parameters that exist (and were touched) before the measurement, like a built model.
+            Map<String, NDArray> parameters = new java.util.LinkedHashMap<>();
+            long parameterBytes = 0;
+            if (mode.equals("into")) {
+                for (Map.Entry<String, long[]> e : config.parameterShapes().entrySet()) {
+                    NDArray p = manager.zeros(new ai.djl.ndarray.types.Shape(e.getValue()));
+                    parameters.put(e.getKey(), p);
+                    parameterBytes += p.size() * 4;
+                }
+            }
             System.gc();
             Files.writeString(Path.of("/proc/self/clear_refs"), "5"); // resets VmHWM to the current RSS
             long rssBefore = status("VmRSS:");
             long directBefore = direct();
+            RssSampler sampler = new RssSampler();
+            sampler.start();
             long bytes = 0;
             for (int i = 0; i < repeats; i++) {
                 if (mode.equals("stream")) {
@@ -40,6 +53,9 @@ public final class CheckpointMemoryProbe {
                         array.close(); // a model would copy the tensor into its parameter here
                     });
                     bytes += seen[0];
+                } else if (mode.equals("into")) {
+                    HfCheckpoint.loadInto(dir, config, parameters);
+                    bytes += parameterBytes;
                 } else {
                     Map<String, NDArray> weights = HfCheckpoint.read(dir, config, manager);
                     for (NDArray w : weights.values()) {
@@ -47,8 +63,39 @@ public final class CheckpointMemoryProbe {
                     }
                 }
             }
-            System.out.println("rss=" + (status("VmHWM:") - rssBefore) + " direct=" + (direct() - directBefore)
-                    + " bytes=" + bytes + " arrays=" + manager.getManagedArrays().size());
+            sampler.interrupt();
+            long peak = Math.max(status("VmHWM:"), sampler.peak);
+            System.out.println("rss=" + (peak - rssBefore) + " direct=" + (direct() - directBefore)
+                    + " bytes=" + bytes + " arrays=" + (manager.getManagedArrays().size() - parameters.size()));
+        }
+    }
+
+    /**
+     * Polls resident memory every millisecond. VmHWM alone can miss a peak that is unmapped again quickly (the
+     * kernel updates the high-water mark lazily), and a tensor takes many milliseconds to read.
+     */
+    private static final class RssSampler extends Thread {
+        private static final long PAGE = 4096;
+        volatile long peak;
+
+        RssSampler() {
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            Path statm = Path.of("/proc/self/statm");
+            try {
+                while (!isInterrupted()) {
+                    long resident = Long.parseLong(Files.readString(statm).trim().split("\\s+")[1]) * PAGE;
+                    peak = Math.max(peak, resident);
+                    Thread.sleep(1);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
     }
 

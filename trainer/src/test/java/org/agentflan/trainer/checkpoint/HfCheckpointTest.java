@@ -53,6 +53,37 @@ class HfCheckpointTest {
     }
 
     @Test
+    void loadsIntoExistingParameters() throws Exception {
+        LlamaConfig config = LlamaConfig.read(tiny("bf16").resolve("config.json"));
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, NDArray> parameters = new LinkedHashMap<>();
+            for (Map.Entry<String, long[]> e : config.parameterShapes().entrySet()) {
+                parameters.put(e.getKey(), manager.zeros(new ai.djl.ndarray.types.Shape(e.getValue())));
+            }
+            Map<String, NDArray> same = new LinkedHashMap<>(parameters);
+            HfCheckpoint.loadInto(tiny("bf16"), config, parameters);
+            assertMatchesGolden("bf16", parameters, config);
+            for (String name : parameters.keySet()) {
+                assertTrue(same.get(name) == parameters.get(name), "loaded in place: " + name);
+                // the engine sees the new values, not a stale copy
+                assertEquals(parameters.get(name).sum().getFloat(), sumOf(Fixtures.bits(parameters.get(name))), 1e-3f, name);
+            }
+            parameters.put("model.norm.weight", manager.zeros(new ai.djl.ndarray.types.Shape(3)));
+            String message = assertThrows(IllegalArgumentException.class,
+                    () -> HfCheckpoint.loadInto(tiny("bf16"), config, parameters)).getMessage();
+            assertTrue(message.contains("parameter 'model.norm.weight' has shape (3) but the config expects (8)"), message);
+        }
+    }
+
+    private static float sumOf(int[] bits) {
+        double sum = 0;
+        for (int b : bits) {
+            sum += Float.intBitsToFloat(b);
+        }
+        return (float) sum;
+    }
+
+    @Test
     void shardedRoundTripWithTokenizerIsBitExactAndLoadableByPython() throws Exception {
         LlamaConfig config = LlamaConfig.read(tiny("f32-sharded").resolve("config.json"));
         Path out = tmp.resolve("model");
