@@ -310,12 +310,13 @@ public final class SafetensorsReader implements AutoCloseable {
         if (t.numel() == 0) {
             return;
         }
-        if (t.byteSize() > Integer.MAX_VALUE && out.getDataType() == t.dtype().nativeDjlType()) {
-            throw CheckpointFormatException.of(file, t.name(), "tensors above 2 GiB are not supported");
+        long outBytes = t.numel() * out.getDataType().getNumOfBytes();
+        if (outBytes > Integer.MAX_VALUE) {
+            throw CheckpointFormatException.of(file, t.name(), "is " + outBytes + " bytes as " + out.getDataType()
+                    + "; tensors above 2 GiB are not supported (DJL exposes an array's memory as one ByteBuffer)");
         }
         // toByteBuffer(true) on a contiguous CPU array is a view of the array's own memory, not a copy.
         ByteBuffer view = out.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
-        long outBytes = t.numel() * out.getDataType().getNumOfBytes();
         if (!view.isDirect() || view.capacity() != outBytes) {
             throw new IllegalStateException("DJL returned no direct view of the array for " + t.name());
         }

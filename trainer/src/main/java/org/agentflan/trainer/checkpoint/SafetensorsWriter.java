@@ -150,7 +150,13 @@ public final class SafetensorsWriter {
                 return;
             }
         }
-        // toByteBuffer(true) on a contiguous CPU array is a view of the array's own memory, not a copy.
+        long arrayBytes = array.getShape().size() * arrayType.getNumOfBytes();
+        if (arrayBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor '" + e.name() + "' is " + arrayBytes + " bytes; tensors above"
+                    + " 2 GiB are not supported (DJL exposes an array's memory as one ByteBuffer)");
+        }
+        // toByteBuffer(true) on a contiguous CPU array is a view of the array's own memory, not a copy
+        // (DJL hands a non-contiguous array's bytes as a contiguous copy owned by the array's manager).
         ByteBuffer view = array.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
         if (!narrowFromFloat32) {
             AtomicFiles.writeFully(channel, view);
