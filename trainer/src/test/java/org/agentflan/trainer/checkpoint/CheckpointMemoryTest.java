@@ -26,13 +26,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Loading never holds two copies of the weights. Proxy: peak resident memory of a fresh JVM
- * ({@link CheckpointMemoryProbe}) loading a ~180 MB checkpoint whose largest tensor is 16 MB, and its direct buffers.
+ * ({@link CheckpointMemoryProbe}) loading a ~106 MB checkpoint whose largest tensor is 16 MB, and its direct buffers.
  */
 class CheckpointMemoryTest {
     private static final long MB = 1L << 20;
     /** Slack for allocator and JVM noise (JIT, young-generation pages, JSON parsing): far below a second copy. */
     private static final long SLACK = 24 * MB;
-    private static final LlamaConfig WIDE = new LlamaConfig(8192, 512, 1408, 12, 8, 8, 1e-5, 10000.0, 512, false,
+    private static final LlamaConfig WIDE = new LlamaConfig(8192, 512, 1408, 6, 8, 8, 1e-5, 10000.0, 512, false,
             1, 2, "float32", null, null, null);
 
     @TempDir
@@ -56,7 +56,7 @@ class CheckpointMemoryTest {
             HfCheckpoint.write(tmp.resolve("bf16"), WIDE, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.BFLOAT16, null);
         }
         assertEquals(16 * MB, largestBytes);
-        assertTrue(totalBytes > 10 * largestBytes, "checkpoint much larger than one tensor: " + totalBytes);
+        assertTrue(totalBytes > 6 * largestBytes, "checkpoint much larger than one tensor: " + totalBytes);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -88,7 +88,7 @@ class CheckpointMemoryTest {
         long rss = probe.get("rss");
         assertEquals(totalBytes, probe.get("bytes"));
         // The proxy must see the weights themselves, or it would prove nothing about the streaming case.
-        assertTrue(rss > totalBytes * 9 / 10, variant + ": peak RSS grew by only " + rss / MB + " MB");
+        assertTrue(rss > totalBytes * 3 / 4, variant + ": peak RSS grew by only " + rss / MB + " MB");
         assertTrue(rss < totalBytes + largestBytes + SLACK, variant + ": peak RSS grew by " + rss / MB
                 + " MB for a " + totalBytes / MB + " MB checkpoint");
     }
