@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * Benchmark hook: times a safetensors save and load of a given number of FLOAT32 bytes next to a plain write of
- * the same bytes to the same folder, so checkpoint IO can be compared with what the disk itself does. Every write
- * is forced to disk, as a checkpoint save is. The load usually hits the page cache (the file was just written).
+ * the same bytes to the same folder (best of two rounds each), so checkpoint IO can be compared with what the disk
+ * itself does. Every write is forced to disk, as a checkpoint save is. The load usually hits the page cache (the file was just written).
  */
 public final class CheckpointThroughput {
     /** Tensors of this size, like the large matrices of a 7B model (a 4096 x 4096 FLOAT32 matrix is 64 MiB). */
@@ -46,7 +46,7 @@ public final class CheckpointThroughput {
 
     /**
      * Creates {@code bytes} bytes of random FLOAT32 tensors on the CPU, writes them plainly, saves them as
-     * safetensors stored as {@code saveType}, loads them back (checking the first tensor), and deletes the files.
+     * safetensors stored as {@code saveType}, loads them back (checking the first tensor), twice, and deletes the files.
      */
     public static Result measure(Path dir, long bytes, DataType saveType, NDManager manager) throws IOException {
         Files.createDirectories(dir);
@@ -65,38 +65,62 @@ public final class CheckpointThroughput {
             }
             long total = bytes - remaining;
 
-            long t0 = System.nanoTime();
-            try (FileChannel channel = FileChannel.open(plain, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                for (NDArray t : tensors.values()) {
-                    AtomicFiles.writeFully(channel, t.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN));
-                }
-                channel.force(true);
+            // Two rounds of plain write, save, load; the best time of each counts. The first writes into a cold page
+            // cache measured several times slower here, whichever operation came first.
+            double plainSeconds = Double.MAX_VALUE;
+            double saveSeconds = Double.MAX_VALUE;
+            double loadSeconds = Double.MAX_VALUE;
+            for (int round = 0; round < 2; round++) {
+                plainSeconds = Math.min(plainSeconds, plainWrite(plain, tensors.values()));
+                Files.deleteIfExists(plain);
+                long t1 = System.nanoTime();
+                SafetensorsWriter.write(saved, tensors, saveType);
+                long t2 = System.nanoTime();
+                saveSeconds = Math.min(saveSeconds, (t2 - t1) / 1e9);
+                loadSeconds = Math.min(loadSeconds, loadAndCheck(saved, tensors.values().iterator().next(), saveType, scope));
+                Files.deleteIfExists(saved);
             }
-            long t1 = System.nanoTime();
-            SafetensorsWriter.write(saved, tensors, saveType);
-            long t2 = System.nanoTime();
-            NDArray first = null;
-            try (SafetensorsReader reader = SafetensorsReader.open(saved)) {
-                for (String name : reader.tensors().keySet()) {
-                    NDArray loaded = reader.read(name, scope);
-                    if (first == null) {
-                        first = loaded;
-                    } else {
-                        loaded.close();
-                    }
-                }
-            }
-            long t3 = System.nanoTime();
-            NDArray original = tensors.values().iterator().next();
-            if (saveType == DataType.FLOAT32 && first != null && !first.contentEquals(original)) {
-                throw new IllegalStateException("throughput check: loaded tensor differs from the saved one");
-            }
-            return new Result(total, saveType, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
+            return new Result(total, saveType, plainSeconds, saveSeconds, loadSeconds);
         } finally {
             Files.deleteIfExists(plain);
             Files.deleteIfExists(saved);
         }
+    }
+
+    private static double loadAndCheck(Path saved, NDArray original, DataType saveType, NDManager scope) throws IOException {
+        long start = System.nanoTime();
+        NDArray first = null;
+        try (SafetensorsReader reader = SafetensorsReader.open(saved)) {
+            for (String name : reader.tensors().keySet()) {
+                NDArray loaded = reader.read(name, scope);
+                if (first == null) {
+                    first = loaded;
+                } else {
+                    loaded.close();
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (saveType == DataType.FLOAT32 && first != null && !first.contentEquals(original)) {
+            throw new IllegalStateException("throughput check: loaded tensor differs from the saved one");
+        }
+        if (first != null) {
+            first.close();
+        }
+        return seconds;
+    }
+
+    /** A new file each time, like a save (rewriting an existing file's blocks measured up to 4x faster here). */
+    private static double plainWrite(Path file, Iterable<NDArray> tensors) throws IOException {
+        Files.deleteIfExists(file);
+        long start = System.nanoTime();
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (NDArray t : tensors) {
+                AtomicFiles.writeFully(channel, t.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN));
+            }
+            channel.force(true);
+        }
+        return (System.nanoTime() - start) / 1e9;
     }
 
     /** Usage: {@code CheckpointThroughput DIR MEGABYTES [float32|float16|bfloat16]}; prints the table. */
