@@ -19,7 +19,6 @@ import java.util.concurrent.TimeUnit;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
