@@ -31,10 +31,12 @@ import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.input.PortableDataStream;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
+
+import static org.apache.spark.sql.functions.col;
 
 /**
  * Reads one configured source into canonical conversations and rejects, parsing with Jackson on the executors.
@@ -64,25 +66,33 @@ public final class ConversationReader {
         JavaRDD<ReadOutcome> outcomes = wholeFiles
                 ? readWholeFiles(jsc, spec, files)
                 : readLines(jsc, spec, files);
-        JavaRDD<ReadOutcome> parsed = outcomes.persist(StorageLevel.MEMORY_AND_DISK());
-        JavaRDD<Conversation> conversations = parsed.filter(o -> o.conversation != null).map(o -> o.conversation);
-        JavaRDD<Reject> rejects = parsed.filter(o -> o.reject != null).map(o -> o.reject);
-        return new ReadResult(
-                spark.createDataset(conversations.rdd(), Encoders.bean(Conversation.class)),
-                spark.createDataset(rejects.rdd(), Encoders.bean(Reject.class)),
-                parsed::unpersist);
+        // One parse feeds both outputs: the outcomes are cached once in Spark's compact columnar form (cheaper to
+        // build than a cache of Java objects), and each output is a plain column projection of it.
+        Dataset<ReadOutcome> parsed = spark.createDataset(outcomes.rdd(), Encoders.bean(ReadOutcome.class)).persist();
+        Dataset<Conversation> conversations = parsed.filter(col("conversation").isNotNull())
+                .select("conversation.*").as(Encoders.bean(Conversation.class));
+        Dataset<Reject> rejects = parsed.filter(col("reject").isNotNull())
+                .select("reject.*").as(Encoders.bean(Reject.class));
+        return new ReadResult(conversations, rejects, parsed::unpersist);
     }
 
-    /** A conversation or a reject; one record may give several of either. */
-    static final class ReadOutcome implements Serializable {
+    /** A conversation or a reject (the other is null); one record may give several of either. A bean for Spark. */
+    public static final class ReadOutcome implements Serializable {
         private static final long serialVersionUID = 1L;
-        final Conversation conversation;
-        final Reject reject;
+        private Conversation conversation;
+        private Reject reject;
 
-        private ReadOutcome(Conversation conversation, Reject reject) {
+        public ReadOutcome() {}
+
+        ReadOutcome(Conversation conversation, Reject reject) {
             this.conversation = conversation;
             this.reject = reject;
         }
+
+        public Conversation getConversation() { return conversation; }
+        public void setConversation(Conversation conversation) { this.conversation = conversation; }
+        public Reject getReject() { return reject; }
+        public void setReject(Reject reject) { this.reject = reject; }
     }
 
     /** Collects a parser's output for one raw record. */
