@@ -25,6 +25,7 @@ import org.agentflan.dataprep.model.Capability;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.source.ConversationReader;
+import org.agentflan.dataprep.source.ReActPrompt;
 import org.agentflan.dataprep.source.SourceFormat;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.apache.spark.sql.Dataset;
@@ -111,6 +112,10 @@ class TransformsTest {
                 }
             }
             List<Turn> turns = c.getTurns();
+            String system = turns.get(0).getContent();
+            assertTrue(system.startsWith(messages.get(0).get("content").asText()));
+            assertFalse(system.contains("Action Input:"), "no ReAct format instruction left in a chat-form system prompt");
+            assertTrue(system.contains(ReActPrompt.FUNCTIONS_HEADER + "["), "the function list stays");
             assertEquals(calls, byCapability(turns, Capability.RETRIEVAL), c.getId());
             assertEquals(arguments, byCapability(turns, Capability.UNDERSTANDING), c.getId());
             for (int i = 0; i < turns.size(); i++) {
