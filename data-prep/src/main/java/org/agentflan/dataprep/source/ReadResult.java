@@ -5,12 +5,14 @@ import org.agentflan.dataprep.model.Reject;
 import org.apache.spark.sql.Dataset;
 
 /**
- * What reading one source gives: its conversations and its rejects, both from one parse of the input
- * (the parse is persisted; call {@link #unpersist()} once both have been consumed).
+ * What reading one source gives: its conversations and its rejects. Both are lazy views of one parse of the
+ * input; each action re-reads it (see {@link ConversationReader#read}), so cache them if you use them often.
  */
-public record ReadResult(Dataset<Conversation> conversations, Dataset<Reject> rejects, Runnable unpersistAction) {
+public record ReadResult(Dataset<Conversation> conversations, Dataset<Reject> rejects) {
 
+    /** Releases any caching the caller applied to either dataset (harmless when none was). */
     public void unpersist() {
-        unpersistAction.run();
+        conversations.unpersist();
+        rejects.unpersist();
     }
 }
