@@ -1,5 +1,7 @@
 package org.agentflan.dataprep.source;
 
+import static org.apache.spark.sql.functions.col;
+
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
@@ -36,8 +38,6 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.SparkSession;
 import scala.Tuple2;
 
-import static org.apache.spark.sql.functions.col;
-
 /**
  * Reads one configured source into canonical conversations and rejects, parsing with Jackson on the executors.
  *
@@ -51,7 +51,10 @@ public final class ConversationReader {
     private ConversationReader() {}
 
     /**
-     * @throws IllegalArgumentException when the source's path matches no file (before any Spark job runs)
+     * Reads one source. For JSONL the line-counting pass runs here, eagerly; parsing is lazy and happens again
+     * for every action on the result.
+     *
+     * @throws IllegalArgumentException when the spec is invalid or its path matches no file (before any Spark job)
      */
     public static ReadResult read(SparkSession spark, SourceSpec spec) {
         List<String> problems = spec.problems();
