@@ -22,7 +22,7 @@ import org.apache.spark.sql.Encoders;
  * conclusion drawn from the observations). AgentInstruct's whole-text actions ({@code Act: bash ...},
  * {@code Action: search[..]}) become one action turn (understanding: the action and its arguments are one string
  * there, and the tool choice is mostly fixed by the task). Observations stay user turns. The ReAct format
- * instruction that the ToolBench reader put in the system prompt is taken out again. The thought answers the user turn before
+ * instruction in the system prompt (the one the ToolBench reader adds, or ToolLLaMA's) is taken out again. The thought answers the user turn before
  * it (the query or an observation) and gets an eliciting turn only when it would follow an assistant turn.
  *
  * <p>{@code react_share} of the ReAct conversations stay in ReAct form so the model can still emit the parseable
@@ -99,9 +99,10 @@ public final class FormatAlignment implements Serializable {
         return new Conversation(c.getId(), c.getSource(), out);
     }
 
-    /** A system turn without the ReAct format instruction the ToolBench reader added: the turns are chat now. */
+    /** A system turn without the ReAct format instruction (the reader's or ToolLLaMA's): the turns are chat now. */
     private static Turn withoutReActInstruction(Turn system) {
-        String content = system.getContent().replace(ReActPrompt.FORMAT_INSTRUCTION, "\n");
+        String content = system.getContent().replace(ReActPrompt.FORMAT_INSTRUCTION, "\n")
+                .replace(ReActPrompt.TOOLLLAMA_FORMAT_INSTRUCTION, "\n");
         return new Turn(system.getRole(), content, system.isLoss(), system.getCapability());
     }
 

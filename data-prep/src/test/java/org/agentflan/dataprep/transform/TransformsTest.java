@@ -174,6 +174,24 @@ class TransformsTest {
         }
     }
 
+    @Test
+    void formatAlignmentTurnsToolLlamaRecordsIntoChatWithoutTheFormatRequest() {
+        FormatAlignment alignment = new FormatAlignment(
+                defaults(FormatAlignmentConfig.class, FormatAlignmentConfig.DEFAULTS, "react_share=0"), SEED);
+        List<Conversation> aligned = alignment.apply(ConversationReader.read(spark, new SourceSpec("toolllama",
+                SparkTestSession.sampleData().resolve("toolllama/toolllama_sample.jsonl").toString(),
+                SourceFormat.TOOLLLAMA)).conversations()).collectAsList();
+        assertEquals(24, aligned.size());
+        for (Conversation c : aligned) {
+            String system = c.getTurns().get(0).getContent();
+            assertTrue(system.startsWith("You are AutoGPT") && system.contains(ReActPrompt.FUNCTIONS_HEADER));
+            assertFalse(system.contains("Action Input:"), system);
+            assertTrue(c.getTurns().stream().noneMatch(t -> t.getRole().equals("assistant")
+                    && ReActStep.parse(t.getContent()).isPresent()));
+            assertEquals(1, byCapability(c.getTurns(), Capability.RETRIEVAL).size(), "one tool call per sample record");
+        }
+    }
+
     private static long rawEntryFinishes(String id) {
         long n = 0;
         for (JsonNode m : rawEntry(id)) {
