@@ -76,7 +76,7 @@ public final class ConversationReader {
                 .select("conversation.*").as(Encoders.bean(Conversation.class));
         Dataset<Reject> rejects = parsed.filter(col("reject").isNotNull())
                 .select("reject.*").as(Encoders.bean(Reject.class));
-        return new ReadResult(conversations, rejects);
+        return new ReadResult(conversations, rejects, parsed);
     }
 
     /** A conversation or a reject (the other is null); one record may give several of either. A bean for Spark. */

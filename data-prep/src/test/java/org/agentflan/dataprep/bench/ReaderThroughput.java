@@ -17,7 +17,7 @@ import org.apache.spark.sql.SparkSession;
 /**
  * Reader throughput, not a test: builds an Agent-FLAN JSONL corpus of the requested size from the bundled
  * samples (unique ids), then reads it (a) with one thread of plain Jackson, the floor any reader pays, and
- * (b) with {@link ConversationReader} on local[N]. Usage: ReaderThroughput OUT_DIR MEGABYTES [MASTER].
+ * (b) with {@link ConversationReader} on local[N] (line-number pass, parse, one-pass counts of both outputs). Usage: ReaderThroughput OUT_DIR MEGABYTES [MASTER].
  */
 public final class ReaderThroughput {
     public static void main(String[] args) throws Exception {
@@ -54,11 +54,11 @@ public final class ReaderThroughput {
         SparkSession spark = SparkSession.builder().master(master).appName("ReaderThroughput")
                 .config("spark.ui.enabled", "false").getOrCreate();
         SourceSpec spec = new SourceSpec("bench", corpus.toString(), SourceFormat.AGENT_FLAN);
-        ConversationReader.read(spark, spec).conversations().count(); // warm-up: JIT, codegen
+        ConversationReader.read(spark, spec).counts(); // warm-up: JIT, codegen
         long t1 = System.nanoTime();
-        ReadResult result = ConversationReader.read(spark, spec);
-        long conversations = result.conversations().count();
-        long rejects = result.rejects().count();
+        ReadResult.Counts counts = ConversationReader.read(spark, spec).counts();
+        long conversations = counts.conversations();
+        long rejects = counts.rejects();
         double sparkSeconds = (System.nanoTime() - t1) / 1e9;
         spark.stop();
 

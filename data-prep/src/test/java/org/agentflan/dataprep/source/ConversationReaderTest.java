@@ -250,6 +250,7 @@ class ConversationReaderTest {
         assertStartsWith(reasons, 12L, "record must be a JSON object, got array");
         List<Conversation> good = flan.conversations().collectAsList();
         assertEquals(2, good.size());
+        assertEquals(new ReadResult.Counts(2, 9), flan.counts(), "one-pass counts agree with the datasets");
         assertTrue(good.stream().anyMatch(c -> c.getId().equals("good_1")));
         assertTrue(good.stream().anyMatch(c -> c.getId().matches("[0-9a-f]{32}")), "a content-hash id for the record without one");
 
