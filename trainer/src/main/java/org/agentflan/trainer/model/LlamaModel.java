@@ -134,6 +134,23 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Sets every weight's accumulated gradient to zero in place. Use this rather than
+     * {@code GradientCollector.zeroGradients()}, which scans every array in the JVM and leaks two gradient handles
+     * per array: in DJL's PyTorch engine each {@code getGradient()} call returns a new handle owned by the weight's
+     * manager, so callers must close the handles they get (as done here).
+     */
+    public void zeroGradients() {
+        if (!trainable) {
+            return;
+        }
+        for (NDArray weight : parameters.values()) {
+            try (NDArray grad = weight.getGradient()) {
+                grad.subi(grad);
+            }
+        }
+    }
+
     /** Whether {@link #setTrainable} asked for gradients. */
     public boolean isTrainable() {
         return trainable;
