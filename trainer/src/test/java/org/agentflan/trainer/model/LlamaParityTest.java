@@ -58,6 +58,23 @@ class LlamaParityTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"gqa_f32", "tied_sharded_f32", "gqa_bf16", "gqa_f16"})
+    void theCheckpointOnDiskLoadsToTheReferenceWeights(String name) throws Exception {
+        ReferenceCase ref = ReferenceCase.load(name);
+        try (NDManager manager = NDManager.newBaseManager();
+             LlamaModel model = LlamaModel.load(ref.modelDir(), manager)) {
+            assertEquals(ref.config, model.config());
+            Map<String, NDArray> expected = ref.weights(manager);
+            assertEquals(expected.keySet(), model.parameters().keySet());
+            for (Map.Entry<String, NDArray> p : model.parameters().entrySet()) {
+                assertEquals(DataType.FLOAT32, p.getValue().getDataType());
+                // F16 and BF16 widen to F32 exactly, so equality is exact
+                assertArrayEquals(expected.get(p.getKey()).toFloatArray(), p.getValue().toFloatArray(), 0f, p.getKey());
+            }
+        }
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"gqa_f32", "tied_sharded_f32"})
     void lossWithoutGradientsEqualsTheReference(String name) throws Exception {
         ReferenceCase ref = ReferenceCase.load(name);
