@@ -37,6 +37,7 @@ public final class LlamaModel implements AutoCloseable {
     private final LinkedHashMap<String, NDArray> parameters;
     private final RotaryEmbedding rope;
     private final NDArray rmsEps;
+    private final NDArray minusHalf;
     private final Map<DataType, NDArray> attentionScale = new HashMap<>();
     private boolean trainable;
 
@@ -46,6 +47,7 @@ public final class LlamaModel implements AutoCloseable {
         this.parameters = parameters;
         this.rope = new RotaryEmbedding(config.headDim(), config.maxPositionEmbeddings(), config.ropeTheta(), manager);
         this.rmsEps = manager.create((float) config.rmsNormEps());
+        this.minusHalf = manager.create(-0.5f);
     }
 
     /**
@@ -259,12 +261,16 @@ public final class LlamaModel implements AutoCloseable {
         return h.add(fed);
     }
 
-    /** RMSNorm computed in fp32 (as HF does for half precision), then scaled by the weight in the compute dtype. */
+    /**
+     * RMSNorm computed in fp32 (as HF does for half precision), then scaled by the weight in the compute dtype.
+     * The reciprocal is taken on the small {@code [B,T,1]} statistic so the full tensor sees a multiply, whose
+     * backward is cheaper than a division's.
+     */
     private NDArray rmsNorm(NDArray x, NDArray weight, DataType type) {
         NDArray x32 = x.toType(DataType.FLOAT32, false);
         NDArray meanSquare = x32.square().mean(new int[] {-1}, true);
-        NDArray normed = x32.div(meanSquare.add(rmsEps).sqrt()).toType(type, false);
-        return normed.mul(weight);
+        NDArray inverseRms = meanSquare.add(rmsEps).pow(minusHalf);
+        return x32.mul(inverseRms).toType(type, false).mul(weight);
     }
 
     private NDArray attention(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
@@ -278,7 +284,8 @@ public final class LlamaModel implements AutoCloseable {
         NDArray q = linear(x, weight(p + "q_proj.weight", type, step)).reshape(b, t, heads, d).transpose(0, 2, 1, 3);
         NDArray k = linear(x, weight(p + "k_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
         NDArray v = linear(x, weight(p + "v_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
-        q = RotaryEmbedding.apply(q, cosSin[0], cosSin[1], d);
+        // Scaling q ([B,H,T,d]) rather than the scores ([B,H,T,T]) is the same product on T/d times fewer elements.
+        q = RotaryEmbedding.apply(q, cosSin[0], cosSin[1], d).mul(scale(type));
         k = RotaryEmbedding.apply(k, cosSin[0], cosSin[1], d);
         if (cache != null) {
             NDArray[] kv = cache.append(layer, k, v);
@@ -295,7 +302,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray keysT = k.transpose(0, 1, 3, 2);
         keysT.attach(step);
-        NDArray scores = q.matMul(keysT).mul(scale(type)).add(mask);
+        NDArray scores = q.matMul(keysT).add(mask);
         NDArray probs = type == DataType.FLOAT32
                 ? scores.softmax(-1)
                 : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(type, false);
