@@ -228,7 +228,7 @@ public final class LlamaModel implements AutoCloseable {
     public NDArray logits(NDArray hidden) {
         NDArray head = weight(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight",
                 hidden.getDataType(), hidden.getManager());
-        return Linear.linear(hidden, head).singletonOrThrow().toType(DataType.FLOAT32, false);
+        return Casts.to(Linear.linear(hidden, head).singletonOrThrow(), DataType.FLOAT32);
     }
 
     private void checkIndices(NDArray inputIds, NDArray positions) {
@@ -248,7 +248,7 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray embed(NDArray inputIds, DataType type) {
         NDArray table = parameters.get("model.embed_tokens.weight");
         NDArray x = Embedding.embedding(inputIds.toType(DataType.INT64, false), table, SparseFormat.DENSE).singletonOrThrow();
-        return x.toType(type, false);
+        return Casts.to(x, type);
     }
 
     private NDArray decoderLayer(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
@@ -267,10 +267,10 @@ public final class LlamaModel implements AutoCloseable {
      * backward is cheaper than a division's.
      */
     private NDArray rmsNorm(NDArray x, NDArray weight, DataType type) {
-        NDArray x32 = x.toType(DataType.FLOAT32, false);
+        NDArray x32 = Casts.to(x, DataType.FLOAT32);
         NDArray meanSquare = x32.square().mean(new int[] {-1}, true);
         NDArray inverseRms = meanSquare.add(rmsEps).pow(minusHalf);
-        return x32.mul(inverseRms).toType(type, false).mul(weight);
+        return Casts.to(x32.mul(inverseRms), type).mul(weight);
     }
 
     private NDArray attention(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
@@ -305,7 +305,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray scores = q.matMul(keysT).add(mask);
         NDArray probs = type == DataType.FLOAT32
                 ? scores.softmax(-1)
-                : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(type, false);
+                : Casts.to(Casts.to(scores, DataType.FLOAT32).softmax(-1), type);
         NDArray out = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * d);
         return linear(out, weight(p + "o_proj.weight", type, step));
     }
@@ -323,15 +323,13 @@ public final class LlamaModel implements AutoCloseable {
         return Linear.linear(x, weight).singletonOrThrow();
     }
 
-    /** A weight in the compute dtype; a cast copy is attached to the step's manager so it dies with the step. */
+    /** A weight in the compute dtype; a cast copy belongs to the step's manager so it dies with the step. */
     private NDArray weight(String name, DataType type, NDManager step) {
         NDArray master = parameters.get(name);
         if (type == DataType.FLOAT32) {
             return master;
         }
-        NDArray cast = master.toType(type, false);
-        cast.attach(step);
-        return cast;
+        return Casts.to(master, type, step);
     }
 
     private synchronized NDArray scale(DataType type) {

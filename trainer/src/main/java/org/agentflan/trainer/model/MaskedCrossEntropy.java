@@ -53,7 +53,7 @@ public final class MaskedCrossEntropy {
         boolean differentiable = model.isTrainable() && JniUtils.isGradMode();
         if (n == 0) {
             // No loss tokens: a zero that is still connected to the graph, so backward() works and yields zeros.
-            return flatHidden.sum().toType(DataType.FLOAT32, false).mul(step.zeros(new Shape(), DataType.FLOAT32));
+            return Casts.to(flatHidden.sum(), DataType.FLOAT32).mul(step.zeros(new Shape(), DataType.FLOAT32));
         }
         // Embedding lookup is a differentiable row gather: its backward scatters dHidden into the selected rows.
         NDArray hiddenSel = Embedding.embedding(selected, flatHidden, SparseFormat.DENSE).singletonOrThrow();
@@ -85,7 +85,7 @@ public final class MaskedCrossEntropy {
             return total;
         }
         NDArray dHidden = hiddenGrads.size() == 1 ? hiddenGrads.get(0) : NDArrays.concat(new NDList(hiddenGrads), 0);
-        NDArray surrogate = hiddenSel.mul(dHidden).sum().toType(DataType.FLOAT32, false).add(headGrad.mul(master).sum());
+        NDArray surrogate = Casts.to(hiddenSel.mul(dHidden).sum(), DataType.FLOAT32).add(headGrad.mul(master).sum());
         return surrogate.sub(surrogate.stopGradient()).add(total);
     }
 
