@@ -3,6 +3,7 @@ package org.agentflan.trainer.model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -48,6 +49,9 @@ public final class LlamaModel implements AutoCloseable {
         this.rope = new RotaryEmbedding(config.headDim(), config.maxPositionEmbeddings(), config.ropeTheta(), manager);
         this.rmsEps = manager.create((float) config.rmsNormEps());
         this.minusHalf = manager.create(-0.5f);
+        // The weights and constants live as long as the model, whatever NDScope the caller built it in.
+        NDScope.unregister(rmsEps, minusHalf);
+        NDScope.unregister(parameters.values().toArray(new NDArray[0]));
     }
 
     /**
@@ -190,13 +194,12 @@ public final class LlamaModel implements AutoCloseable {
      * @param computeType FLOAT32 on CPU; FLOAT16 or BFLOAT16 on GPU (BF16 arrays crash DJL on CPU)
      */
     public NDArray forward(NDArray inputIds, NDArray positions, NDArray segmentIds, DataType computeType) {
+        checkComputeType(computeType);
         checkIndices(inputIds, positions);
         NDArray mask = AttentionMask.packed(segmentIds, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
         NDArray x = embed(inputIds, computeType);
-        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            x = decoderLayer(layer, x, mask, cosSin, computeType, null);
-        }
+        x = layers(x, mask, cosSin, computeType, null);
         return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
     }
 
@@ -205,6 +208,7 @@ public final class LlamaModel implements AutoCloseable {
      * by these T tokens. Used for generation: a prompt first, then one token at a time.
      */
     public NDArray forward(NDArray inputIds, KvCache cache, DataType computeType) {
+        checkComputeType(computeType);
         NDManager step = inputIds.getManager();
         int past = cache.length();
         int t = (int) inputIds.getShape().get(1);
@@ -217,9 +221,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray mask = AttentionMask.causal(step, past, t, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
         NDArray x = embed(inputIds, computeType);
-        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            x = decoderLayer(layer, x, mask, cosSin, computeType, cache);
-        }
+        x = layers(x, mask, cosSin, computeType, cache);
         cache.advance(t);
         return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
     }
@@ -229,6 +231,16 @@ public final class LlamaModel implements AutoCloseable {
         NDArray head = weight(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight",
                 hidden.getDataType(), hidden.getManager());
         return Casts.to(Linear.linear(hidden, head).singletonOrThrow(), DataType.FLOAT32);
+    }
+
+    private void checkComputeType(DataType type) {
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.BFLOAT16) {
+            throw new IllegalArgumentException("compute dtype must be float32, float16 or bfloat16, got " + type);
+        }
+        if (type == DataType.BFLOAT16 && !manager.getDevice().isGpu()) {
+            // DJL 0.36 aborts the JVM on BF16 arrays on CPU; refuse before creating one.
+            throw new IllegalArgumentException("bfloat16 compute needs a GPU; use float32 on " + manager.getDevice());
+        }
     }
 
     private void checkIndices(NDArray inputIds, NDArray positions) {
@@ -249,6 +261,23 @@ public final class LlamaModel implements AutoCloseable {
         NDArray table = parameters.get("model.embed_tokens.weight");
         NDArray x = Embedding.embedding(inputIds.toType(DataType.INT64, false), table, SparseFormat.DENSE).singletonOrThrow();
         return Casts.to(x, type);
+    }
+
+    /**
+     * Runs the decoder layers, closing each layer's intermediate handles as soon as its output exists. Autograd keeps
+     * its own references to what backward needs and frees them node by node during backward; a DJL handle left open
+     * until the end of the step would pin every activation through the whole backward pass instead.
+     */
+    private NDArray layers(NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            NDArray in = x;
+            try (NDScope scope = new NDScope()) {
+                x = decoderLayer(layer, in, mask, cosSin, type, cache);
+                NDScope.unregister(x);
+            }
+            in.close();
+        }
+        return x;
     }
 
     private NDArray decoderLayer(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
@@ -333,8 +362,12 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private synchronized NDArray scale(DataType type) {
-        return attentionScale.computeIfAbsent(type,
-                t -> manager.create((float) (1.0 / Math.sqrt(config.headDim()))).toType(t, false));
+        return attentionScale.computeIfAbsent(type, t -> {
+            NDArray scale = manager.create((float) (1.0 / Math.sqrt(config.headDim())));
+            NDArray typed = scale.toType(t, false);
+            NDScope.unregister(scale, typed); // long-lived: must survive any scope the first step runs in
+            return typed;
+        });
     }
 
     @Override
