@@ -27,20 +27,26 @@ class NativeMemoryTest {
 
     @Test
     void hundredTrainingStepsKeepLiveArraysFlat() {
-        List<Integer> counts = runSteps(STEPS, model -> { });
+        List<Integer> counts = runSteps(STEPS, DataType.FLOAT32, model -> { });
         assertFlat(counts);
+    }
+
+    @Test
+    void halfPrecisionStepsKeepLiveArraysFlat() {
+        // fp16 compute adds per-step weight casts and dtype round trips: they too must die with the step.
+        assertFlat(runSteps(30, DataType.FLOAT16, model -> { }));
     }
 
     @Test
     void theCheckCatchesADeliberatelyLeakedArray() {
         // getGradient() hands out a new handle owned by the weight's manager; forgetting to close it leaks one per step.
-        List<Integer> counts = runSteps(10, model -> model.parameters().get("model.norm.weight").getGradient());
+        List<Integer> counts = runSteps(10, DataType.FLOAT32, model -> model.parameters().get("model.norm.weight").getGradient());
         AssertionError error = assertThrows(AssertionError.class, () -> assertFlat(counts));
         assertTrue(error.getMessage().contains("grew"), error.getMessage());
     }
 
     /** Live arrays after each step, from the first step on (step 1 creates the model's lazy constants). */
-    private static List<Integer> runSteps(int steps, Consumer<LlamaModel> extraWork) {
+    private static List<Integer> runSteps(int steps, DataType computeType, Consumer<LlamaModel> extraWork) {
         List<Integer> counts = new ArrayList<>();
         try (NDManager root = NDManager.newBaseManager();
              LlamaModel model = LlamaModel.create(CONFIG, root, 5)) {
@@ -57,7 +63,7 @@ class NativeMemoryTest {
                     NDArray tokens = mask.sum().toType(DataType.FLOAT32, false);
                     float loss;
                     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                        NDArray hidden = model.forward(ids, positions, segments, DataType.FLOAT32);
+                        NDArray hidden = model.forward(ids, positions, segments, computeType);
                         NDArray mean = MaskedCrossEntropy.sum(model, hidden, targets, mask, 8).div(tokens);
                         loss = mean.getFloat();
                         collector.backward(mean);
