@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
             "Run 'agentflan <command> --help' for the options of a command."},
         subcommands = {
             CommandLine.HelpCommand.class,
+            ScoreCommand.class,
+            GenerateCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
