@@ -13,9 +13,9 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-class DataStreamTest {
+public class DataStreamTest {
     /** Samples of varied lengths whose first real token is 1000 + index, so rows reveal which sample they hold. */
-    static List<Sample> samples(int n, int maxLen, long seed) {
+    public static List<Sample> samples(int n, int maxLen, long seed) {
         Random random = new Random(seed);
         List<Sample> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -17,7 +17,7 @@ import org.apache.parquet.schema.MessageTypeParser;
  * Test helper: writes shards the way Spark writes a Dataset of (id, source, input_ids array<int>, loss_mask
  * array<int>) -- every column optional, arrays in the three-level list layout, zstd -- plus a manifest.
  */
-final class ShardWriter {
+public final class ShardWriter {
     static final MessageType SPARK_SCHEMA = MessageTypeParser.parseMessageType("""
             message spark_schema {
               optional binary id (STRING);
@@ -60,7 +60,7 @@ final class ShardWriter {
     }
 
     /** A data folder with the samples spread over two shards. */
-    static void writeDataDir(Path dir, List<Sample> samples) throws IOException {
+    public static void writeDataDir(Path dir, List<Sample> samples) throws IOException {
         writeManifest(dir, ShardReader.FORMAT_VERSION, "abc123");
         int half = samples.size() / 2;
         writeShard(dir.resolve("shards/part-00000.parquet"), samples.subList(0, half));
