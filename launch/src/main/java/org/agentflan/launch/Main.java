@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             "Run 'agentflan <command> --help' for the options of a command."},
         subcommands = {
             CommandLine.HelpCommand.class,
+            TrainCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
