@@ -1,0 +1,367 @@
+package org.agentflan.dataprep.source;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.agentflan.dataprep.model.Conversation;
+import org.agentflan.dataprep.model.Reject;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.LongWritable;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.mapreduce.InputSplit;
+import org.apache.hadoop.mapreduce.Job;
+import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
+import org.apache.hadoop.mapreduce.lib.input.FileSplit;
+import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
+import org.apache.spark.api.java.JavaNewHadoopRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.input.PortableDataStream;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * Reads one configured source into canonical conversations and rejects, parsing with Jackson on the executors.
+ *
+ * <p>JSONL is read as raw bytes per line through Hadoop's {@link TextInputFormat}, so large files split across
+ * tasks and invalid UTF-8 is caught by a reporting decoder rather than replaced. Line numbers need the count of
+ * lines before each split: a first cheap pass counts lines per split, the driver turns the counts into offsets.
+ * One-document files (ToolBench answer trees) and JSON-array files (ShareGPT) are read whole, one task per file.
+ */
+public final class ConversationReader {
+
+    private ConversationReader() {}
+
+    /**
+     * @throws IllegalArgumentException when the source's path matches no file (before any Spark job runs)
+     */
+    public static ReadResult read(SparkSession spark, SourceSpec spec) {
+        List<String> problems = spec.problems();
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", problems));
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration conf = jsc.hadoopConfiguration();
+        InputFiles files = InputFiles.resolve(spec, conf);
+        boolean wholeFiles = spec.format() == SourceFormat.TOOLBENCH_RAW
+                || (spec.format() == SourceFormat.SHAREGPT && !files.allEndWith(".jsonl"));
+        JavaRDD<ReadOutcome> outcomes = wholeFiles
+                ? readWholeFiles(jsc, spec, files)
+                : readLines(jsc, spec, files);
+        JavaRDD<ReadOutcome> parsed = outcomes.persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<Conversation> conversations = parsed.filter(o -> o.conversation != null).map(o -> o.conversation);
+        JavaRDD<Reject> rejects = parsed.filter(o -> o.reject != null).map(o -> o.reject);
+        return new ReadResult(
+                spark.createDataset(conversations.rdd(), Encoders.bean(Conversation.class)),
+                spark.createDataset(rejects.rdd(), Encoders.bean(Reject.class)),
+                parsed::unpersist);
+    }
+
+    /** A conversation or a reject; one record may give several of either. */
+    static final class ReadOutcome implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final Conversation conversation;
+        final Reject reject;
+
+        private ReadOutcome(Conversation conversation, Reject reject) {
+            this.conversation = conversation;
+            this.reject = reject;
+        }
+    }
+
+    /** Collects a parser's output for one raw record. */
+    private static final class Collector implements RecordSink {
+        final List<ReadOutcome> out = new ArrayList<>();
+        private final RawRecord record;
+
+        Collector(RawRecord record) {
+            this.record = record;
+        }
+
+        @Override
+        public void accept(Conversation conversation) {
+            out.add(new ReadOutcome(conversation, null));
+        }
+
+        @Override
+        public void reject(long line, String reason) {
+            out.add(new ReadOutcome(null, new Reject(record.file(), line, record.source(), reason, record.text())));
+        }
+    }
+
+    /** Parses one record's text; every failure becomes a reject at the record's own locator. */
+    private static List<ReadOutcome> parseRecord(RecordParser parser, RawRecord record) {
+        Collector sink = new Collector(record);
+        try {
+            parser.parse(Json.parse(record.text()), record, sink);
+        } catch (BadRecordException e) {
+            sink.reject(record.line(), e.getMessage());
+        }
+        return sink.out;
+    }
+
+    private static ReadOutcome invalidUtf8(RawRecord record, long byteOffset, String of) {
+        return new ReadOutcome(null, new Reject(record.file(), record.line(), record.source(),
+                "invalid UTF-8 at byte " + byteOffset + " of the " + of, record.text()));
+    }
+
+    // ---- JSONL, split across tasks ----
+
+    private static JavaRDD<ReadOutcome> readLines(JavaSparkContext jsc, SourceSpec spec, InputFiles files) {
+        JavaNewHadoopRDD<LongWritable, Text> lines = textRdd(jsc, files);
+        Map<String, Long> firstLineOfSplit = firstLineOfEachSplit(lines);
+        String source = spec.name();
+        String baseUri = files.baseUri();
+        RecordParser parser = RecordParser.forFormat(spec.format());
+        return lines.mapPartitionsWithInputSplit((split, records) -> {
+            FileSplit fileSplit = (FileSplit) split;
+            String file = InputFiles.relativeName(fileSplit.getPath().toString(), baseUri);
+            long line = firstLineOfSplit.get(splitKey(fileSplit)) - 1;
+            List<ReadOutcome> out = new ArrayList<>();
+            while (records.hasNext()) {
+                Text text = records.next()._2();
+                line++;
+                StrictUtf8.Decoded decoded = StrictUtf8.decode(text.getBytes(), 0, text.getLength());
+                String content = line == 1 ? stripBom(decoded.text()) : decoded.text();
+                if (content.isBlank()) {
+                    continue;
+                }
+                RawRecord record = new RawRecord(source, file, line, content);
+                if (!decoded.valid()) {
+                    out.add(invalidUtf8(record, decoded.badByteOffsets().get(0), "line"));
+                } else {
+                    out.addAll(parseRecord(parser, record));
+                }
+            }
+            return out.iterator();
+        }, true);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static JavaNewHadoopRDD<LongWritable, Text> textRdd(JavaSparkContext jsc, InputFiles files) {
+        try {
+            Job job = Job.getInstance(new Configuration(jsc.hadoopConfiguration()));
+            FileInputFormat.setInputPaths(job, files.paths().toArray(new Path[0]));
+            return (JavaNewHadoopRDD<LongWritable, Text>) jsc.newAPIHadoopRDD(job.getConfiguration(),
+                    TextInputFormat.class, LongWritable.class, Text.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String splitKey(FileSplit split) {
+        return split.getPath() + "@" + split.getStart();
+    }
+
+    /** The 1-based number of each split's first line: a counting pass, then prefix sums per file on the driver. */
+    private static Map<String, Long> firstLineOfEachSplit(JavaNewHadoopRDD<LongWritable, Text> lines) {
+        List<Tuple2<String, long[]>> counts = lines.mapPartitionsWithInputSplit(
+                (InputSplit split, Iterator<Tuple2<LongWritable, Text>> records) -> {
+                    FileSplit fileSplit = (FileSplit) split;
+                    long n = 0;
+                    while (records.hasNext()) {
+                        records.next();
+                        n++;
+                    }
+                    return Collections.singletonList(new Tuple2<>(fileSplit.getPath().toString(),
+                            new long[] {fileSplit.getStart(), n})).iterator();
+                }, true).collect();
+        Map<String, TreeMap<Long, Long>> byFile = new HashMap<>();
+        for (Tuple2<String, long[]> c : counts) {
+            byFile.computeIfAbsent(c._1(), k -> new TreeMap<>()).put(c._2()[0], c._2()[1]);
+        }
+        Map<String, Long> first = new HashMap<>();
+        for (Map.Entry<String, TreeMap<Long, Long>> file : byFile.entrySet()) {
+            long next = 1;
+            for (Map.Entry<Long, Long> split : file.getValue().entrySet()) {
+                first.put(file.getKey() + "@" + split.getKey(), next);
+                next += split.getValue();
+            }
+        }
+        return first;
+    }
+
+    private static String stripBom(String text) {
+        return text.startsWith("\uFEFF") ? text.substring(1) : text;
+    }
+
+    // ---- whole files: ToolBench answer trees, ShareGPT JSON arrays ----
+
+    private static JavaRDD<ReadOutcome> readWholeFiles(JavaSparkContext jsc, SourceSpec spec, InputFiles files) {
+        String source = spec.name();
+        String baseUri = files.baseUri();
+        SourceFormat format = spec.format();
+        RecordParser parser = RecordParser.forFormat(format);
+        return jsc.binaryFiles(files.commaSeparated()).flatMap(file -> {
+            String name = InputFiles.relativeName(file._1(), baseUri);
+            byte[] bytes = file._2().toArray();
+            StrictUtf8.Decoded decoded = StrictUtf8.decode(bytes, 0, bytes.length);
+            String text = stripBom(decoded.text());
+            int shift = decoded.text().length() - text.length();
+            if (format == SourceFormat.TOOLBENCH_RAW) {
+                RawRecord record = new RawRecord(source, name, -1, text);
+                if (!decoded.valid()) {
+                    return List.of(invalidUtf8(record, decoded.badByteOffsets().get(0), "file")).iterator();
+                }
+                return parseRecord(parser, record).iterator();
+            }
+            return (text.stripLeading().startsWith("[")
+                    ? readArray(parser, source, name, text, decoded, shift)
+                    : readLinesOfText(parser, source, name, text, decoded, shift)).iterator();
+        });
+    }
+
+    /** A JSON array file: each element is a record at its 0-based index; a syntax error ends the file with one reject. */
+    private static List<ReadOutcome> readArray(RecordParser parser, String source, String file, String text,
+                                               StrictUtf8.Decoded decoded, int shift) {
+        List<ReadOutcome> out = new ArrayList<>();
+        long index = 0;
+        try (JsonParser json = Json.MAPPER.createParser(text)) {
+            if (json.nextToken() != JsonToken.START_ARRAY) {
+                throw new IllegalStateException("sniffed '[' but the parser disagrees");
+            }
+            while (json.nextToken() != JsonToken.END_ARRAY) {
+                int start = (int) json.currentTokenLocation().getCharOffset();
+                JsonNode element = Json.ELEMENT_READER.readTree(json);
+                int end = (int) json.currentLocation().getCharOffset();
+                RawRecord record = new RawRecord(source, file, index, text.substring(start, end));
+                long bad = decoded.firstBadByteBetween(start + shift, end + shift);
+                if (bad >= 0) {
+                    out.add(invalidUtf8(record, bad, "file"));
+                } else {
+                    Collector sink = new Collector(record);
+                    try {
+                        parser.parse(element, record, sink);
+                    } catch (BadRecordException e) {
+                        sink.reject(index, "element [" + index + "]: " + e.getMessage());
+                    }
+                    out.addAll(sink.out);
+                }
+                index++;
+            }
+        } catch (JsonProcessingException e) {
+            String rest = text.substring((int) Math.min(text.length(), Math.max(0, e.getLocation() == null ? 0
+                    : e.getLocation().getCharOffset() - 200)));
+            out.add(new ReadOutcome(null, new Reject(file, index, source, "malformed JSON array at element [" + index
+                    + "], line " + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + " of the file: "
+                    + e.getOriginalMessage() + "; the rest of the file cannot be read", rest)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /** JSONL content in a file read whole (e.g. ShareGPT saved as .json but one object per line). */
+    private static List<ReadOutcome> readLinesOfText(RecordParser parser, String source, String file, String text,
+                                                     StrictUtf8.Decoded decoded, int shift) {
+        List<ReadOutcome> out = new ArrayList<>();
+        int start = 0;
+        long line = 0;
+        while (start <= text.length()) {
+            int newline = text.indexOf('\n', start);
+            int end = newline < 0 ? text.length() : newline;
+            line++;
+            String content = text.substring(start, end);
+            if (content.endsWith("\r")) {
+                content = content.substring(0, content.length() - 1);
+            }
+            if (!content.isBlank()) {
+                RawRecord record = new RawRecord(source, file, line, content);
+                long bad = decoded.firstBadByteBetween(start + shift, end + shift);
+                out.addAll(bad >= 0 ? List.of(invalidUtf8(record, bad, "file")) : parseRecord(parser, record));
+            }
+            if (newline < 0) {
+                break;
+            }
+            start = newline + 1;
+        }
+        return out;
+    }
+
+    /** The files a source path names, checked on the driver, and the folder their relative names start from. */
+    record InputFiles(List<Path> paths, String baseUri) implements Serializable {
+
+        static InputFiles resolve(SourceSpec spec, Configuration conf) {
+            try {
+                Path path = new Path(spec.path());
+                FileSystem fs = path.getFileSystem(conf);
+                FileStatus[] matches = fs.globStatus(path);
+                List<Path> files = new ArrayList<>();
+                if (matches != null) {
+                    for (FileStatus match : matches) {
+                        if (match.isDirectory()) {
+                            for (FileStatus child : fs.listStatus(match.getPath())) {
+                                String n = child.getPath().getName();
+                                if (child.isFile() && !n.startsWith(".") && !n.startsWith("_")) {
+                                    files.add(child.getPath());
+                                }
+                            }
+                        } else {
+                            files.add(match.getPath());
+                        }
+                    }
+                }
+                if (files.isEmpty()) {
+                    throw new IllegalArgumentException("source '" + spec.name() + "': no input file matches path '"
+                            + spec.path() + "' (check the path, or give a directory or a glob such as data/*.jsonl)");
+                }
+                Collections.sort(files);
+                return new InputFiles(files, fs.makeQualified(baseDir(path, fs)).toString());
+            } catch (IOException e) {
+                throw new UncheckedIOException("source '" + spec.name() + "': cannot list " + spec.path(), e);
+            }
+        }
+
+        /** The deepest folder of the path without glob characters; for a plain file, its folder. */
+        private static Path baseDir(Path path, FileSystem fs) throws IOException {
+            Path p = path;
+            boolean glob = false;
+            for (Path q = path; q != null; q = q.getParent()) {
+                if (q.getName().matches(".*[*?\\[\\]{}\\\\].*")) {
+                    glob = true;
+                    p = q.getParent();
+                }
+            }
+            if (glob) {
+                return p;
+            }
+            return fs.getFileStatus(path).isDirectory() ? path : path.getParent();
+        }
+
+        boolean allEndWith(String suffix) {
+            return paths.stream().allMatch(p -> p.getName().endsWith(suffix));
+        }
+
+        String commaSeparated() {
+            List<String> escaped = new ArrayList<>();
+            for (Path p : paths) {
+                escaped.add(p.toString().replace("\\", "\\\\").replace(",", "\\,"));
+            }
+            return String.join(",", escaped);
+        }
+
+        static String relativeName(String fileUri, String baseUri) {
+            String prefix = baseUri.endsWith("/") ? baseUri : baseUri + "/";
+            if (fileUri.startsWith(prefix)) {
+                return fileUri.substring(prefix.length());
+            }
+            return new Path(fileUri).getName();
+        }
+    }
+}
