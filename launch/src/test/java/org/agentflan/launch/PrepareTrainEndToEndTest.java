@@ -74,9 +74,13 @@ class PrepareTrainEndToEndTest {
         assertTrue(second.out().contains("resuming from " + run.resolve("checkpoints/step_00000004")), second.out());
         assertTrue(second.out().contains("completed at step 8/8"), second.out());
 
-        // Every prepared sample is a training sample (no holdout drift): the run read the shards prepare wrote.
-        TrainConfig tiny = TrainConfig.load(Path.of(config), List.of());
-        assertTrue(tiny.data().holdoutFraction() > 0);
+        // The trainer saw every sample prepare emitted (train + held-out eval), with the same loss-token total.
+        java.util.regex.Matcher counts = java.util.regex.Pattern
+                .compile("data: (\\d+) train samples .* (\\d+) eval samples").matcher(first.out());
+        assertTrue(counts.find(), first.out());
+        assertEquals(prepared.manifest().totals().emitted(),
+                Long.parseLong(counts.group(1)) + Long.parseLong(counts.group(2)), first.out());
+        assertTrue(TrainConfig.load(Path.of(config), List.of()).data().holdoutFraction() > 0);
         List<JsonNode> metrics = MetricsLog.read(run.resolve("metrics.jsonl"));
         assertEquals(8, metrics.stream().filter(l -> l.get("type").asText().equals("train")).count());
         assertTrue(metrics.stream().anyMatch(l -> l.get("type").asText().equals("eval")), "eval loss lines expected");

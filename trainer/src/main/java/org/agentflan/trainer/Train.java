@@ -86,6 +86,10 @@ public final class Train {
             cfg = ResumePolicy.pin(cfg, resumed, resumeFrom, console);
             console.println("resuming from " + resumeFrom + " (step " + resumed.step() + ")");
         }
+        if (resumeFrom == null && !checkpoints.completeCheckpoints().isEmpty()) {
+            console.println("warning: starting fresh (--resume none) in " + runDir + ", which has checkpoints; they are"
+                    + " replaced as this run reaches their steps (use another --run-dir to keep them)");
+        }
         checkpoints.removeIncomplete();
         Files.createDirectories(runDir);
         JsonNode resolved = ConfigLoader.toTree(cfg);

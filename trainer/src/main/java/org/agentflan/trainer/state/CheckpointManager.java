@@ -77,20 +77,20 @@ public final class CheckpointManager {
     }
 
     /**
-     * The newest complete checkpoint: the one {@code latest} names if it is complete, else the highest complete
-     * step folder (e.g. after a crash between the rename and the update of {@code latest}).
+     * The checkpoint to resume from: the one {@code latest} names if it is complete, else the highest complete step
+     * folder (e.g. {@code latest} lost or naming a removed folder). A crash between a checkpoint's rename and the
+     * update of {@code latest} resumes from the previous checkpoint, which is just as exact.
      */
     public Optional<Path> latestComplete() throws IOException {
         Path latest = root.resolve(LATEST);
-        List<Path> complete = completeCheckpoints();
-        Optional<Path> newest = complete.isEmpty() ? Optional.empty() : Optional.of(complete.get(complete.size() - 1));
         if (Files.isRegularFile(latest)) {
             Path named = root.resolve(Files.readString(latest, StandardCharsets.UTF_8).trim());
-            if (isComplete(named) && (newest.isEmpty() || stepOf(named) >= stepOf(newest.get()))) {
+            if (isComplete(named)) {
                 return Optional.of(named);
             }
         }
-        return newest;
+        List<Path> complete = completeCheckpoints();
+        return complete.isEmpty() ? Optional.empty() : Optional.of(complete.get(complete.size() - 1));
     }
 
     /** Removes temporary folders of interrupted saves (call once at start, before saving). */
