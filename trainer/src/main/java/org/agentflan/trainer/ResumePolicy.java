@@ -18,6 +18,14 @@ final class ResumePolicy {
     static final List<String> PINNED = List.of("seed", "model", "data.dirs", "data.eval_dirs", "data.holdout_fraction",
             "data.seq_len", "data.overlong", "data.shuffle");
 
+    /** 42 read back from JSON is an int node, the config's is a long node: compare numbers by value. */
+    private static final java.util.Comparator<JsonNode> NUMBERS_BY_VALUE = (a, b) -> {
+        if (a.isNumber() && b.isNumber()) {
+            return a.decimalValue().compareTo(b.decimalValue());
+        }
+        return a.equals(b) ? 0 : 1;
+    };
+
     private ResumePolicy() {}
 
     static TrainConfig pin(TrainConfig config, TrainerState state, Path checkpoint, PrintStream console) {
@@ -35,7 +43,7 @@ final class ResumePolicy {
                         + "' (written by another version?); resume with --resume none or another --run-dir");
             }
             JsonNode mine = at(tree, path);
-            if (!savedValue.equals(mine)) {
+            if (mine == null || !savedValue.equals(NUMBERS_BY_VALUE, mine)) {
                 console.println("warning: config key '" + key + "' is " + mine + " here but " + savedValue + " in "
                         + checkpoint.getFileName() + "; using the checkpoint's (architecture and data order are fixed for a run)");
                 ObjectNode parent = tree;
