@@ -45,10 +45,12 @@ class TrainCrashTest {
             boolean kill = kills < 4;
             Process child = start(run, data, tmp.resolve("child-" + attempt + ".log"));
             if (kill) {
-                // Kill between 0.5 s and 4.5 s after launch: during JVM start, training, or a (slowed) checkpoint write.
-                long delay = 500 + random.nextInt(4000);
-                if (child.waitFor(delay, TimeUnit.MILLISECONDS)) {
-                    history.add("attempt " + attempt + " finished before its kill at " + delay + " ms");
+                // Wait until the child trains (a step line past its start), then kill 0-700 ms later: during a
+                // step or a (slowed) checkpoint write, whatever the machine's load makes JVM start-up cost.
+                Path childLog = tmp.resolve("child-" + attempt + ".log");
+                long delay = random.nextInt(700);
+                if (!awaitStepLine(child, childLog) || child.waitFor(delay, TimeUnit.MILLISECONDS)) {
+                    history.add("attempt " + attempt + " finished before its kill");
                 } else {
                     child.destroyForcibly(); // SIGKILL
                     child.waitFor();
@@ -59,7 +61,8 @@ class TrainCrashTest {
                     } catch (java.nio.file.NoSuchFileException e) {
                         midWrite = false;
                     }
-                    history.add("attempt " + attempt + " killed at " + delay + " ms" + (midWrite ? " during a checkpoint write" : ""));
+                    history.add("attempt " + attempt + " killed " + delay + " ms after a step line"
+                            + (midWrite ? ", during a checkpoint write" : ""));
                 }
             } else {
                 assertTrue(child.waitFor(5, TimeUnit.MINUTES), "child did not finish");
@@ -85,6 +88,39 @@ class TrainCrashTest {
                 Files.readAllBytes(last.resolve("model/model.safetensors")), "final weights after " + history);
         assertArrayEquals(Files.readAllBytes(reference.lastCheckpoint().resolve("optimizer.safetensors")),
                 Files.readAllBytes(last.resolve("optimizer.safetensors")), "final optimizer state");
+    }
+
+    /** Waits for a progress line ("step N/M") in the child's log; false if the child exits first. */
+    private static boolean awaitStepLine(Process child, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (System.nanoTime() < deadline && child.isAlive()) {
+            if (Files.exists(log) && Pattern.compile("(?m)^step \\d+/").matcher(Files.readString(log)).find()) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return child.isAlive();
+    }
+
+    @Test
+    void sigtermFinishesTheStepWritesACheckpointAndExits() throws Exception {
+        Path data = TrainFixtures.dataDir(tmp);
+        Path run = tmp.resolve("term");
+        Path log = tmp.resolve("term.log");
+        Process child = start(run, data, log);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!(Files.exists(log) && Files.readString(log).contains("step 2/")) && System.nanoTime() < deadline && child.isAlive()) {
+            Thread.sleep(50);
+        }
+        child.destroy(); // SIGTERM
+        assertTrue(child.waitFor(2, TimeUnit.MINUTES), "trainer did not exit after SIGTERM");
+        String out = Files.readString(log);
+        assertEquals(0, child.exitValue(), out);
+        assertTrue(out.contains("received SIGTERM"), out);
+        Matcher finished = Pattern.compile("child finished: signal_TERM at step (\\d+)").matcher(out);
+        assertTrue(finished.find(), out);
+        Path last = new CheckpointManager(run, 2).latestComplete().orElseThrow();
+        assertEquals(CheckpointManager.dirName(Long.parseLong(finished.group(1))), last.getFileName().toString(), out);
     }
 
     private static Process start(Path run, Path data, Path log) throws Exception {

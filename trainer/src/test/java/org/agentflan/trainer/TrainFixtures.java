@@ -12,7 +12,7 @@ final class TrainFixtures {
 
     static Path dataDir(Path root) throws Exception {
         Path dir = root.resolve("data");
-        ShardWriter.writeDataDir(dir, DataStreamTest.samples(80, 40, 9));
+        ShardWriter.writeDataDir(dir, DataStreamTest.samples(40, 40, 9));
         return dir;
     }
 
