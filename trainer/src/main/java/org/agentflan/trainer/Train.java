@@ -86,9 +86,10 @@ public final class Train {
             cfg = ResumePolicy.pin(cfg, resumed, resumeFrom, console);
             console.println("resuming from " + resumeFrom + " (step " + resumed.step() + ")");
         }
-        if (resumeFrom == null && !checkpoints.completeCheckpoints().isEmpty()) {
-            console.println("warning: starting fresh (--resume none) in " + runDir + ", which has checkpoints; they are"
-                    + " replaced as this run reaches their steps (use another --run-dir to keep them)");
+        long resumeStep = resumed == null ? 0 : resumed.step();
+        if (checkpoints.completeCheckpoints().stream().anyMatch(p -> CheckpointManager.stepOf(p) > resumeStep)) {
+            console.println("warning: " + checkpoints.root() + " holds checkpoints past step " + resumeStep + " from an"
+                    + " earlier run; they are replaced as this run reaches their steps (use another --run-dir to keep them)");
         }
         checkpoints.removeIncomplete();
         Files.createDirectories(runDir);

@@ -72,7 +72,7 @@ public final class CheckpointManager {
         Files.move(temp, fin, StandardCopyOption.ATOMIC_MOVE);
         AtomicWrite.syncDir(root);
         AtomicWrite.bytes(root.resolve(LATEST), (dirName(step) + "\n").getBytes(StandardCharsets.UTF_8));
-        prune();
+        prune(step);
         return fin;
     }
 
@@ -129,8 +129,13 @@ public final class CheckpointManager {
         }
     }
 
-    private void prune() throws IOException {
-        List<Path> complete = new ArrayList<>(completeCheckpoints());
+    /**
+     * Keeps the newest {@code keep} checkpoints up to {@code step}. Later ones belong to an earlier run that this one
+     * resumed before the end of; they are left alone (and replaced when this run reaches their steps), so pruning
+     * never removes the checkpoint just written.
+     */
+    private void prune(long step) throws IOException {
+        List<Path> complete = new ArrayList<>(completeCheckpoints().stream().filter(p -> stepOf(p) <= step).toList());
         while (complete.size() > keep) {
             removeCheckpoint(complete.remove(0));
         }

@@ -54,6 +54,20 @@ class CheckpointManagerTest {
     }
 
     @Test
+    void resumingFromAnOlderCheckpointNeverPrunesTheOneJustWritten() throws Exception {
+        CheckpointManager manager = new CheckpointManager(run, 2);
+        for (long step = 10; step <= 30; step += 10) {
+            manager.save(step, payload("first run " + step));
+        }
+        // A second run resumed from step 20 (say the user chose it) and checkpoints step 25.
+        Path fresh = manager.save(25, payload("second run 25"));
+        assertTrue(Files.exists(fresh), "the newest checkpoint of this run must survive pruning");
+        assertEquals(Optional.of(fresh), manager.latestComplete());
+        assertEquals(List.of("step_00000020", "step_00000025", "step_00000030"),
+                manager.completeCheckpoints().stream().map(p -> p.getFileName().toString()).toList());
+    }
+
+    @Test
     void aFailedContentWriteLeavesNoVisibleCheckpoint() throws Exception {
         CheckpointManager manager = new CheckpointManager(run, 5);
         manager.save(1, payload("one"));
