@@ -2,6 +2,7 @@ package org.agentflan.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 
 /**
  * Keys and values of the tokens generated so far, per layer, as {@code [B,kvHeads,T,headDim]} after rotary
@@ -31,6 +32,7 @@ public final class KvCache implements AutoCloseable {
         NDArray newV = values[layer] == null ? v.duplicate() : values[layer].concat(v, 2);
         newK.attach(manager);
         newV.attach(manager);
+        NDScope.unregister(newK, newV); // they outlive the layer scope that created them
         if (keys[layer] != null) {
             keys[layer].close();
             values[layer].close();

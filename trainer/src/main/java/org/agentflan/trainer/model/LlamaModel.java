@@ -3,6 +3,7 @@ package org.agentflan.trainer.model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -37,6 +38,7 @@ public final class LlamaModel implements AutoCloseable {
     private final LinkedHashMap<String, NDArray> parameters;
     private final RotaryEmbedding rope;
     private final NDArray rmsEps;
+    private final NDArray minusHalf;
     private final Map<DataType, NDArray> attentionScale = new HashMap<>();
     private boolean trainable;
 
@@ -46,6 +48,10 @@ public final class LlamaModel implements AutoCloseable {
         this.parameters = parameters;
         this.rope = new RotaryEmbedding(config.headDim(), config.maxPositionEmbeddings(), config.ropeTheta(), manager);
         this.rmsEps = manager.create((float) config.rmsNormEps());
+        this.minusHalf = manager.create(-0.5f);
+        // The weights and constants live as long as the model, whatever NDScope the caller built it in.
+        NDScope.unregister(rmsEps, minusHalf);
+        NDScope.unregister(parameters.values().toArray(new NDArray[0]));
     }
 
     /**
@@ -188,13 +194,12 @@ public final class LlamaModel implements AutoCloseable {
      * @param computeType FLOAT32 on CPU; FLOAT16 or BFLOAT16 on GPU (BF16 arrays crash DJL on CPU)
      */
     public NDArray forward(NDArray inputIds, NDArray positions, NDArray segmentIds, DataType computeType) {
+        checkComputeType(computeType);
         checkIndices(inputIds, positions);
         NDArray mask = AttentionMask.packed(segmentIds, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
         NDArray x = embed(inputIds, computeType);
-        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            x = decoderLayer(layer, x, mask, cosSin, computeType, null);
-        }
+        x = layers(x, mask, cosSin, computeType, null);
         return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
     }
 
@@ -203,6 +208,7 @@ public final class LlamaModel implements AutoCloseable {
      * by these T tokens. Used for generation: a prompt first, then one token at a time.
      */
     public NDArray forward(NDArray inputIds, KvCache cache, DataType computeType) {
+        checkComputeType(computeType);
         NDManager step = inputIds.getManager();
         int past = cache.length();
         int t = (int) inputIds.getShape().get(1);
@@ -215,9 +221,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray mask = AttentionMask.causal(step, past, t, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
         NDArray x = embed(inputIds, computeType);
-        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            x = decoderLayer(layer, x, mask, cosSin, computeType, cache);
-        }
+        x = layers(x, mask, cosSin, computeType, cache);
         cache.advance(t);
         return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
     }
@@ -226,7 +230,17 @@ public final class LlamaModel implements AutoCloseable {
     public NDArray logits(NDArray hidden) {
         NDArray head = weight(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight",
                 hidden.getDataType(), hidden.getManager());
-        return Linear.linear(hidden, head).singletonOrThrow().toType(DataType.FLOAT32, false);
+        return Casts.to(Linear.linear(hidden, head).singletonOrThrow(), DataType.FLOAT32);
+    }
+
+    private void checkComputeType(DataType type) {
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.BFLOAT16) {
+            throw new IllegalArgumentException("compute dtype must be float32, float16 or bfloat16, got " + type);
+        }
+        if (type == DataType.BFLOAT16 && !manager.getDevice().isGpu()) {
+            // DJL 0.36 aborts the JVM on BF16 arrays on CPU; refuse before creating one.
+            throw new IllegalArgumentException("bfloat16 compute needs a GPU; use float32 on " + manager.getDevice());
+        }
     }
 
     private void checkIndices(NDArray inputIds, NDArray positions) {
@@ -246,7 +260,24 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray embed(NDArray inputIds, DataType type) {
         NDArray table = parameters.get("model.embed_tokens.weight");
         NDArray x = Embedding.embedding(inputIds.toType(DataType.INT64, false), table, SparseFormat.DENSE).singletonOrThrow();
-        return x.toType(type, false);
+        return Casts.to(x, type);
+    }
+
+    /**
+     * Runs the decoder layers, closing each layer's intermediate handles as soon as its output exists. Autograd keeps
+     * its own references to what backward needs and frees them node by node during backward; a DJL handle left open
+     * until the end of the step would pin every activation through the whole backward pass instead.
+     */
+    private NDArray layers(NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            NDArray in = x;
+            try (NDScope scope = new NDScope()) {
+                x = decoderLayer(layer, in, mask, cosSin, type, cache);
+                NDScope.unregister(x);
+            }
+            in.close();
+        }
+        return x;
     }
 
     private NDArray decoderLayer(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
@@ -259,12 +290,16 @@ public final class LlamaModel implements AutoCloseable {
         return h.add(fed);
     }
 
-    /** RMSNorm computed in fp32 (as HF does for half precision), then scaled by the weight in the compute dtype. */
+    /**
+     * RMSNorm computed in fp32 (as HF does for half precision), then scaled by the weight in the compute dtype.
+     * The reciprocal is taken on the small {@code [B,T,1]} statistic so the full tensor sees a multiply, whose
+     * backward is cheaper than a division's.
+     */
     private NDArray rmsNorm(NDArray x, NDArray weight, DataType type) {
-        NDArray x32 = x.toType(DataType.FLOAT32, false);
+        NDArray x32 = Casts.to(x, DataType.FLOAT32);
         NDArray meanSquare = x32.square().mean(new int[] {-1}, true);
-        NDArray normed = x32.div(meanSquare.add(rmsEps).sqrt()).toType(type, false);
-        return normed.mul(weight);
+        NDArray inverseRms = meanSquare.add(rmsEps).pow(minusHalf);
+        return Casts.to(x32.mul(inverseRms), type).mul(weight);
     }
 
     private NDArray attention(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
@@ -278,7 +313,8 @@ public final class LlamaModel implements AutoCloseable {
         NDArray q = linear(x, weight(p + "q_proj.weight", type, step)).reshape(b, t, heads, d).transpose(0, 2, 1, 3);
         NDArray k = linear(x, weight(p + "k_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
         NDArray v = linear(x, weight(p + "v_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
-        q = RotaryEmbedding.apply(q, cosSin[0], cosSin[1], d);
+        // Scaling q ([B,H,T,d]) rather than the scores ([B,H,T,T]) is the same product on T/d times fewer elements.
+        q = RotaryEmbedding.apply(q, cosSin[0], cosSin[1], d).mul(scale(type));
         k = RotaryEmbedding.apply(k, cosSin[0], cosSin[1], d);
         if (cache != null) {
             NDArray[] kv = cache.append(layer, k, v);
@@ -295,10 +331,10 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray keysT = k.transpose(0, 1, 3, 2);
         keysT.attach(step);
-        NDArray scores = q.matMul(keysT).mul(scale(type)).add(mask);
+        NDArray scores = q.matMul(keysT).add(mask);
         NDArray probs = type == DataType.FLOAT32
                 ? scores.softmax(-1)
-                : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(type, false);
+                : Casts.to(Casts.to(scores, DataType.FLOAT32).softmax(-1), type);
         NDArray out = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * d);
         return linear(out, weight(p + "o_proj.weight", type, step));
     }
@@ -316,20 +352,22 @@ public final class LlamaModel implements AutoCloseable {
         return Linear.linear(x, weight).singletonOrThrow();
     }
 
-    /** A weight in the compute dtype; a cast copy is attached to the step's manager so it dies with the step. */
+    /** A weight in the compute dtype; a cast copy belongs to the step's manager so it dies with the step. */
     private NDArray weight(String name, DataType type, NDManager step) {
         NDArray master = parameters.get(name);
         if (type == DataType.FLOAT32) {
             return master;
         }
-        NDArray cast = master.toType(type, false);
-        cast.attach(step);
-        return cast;
+        return Casts.to(master, type, step);
     }
 
     private synchronized NDArray scale(DataType type) {
-        return attentionScale.computeIfAbsent(type,
-                t -> manager.create((float) (1.0 / Math.sqrt(config.headDim()))).toType(t, false));
+        return attentionScale.computeIfAbsent(type, t -> {
+            NDArray scale = manager.create((float) (1.0 / Math.sqrt(config.headDim())));
+            NDArray typed = scale.toType(t, false);
+            NDScope.unregister(scale, typed); // long-lived: must survive any scope the first step runs in
+            return typed;
+        });
     }
 
     @Override

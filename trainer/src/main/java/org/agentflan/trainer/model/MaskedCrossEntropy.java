@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -53,7 +54,7 @@ public final class MaskedCrossEntropy {
         boolean differentiable = model.isTrainable() && JniUtils.isGradMode();
         if (n == 0) {
             // No loss tokens: a zero that is still connected to the graph, so backward() works and yields zeros.
-            return flatHidden.sum().toType(DataType.FLOAT32, false).mul(step.zeros(new Shape(), DataType.FLOAT32));
+            return Casts.to(flatHidden.sum(), DataType.FLOAT32).mul(step.zeros(new Shape(), DataType.FLOAT32));
         }
         // Embedding lookup is a differentiable row gather: its backward scatters dHidden into the selected rows.
         NDArray hiddenSel = Embedding.embedding(selected, flatHidden, SparseFormat.DENSE).singletonOrThrow();
@@ -69,23 +70,28 @@ public final class MaskedCrossEntropy {
         List<NDArray> hiddenGrads = new ArrayList<>();
         NDArray headGrad = differentiable ? step.zeros(master.getShape(), DataType.FLOAT32) : null;
         for (long start = 0; start < n; start += chunkTokens) {
-            long end = Math.min(n, start + chunkTokens);
-            NDArray chunk = hiddenData.get(start + ":" + end);
-            NDArray chunkTargets = targetSel.get(start + ":" + end);
-            NDArray logProbs = Linear.linear(chunk, head).singletonOrThrow().toType(DataType.FLOAT32, false).logSoftmax(-1);
-            NDArray picked = logProbs.gather(chunkTargets.expandDims(1), 1);
-            total = total.sub(picked.sum());
-            if (differentiable) {
-                NDArray dLogits = logProbs.exp().sub(chunkTargets.oneHot(vocab, DataType.FLOAT32));
-                hiddenGrads.add(dLogits.toType(type, false).matMul(head));
-                headGrad = headGrad.add(dLogits.transpose().matMul(chunk.toType(DataType.FLOAT32, false)));
+            // Each chunk's [chunk, V] temporaries are closed before the next chunk: nothing vocabulary-sized piles up.
+            try (NDScope scope = new NDScope()) {
+                long end = Math.min(n, start + chunkTokens);
+                NDArray chunk = hiddenData.get(start + ":" + end);
+                NDArray chunkTargets = targetSel.get(start + ":" + end);
+                NDArray logProbs = Linear.linear(chunk, head).singletonOrThrow().toType(DataType.FLOAT32, false)
+                        .logSoftmax(-1);
+                total.subi(logProbs.gather(chunkTargets.expandDims(1), 1).sum());
+                if (differentiable) {
+                    NDArray dLogits = logProbs.exp().subi(chunkTargets.oneHot(vocab, DataType.FLOAT32));
+                    NDArray dChunk = dLogits.toType(type, false).matMul(head);
+                    NDScope.unregister(dChunk);
+                    hiddenGrads.add(dChunk);
+                    headGrad.addi(dLogits.transpose().matMul(chunk.toType(DataType.FLOAT32, false)));
+                }
             }
         }
         if (!differentiable) {
             return total;
         }
         NDArray dHidden = hiddenGrads.size() == 1 ? hiddenGrads.get(0) : NDArrays.concat(new NDList(hiddenGrads), 0);
-        NDArray surrogate = hiddenSel.mul(dHidden).sum().toType(DataType.FLOAT32, false).add(headGrad.mul(master).sum());
+        NDArray surrogate = Casts.to(hiddenSel.mul(dHidden).sum(), DataType.FLOAT32).add(headGrad.mul(master).sum());
         return surrogate.sub(surrogate.stopGradient()).add(total);
     }
 

@@ -2,6 +2,7 @@ package org.agentflan.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -31,6 +32,7 @@ public final class RotaryEmbedding {
         float[][] tables = tables(headDim, maxPositions, theta);
         this.cosFp32 = manager.create(tables[0], new Shape(maxPositions, headDim));
         this.sinFp32 = manager.create(tables[1], new Shape(maxPositions, headDim));
+        NDScope.unregister(cosFp32, sinFp32);
         byType.put(DataType.FLOAT32, new NDArray[] {cosFp32, sinFp32});
     }
 
@@ -74,6 +76,7 @@ public final class RotaryEmbedding {
             NDArray sin = sinFp32.toType(t, true);
             cos.attach(manager);
             sin.attach(manager);
+            NDScope.unregister(cos, sin); // cached for the model's lifetime, not the first step's scope
             return new NDArray[] {cos, sin};
         });
     }

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class NativeMemoryTest {
     private static final int STEPS = 100;
     private static final LlamaConfig CONFIG =
-            new LlamaConfig(256, 64, 128, 2, 4, 2, 1e-5, 10000.0, 64, false, 1, 2, null, null, null, null);
+            new LlamaConfig(128, 32, 64, 2, 4, 2, 1e-5, 10000.0, 64, false, 1, 2, null, null, null, null);
 
     @Test
     void hundredTrainingStepsKeepLiveArraysFlat() {
@@ -46,7 +46,7 @@ class NativeMemoryTest {
              LlamaModel model = LlamaModel.create(CONFIG, root, 5)) {
             model.setTrainable(true);
             int b = 2;
-            int t = 32;
+            int t = 16;
             for (int step = 0; step < steps; step++) {
                 try (NDManager batch = root.newSubManager()) {
                     NDArray ids = batch.randomInteger(0, CONFIG.vocabSize(), new Shape(b, t), DataType.INT64);
@@ -58,7 +58,7 @@ class NativeMemoryTest {
                     float loss;
                     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                         NDArray hidden = model.forward(ids, positions, segments, DataType.FLOAT32);
-                        NDArray mean = MaskedCrossEntropy.sum(model, hidden, targets, mask, 16).div(tokens);
+                        NDArray mean = MaskedCrossEntropy.sum(model, hidden, targets, mask, 8).div(tokens);
                         loss = mean.getFloat();
                         collector.backward(mean);
                     }
