@@ -6,7 +6,7 @@ Files are written by safetensors_io.py (the format spec, by hand) and the expect
 dtype conversions, so the Java reader is checked against an implementation it did not produce.
 
 Outputs:
-  dtypes.safetensors + dtypes.expected.json      F32/F16/BF16/I64/I32 tensors with edge values (subnormals, +-0,
+  dtypes.safetensors + dtypes.expected.json      F32/F16/BF16/F64/I64/I32 tensors with edge values (subnormals, +-0,
                                                  +-inf, NaN, extremes), a scalar and an empty tensor; expected
                                                  float32 bit patterns of every float tensor after widening
   tiny-llama/{f32-sharded,f16,bf16}/             one tiny Llama (vocab 16, hidden 8, 2 layers, 2 heads, 1 KV head)
@@ -62,6 +62,7 @@ def dtype_fixture():
                                    dtype=torch.float16),
         "bf16.values": torch.tensor([[0.0, -0.0, 1.0, -2.5], [1e-39, 3e38, -3e38, 0.1], [inf, -inf, nan, 255.0]],
                                     dtype=torch.bfloat16),
+        "f64.values": torch.tensor([1.0 / 3.0, -1e-300, 1e300, 0.1, 2.0 ** -149, -0.0], dtype=torch.float64),
         "i64.values": torch.tensor([0, -1, 2 ** 40, -(2 ** 62)], dtype=torch.int64),
         "i32.values": torch.tensor([[7, -7], [2 ** 31 - 1, -(2 ** 31)]], dtype=torch.int32),
         "f32.scalar": torch.tensor(7.0, dtype=torch.float32),

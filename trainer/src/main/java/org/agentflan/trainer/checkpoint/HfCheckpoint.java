@@ -82,6 +82,31 @@ public final class HfCheckpoint {
         }
     }
 
+    /**
+     * Loads the checkpoint into existing parameter arrays (FLOAT32, shapes as in the config), e.g. a freshly built
+     * model: the weights are read straight into the parameters' memory, so loading needs no extra memory at all.
+     */
+    public static void loadInto(Path dir, LlamaConfig config, Map<String, NDArray> parameters) throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : config.parameterShapes().entrySet()) {
+            NDArray p = parameters.get(e.getKey());
+            if (p == null) {
+                problems.add("no parameter array for '" + e.getKey() + "'");
+            } else if (!p.getShape().equals(new Shape(e.getValue()))) {
+                problems.add("parameter '" + e.getKey() + "' has shape " + p.getShape() + " but the config expects "
+                        + new Shape(e.getValue()));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("parameters do not match the config: " + summarize(problems));
+        }
+        try (Layout layout = Layout.open(dir)) {
+            for (Map.Entry<String, SafetensorsReader> e : layout.checkAgainst(config).entrySet()) {
+                e.getValue().readInto(e.getKey(), parameters.get(e.getKey()));
+            }
+        }
+    }
+
     /** The weight files of a checkpoint folder (one file, or every shard named by the index). */
     public static List<Path> weightFiles(Path dir) throws IOException {
         try (Layout layout = Layout.open(dir)) {

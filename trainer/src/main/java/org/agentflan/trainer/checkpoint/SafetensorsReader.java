@@ -30,14 +30,14 @@ import java.util.Map;
  *
  * <p>The header is parsed and every offset validated when the file is opened, so a corrupt or truncated file fails
  * before any weight is read. Tensors are read with positional reads straight into the memory of the DJL array that
- * receives them; a conversion (F16/BF16 to F32) goes through one small reusable staging buffer. Reading a whole
+ * receives them; F16/BF16 are widened to F32 in place inside that memory. Reading a whole
  * checkpoint therefore needs no memory beyond the arrays themselves, and nothing is memory-mapped (mapped pages
  * would count against the process and could not be handed to a training step that writes the weights in place).
  */
 public final class SafetensorsReader implements AutoCloseable {
     /** HF's own reader refuses headers above 100 MB; a larger length means a corrupt file. */
     static final long MAX_HEADER_BYTES = 100L << 20;
-    /** Size of the staging buffer for converting reads: large enough for few syscalls, small next to a tensor. */
+    /** Size of staging buffers for conversions that cannot run in place: few syscalls, small next to a tensor. */
     static final int CHUNK_BYTES = 8 << 20;
 
     private static final ObjectMapper JSON =
@@ -48,7 +48,6 @@ public final class SafetensorsReader implements AutoCloseable {
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
-    private ByteBuffer staging;
 
     private SafetensorsReader(
             Path file, FileChannel channel, long dataStart, Map<String, TensorInfo> tensors, Map<String, String> metadata) {
@@ -274,6 +273,29 @@ public final class SafetensorsReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads a tensor into an existing array of the same shape (FLOAT32 for floating tensors, or the tensor's own
+     * type), e.g. a model parameter: no new memory on the CPU, one host copy of the tensor for an accelerator.
+     * A CPU destination must be contiguous, as arrays made by an NDManager are.
+     */
+    public void readInto(String name, NDArray destination) throws IOException {
+        TensorInfo t = info(name);
+        if (!t.shape().equals(destination.getShape())) {
+            throw CheckpointFormatException.of(file, name, "has shape " + t.shape() + " but the destination array has "
+                    + destination.getShape());
+        }
+        checkConversion(t, destination.getDataType());
+        if (destination.getDevice().equals(Device.cpu())) {
+            fill(t, destination);
+            return;
+        }
+        try (NDManager host = destination.getManager().newSubManager(Device.cpu())) {
+            NDArray staged = host.create(t.shape(), destination.getDataType());
+            fill(t, staged);
+            destination.set(staged.toByteBuffer(true)); // copies to the device
+        }
+    }
+
     private void checkConversion(TensorInfo t, DataType target) throws CheckpointFormatException {
         boolean same = t.dtype() != SafetensorsDType.BF16 && t.dtype().nativeDjlType() == target;
         boolean widen = t.dtype().isFloat() && target == DataType.FLOAT32;
@@ -288,12 +310,13 @@ public final class SafetensorsReader implements AutoCloseable {
         if (t.numel() == 0) {
             return;
         }
-        if (t.byteSize() > Integer.MAX_VALUE && out.getDataType() == t.dtype().nativeDjlType()) {
-            throw CheckpointFormatException.of(file, t.name(), "tensors above 2 GiB are not supported");
+        long outBytes = t.numel() * out.getDataType().getNumOfBytes();
+        if (outBytes > Integer.MAX_VALUE) {
+            throw CheckpointFormatException.of(file, t.name(), "is " + outBytes + " bytes as " + out.getDataType()
+                    + "; tensors above 2 GiB are not supported (DJL exposes an array's memory as one ByteBuffer)");
         }
         // toByteBuffer(true) on a contiguous CPU array is a view of the array's own memory, not a copy.
         ByteBuffer view = out.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
-        long outBytes = t.numel() * out.getDataType().getNumOfBytes();
         if (!view.isDirect() || view.capacity() != outBytes) {
             throw new IllegalStateException("DJL returned no direct view of the array for " + t.name());
         }
@@ -303,20 +326,32 @@ public final class SafetensorsReader implements AutoCloseable {
             readTensorFully(view, position, t);
             return;
         }
-        if (staging == null) {
-            staging = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        }
         int srcBytes = t.dtype().bytes();
+        if (srcBytes < out.getDataType().getNumOfBytes()) {
+            // Widen in place: the source bytes go to the tail of the array's own memory and are expanded front to
+            // back. Element i lands on [4i, 4i+4), which only covers source elements already read (2n+2k < 4i+4
+            // means k <= i), so no staging memory is needed at all.
+            int tail = (int) (outBytes - t.byteSize());
+            ByteBuffer source = view.duplicate().position(tail).slice().order(ByteOrder.LITTLE_ENDIAN);
+            readTensorFully(source, position, t);
+            FloatBits.toFloat32(t.dtype(), source.clear(), view.clear(), 0, (int) t.numel());
+            return;
+        }
+        // Narrowing (F64 to F32) needs a staging buffer: a native array freed as soon as this tensor is done,
+        // rather than a Java direct buffer that would live until some later garbage collection.
         int perChunk = CHUNK_BYTES / srcBytes;
-        long done = 0;
         long total = t.numel();
-        while (done < total) {
-            int count = (int) Math.min(perChunk, total - done);
-            staging.clear().limit(count * srcBytes);
-            readTensorFully(staging, position + done * srcBytes, t);
-            staging.flip();
-            FloatBits.toFloat32(t.dtype(), staging, view.clear(), (int) done, count);
-            done += count;
+        try (NDArray stagingArray = out.getManager().create(
+                new Shape(Math.min(total, perChunk) * srcBytes), DataType.INT8)) {
+            ByteBuffer staging = stagingArray.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+            for (long done = 0; done < total; ) {
+                int count = (int) Math.min(perChunk, total - done);
+                staging.clear().limit(count * srcBytes);
+                readTensorFully(staging, position + done * srcBytes, t);
+                staging.flip();
+                FloatBits.toFloat32(t.dtype(), staging, view.clear(), (int) done, count);
+                done += count;
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package org.agentflan.trainer.checkpoint;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,7 +25,7 @@ import java.util.Map;
  * compact JSON header padded with spaces to 8 bytes, {@code __metadata__ {"format":"pt"}}.
  *
  * <p>Tensors are written from a view of each array's own memory (no copy when the stored type equals the array's);
- * narrowing to F16/BF16 goes through one small staging buffer. Files appear atomically (see {@link AtomicFiles}).
+ * narrowing to F16/BF16 goes through one small staging array per tensor. Files appear atomically (see {@link AtomicFiles}).
  */
 public final class SafetensorsWriter {
     /** Metadata HF's PyTorch writer records; loaders such as transformers check it. */
@@ -79,9 +80,8 @@ public final class SafetensorsWriter {
             ByteBuffer prefix = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
             prefix.putLong(header.length).put(header).flip();
             AtomicFiles.writeFully(channel, prefix);
-            ByteBuffer staging = null;
             for (Entry e : ordered) {
-                staging = writeTensor(channel, e, staging);
+                writeTensor(channel, e);
             }
             if (channel.position() != total) {
                 throw new IllegalStateException(file + ": wrote " + channel.position() + " bytes, expected " + total);
@@ -128,14 +128,15 @@ public final class SafetensorsWriter {
         return out.toByteArray();
     }
 
-    private static ByteBuffer writeTensor(FileChannel channel, Entry e, ByteBuffer staging) throws IOException {
+    private static void writeTensor(FileChannel channel, Entry e) throws IOException {
         NDArray array = e.array();
         if (array.getShape().size() == 0) {
-            return staging;
+            return;
         }
         if (!array.getDevice().equals(Device.cpu())) {
             try (NDArray host = array.toDevice(Device.cpu(), true)) {
-                return writeTensor(channel, new Entry(e.name(), host, e.dtype()), staging);
+                writeTensor(channel, new Entry(e.name(), host, e.dtype()));
+                return;
             }
         }
         DataType arrayType = array.getDataType();
@@ -145,28 +146,37 @@ public final class SafetensorsWriter {
             // Uncommon combinations (e.g. FLOAT16 array stored as F32): let the engine convert, one tensor at a time.
             DataType via = e.dtype() == SafetensorsDType.BF16 ? DataType.FLOAT32 : e.dtype().nativeDjlType();
             try (NDArray converted = array.toType(via, true)) {
-                return writeTensor(channel, new Entry(e.name(), converted, e.dtype()), staging);
+                writeTensor(channel, new Entry(e.name(), converted, e.dtype()));
+                return;
             }
         }
-        // toByteBuffer(true) on a contiguous CPU array is a view of the array's own memory, not a copy.
+        long arrayBytes = array.getShape().size() * arrayType.getNumOfBytes();
+        if (arrayBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor '" + e.name() + "' is " + arrayBytes + " bytes; tensors above"
+                    + " 2 GiB are not supported (DJL exposes an array's memory as one ByteBuffer)");
+        }
+        // toByteBuffer(true) on a contiguous CPU array is a view of the array's own memory, not a copy
+        // (DJL hands a non-contiguous array's bytes as a contiguous copy owned by the array's manager).
         ByteBuffer view = array.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
         if (!narrowFromFloat32) {
             AtomicFiles.writeFully(channel, view);
-            return staging;
+            return;
         }
-        if (staging == null) {
-            staging = ByteBuffer.allocateDirect(SafetensorsReader.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        }
+        // The staging buffer is a native array freed right after this tensor, not a Java direct buffer that would
+        // linger until a garbage collection (repeated saves would pile them up).
         int perChunk = SafetensorsReader.CHUNK_BYTES / e.dtype().bytes();
         long total = array.getShape().size();
-        for (long done = 0; done < total; ) {
-            int count = (int) Math.min(perChunk, total - done);
-            staging.clear();
-            FloatBits.fromFloat32(e.dtype(), view, (int) done, staging, count);
-            staging.limit(count * e.dtype().bytes());
-            AtomicFiles.writeFully(channel, staging);
-            done += count;
+        try (NDArray stagingArray = array.getManager().create(
+                new Shape(Math.min(total, perChunk) * e.dtype().bytes()), DataType.INT8)) {
+            ByteBuffer staging = stagingArray.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+            for (long done = 0; done < total; ) {
+                int count = (int) Math.min(perChunk, total - done);
+                staging.clear();
+                FloatBits.fromFloat32(e.dtype(), view, (int) done, staging, count);
+                staging.limit(count * e.dtype().bytes());
+                AtomicFiles.writeFully(channel, staging);
+                done += count;
+            }
         }
-        return staging;
     }
 }
