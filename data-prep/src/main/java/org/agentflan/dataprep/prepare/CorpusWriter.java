@@ -1,27 +1,28 @@
 package org.agentflan.dataprep.prepare;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.regexp_extract;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
+import org.agentflan.dataprep.tokenize.StageCounter;
+import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Writes a prepared corpus: {@code shards/} (zstd Parquet, one row per sample, in the stage's deterministic
@@ -32,9 +33,9 @@ import org.apache.spark.storage.StorageLevel;
 public final class CorpusWriter {
     public static final String SHARDS = "shards";
     public static final String REJECTS = "rejects";
-    /** The columns of a shard row, the contract with the trainer. */
-    public static final List<String> SHARD_COLUMNS =
-            List.of("id", "source", "input_ids", "loss_mask", "num_tokens", "num_loss_tokens");
+    private static final StructType REJECT_SCHEMA = new StructType()
+            .add("file", DataTypes.StringType).add("line", DataTypes.LongType).add("source", DataTypes.StringType)
+            .add("reason", DataTypes.StringType).add("record", DataTypes.StringType);
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
             .enable(SerializationFeature.INDENT_OUTPUT);
@@ -54,49 +55,43 @@ public final class CorpusWriter {
 
     /**
      * Writes shards and rejects and returns per-source counts (without {@code read}/{@code parsed}, which only
-     * the readers know).
+     * the readers know). Tokenization runs once, inside the shard write; its counts and rejects come back
+     * through {@code counter}.
      *
-     * @param samples the tokenize stage's output ({@link org.agentflan.dataprep.tokenize.TokenizeStage#SCHEMA})
+     * @param samples the tokenize stage's output ({@link TokenizeStage#SCHEMA}), not yet computed
+     * @param counter the accumulator {@code samples} reports to; registered with the session's context
      * @param readerRejects rejects from the readers: file, line, source, reason, record
      */
-    public static Map<String, SourceCounts> write(Dataset<Row> samples, Dataset<Row> readerRejects, String output) {
-        // Both outputs and the counts come from one tokenization: keep it rather than recompute it three times.
-        Dataset<Row> kept = samples.persist(StorageLevel.MEMORY_AND_DISK());
-        try {
-            kept.filter(col("reject_reason").isNull())
-                    .select(SHARD_COLUMNS.stream().map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new))
-                    .write().mode(SaveMode.Overwrite).option("compression", "zstd")
-                    .parquet(new Path(output, SHARDS).toString());
-            Dataset<Row> stageRejects = kept.filter(col("reject_reason").isNotNull())
-                    .select(lit(null).cast("string").as("file"), lit(-1L).as("line"), col("source"),
-                            col("reject_reason").as("reason"), col("id").as("record"));
-            Dataset<Row> rejects = readerRejects.select("file", "line", "source", "reason", "record")
-                    .unionByName(stageRejects);
-            rejects.coalesce(1).write().mode(SaveMode.Overwrite).json(new Path(output, REJECTS).toString());
+    public static Map<String, SourceCounts> write(Dataset<Row> samples, StageCounter counter,
+                                                  Dataset<Row> readerRejects, String output) {
+        SparkSession spark = samples.sparkSession();
+        samples.write().mode(SaveMode.Overwrite).option("compression", "zstd")
+                .parquet(new Path(output, SHARDS).toString());
 
-            Map<String, SourceCounts> counts = new TreeMap<>();
-            for (Row r : kept.groupBy("source").agg(
-                    count(lit(1)).as("candidates"),
-                    sum(when(col("reject_reason").isNull(), 1).otherwise(0)).as("emitted"),
-                    sum(when(col("truncated"), 1).otherwise(0)).as("truncated"),
-                    sum(col("num_tokens").cast("long")).as("tokens"),
-                    sum(col("num_loss_tokens").cast("long")).as("loss_tokens")).collectAsList()) {
-                counts.put(r.getString(0), new SourceCounts(0, 0, r.getLong(1), r.getLong(2), 0, new TreeMap<>(),
-                        r.getLong(3), r.getLong(4), r.getLong(5)));
-            }
-            // Reasons carry details after ':' ("over_length: 5000 tokens > ..."); the histogram keys on the kind.
-            Dataset<Row> reasons = samples.sparkSession().read().schema("source string, reason string")
-                    .json(new Path(output, REJECTS).toString());
-            for (Row r : reasons.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"))
-                        .count().collectAsList()) {
-                SourceCounts rejected = new SourceCounts(0, 0, 0, 0, r.getLong(2),
-                        new TreeMap<>(Map.of(r.getString(1), r.getLong(2))), 0, 0, 0);
-                counts.merge(r.getString(0), rejected, SourceCounts::plus);
-            }
-            return counts;
-        } finally {
-            kept.unpersist();
+        List<Row> stageRejectRows = new ArrayList<>();
+        for (StageCounter.Event e : counter.rejects()) {
+            stageRejectRows.add(RowFactory.create(null, -1L, e.source(), e.rejectReason(), e.id()));
         }
+        Dataset<Row> stageRejects = spark.createDataFrame(stageRejectRows, REJECT_SCHEMA);
+        readerRejects.select("file", "line", "source", "reason", "record").unionByName(stageRejects)
+                .coalesce(1).write().mode(SaveMode.Overwrite).json(new Path(output, REJECTS).toString());
+
+        Map<String, SourceCounts> counts = new TreeMap<>();
+        counter.totals().forEach((source, t) -> counts.put(source, new SourceCounts(0, 0, t.candidates, t.emitted, 0,
+                new TreeMap<>(), t.truncated, t.tokens, t.lossTokens)));
+        // Reasons may carry details after ':' ("over_length: 5000 tokens > ..."); the histogram keys on the kind.
+        for (Row r : readerRejects.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"))
+                .count().collectAsList()) {
+            counts.merge(r.getString(0), rejected(r.getString(1), r.getLong(2)), SourceCounts::plus);
+        }
+        for (StageCounter.Event e : counter.rejects()) {
+            counts.merge(e.source(), rejected(e.rejectReason().split(":", 2)[0], 1), SourceCounts::plus);
+        }
+        return counts;
+    }
+
+    private static SourceCounts rejected(String kind, long n) {
+        return new SourceCounts(0, 0, 0, 0, n, new TreeMap<>(Map.of(kind, n)), 0, 0, 0);
     }
 
     /** Writes the manifest, the mark of a complete run. */

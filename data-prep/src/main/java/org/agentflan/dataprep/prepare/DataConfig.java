@@ -10,13 +10,19 @@ import org.agentflan.config.Validatable;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.agentflan.dataprep.template.ChatTemplate;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
+import org.agentflan.dataprep.transform.CapabilityBalancerConfig;
+import org.agentflan.dataprep.transform.CapabilityTaggerConfig;
+import org.agentflan.dataprep.transform.FormatAlignmentConfig;
+import org.agentflan.dataprep.transform.NegativeSamplerConfig;
 
 /**
  * The data stage's config ({@code prepare --config FILE}); every key, its default and a one-line comment are in
  * {@code data-defaults.yaml} next to this class.
  */
 public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLength, OverLengthPolicy overLength,
-                         Template template, long seed, String output, int partitions, String sparkMaster)
+                         Template template, long seed, String output, int partitions, String sparkMaster,
+                         FormatAlignmentConfig formatAlignment, CapabilityTaggerConfig capabilityTagging,
+                         CapabilityBalancerConfig capabilityBalance, NegativeSamplerConfig negatives)
         implements Validatable {
 
     public static final String DEFAULTS = "data-defaults.yaml";
@@ -64,6 +70,10 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
         if (partitions < 0) {
             problems.add("partitions must be >= 0 (0 lets Spark choose), got " + partitions);
         }
+        // Nested configs check themselves; the loader only asks the top-level record.
+        problems.addAll(formatAlignment.problems());
+        problems.addAll(capabilityBalance.problems());
+        problems.addAll(negatives.problems());
         return problems;
     }
 }

@@ -18,6 +18,7 @@ import org.agentflan.dataprep.source.ReadResult;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.agentflan.dataprep.template.ChatTemplate;
 import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
+import org.agentflan.dataprep.tokenize.StageCounter;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
@@ -135,8 +136,10 @@ public final class PrepareJob {
             Dataset<Conversation> transformed = AgentFlanTransforms.apply(corpus, cfg);
             TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),
                     cfg.overLength(), cfg.template().eos());
-            Dataset<Row> samples = TokenizeStage.run(transformed, settings, cfg.seed(), cfg.partitions());
-            Map<String, SourceCounts> written = CorpusWriter.write(samples, rejects, cfg.output());
+            StageCounter counter = new StageCounter();
+            spark.sparkContext().register(counter); // unnamed: the UI would otherwise hold every task's copy
+            Dataset<Row> samples = TokenizeStage.run(transformed, settings, cfg.seed(), cfg.partitions(), counter);
+            Map<String, SourceCounts> written = CorpusWriter.write(samples, counter, rejects, cfg.output());
 
             Map<String, SourceCounts> sources = new TreeMap<>(read);
             written.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
@@ -147,9 +150,7 @@ public final class PrepareJob {
                     cfg.template().eos(), cfg.overLength().key(), Instant.now().toString(), seconds, sources, totals,
                     ConfigLoader.toTree(cfg));
             CorpusWriter.writeManifest(spark, cfg.output(), manifest);
-            Result result = new Result(cfg.output(), manifest);
-            System.err.println(summary(result));
-            return result;
+            return new Result(cfg.output(), manifest);
         } finally {
             reads.forEach(ReadResult::unpersist);
             spark.sparkContext().removeSparkListener(progress);

@@ -15,7 +15,7 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 final class StageProgress extends SparkListener {
     private static final long EVERY_MS = 5_000;
 
-    private record Stage(int tasks, long startMs, AtomicInteger done) {}
+    private record Stage(String site, int tasks, long startMs, AtomicInteger done) {}
 
     private final Map<Integer, Stage> stages = new ConcurrentHashMap<>();
     private volatile long lastLogMs;
@@ -23,7 +23,17 @@ final class StageProgress extends SparkListener {
     @Override
     public void onStageSubmitted(SparkListenerStageSubmitted event) {
         var info = event.stageInfo();
-        stages.put(info.stageId(), new Stage(info.numTasks(), System.currentTimeMillis(), new AtomicInteger()));
+        stages.put(info.stageId(), new Stage(callSite(info.details()), info.numTasks(), System.currentTimeMillis(), new AtomicInteger()));
+    }
+
+    /** The first of our frames in the stage's creation stack, e.g. "CorpusWriter.java:69". */
+    private static String callSite(String details) {
+        for (String line : details.split("\n")) {
+            if (line.contains("org.agentflan") && line.contains("(")) {
+                return line.substring(line.lastIndexOf('(') + 1, line.length() - 1);
+            }
+        }
+        return "spark";
     }
 
     @Override
@@ -47,8 +57,8 @@ final class StageProgress extends SparkListener {
     public void onStageCompleted(SparkListenerStageCompleted event) {
         Stage s = stages.remove(event.stageInfo().stageId());
         if (s != null && System.currentTimeMillis() - s.startMs() > 2_000) {
-            System.err.printf("prepare: stage %d done: %d tasks in %.1f s%n", event.stageInfo().stageId(),
-                    s.tasks(), (System.currentTimeMillis() - s.startMs()) / 1000.0);
+            System.err.printf("prepare: stage %d (%s) done: %d tasks in %.1f s%n", event.stageInfo().stageId(),
+                    s.site(), s.tasks(), (System.currentTimeMillis() - s.startMs()) / 1000.0);
         }
     }
 }

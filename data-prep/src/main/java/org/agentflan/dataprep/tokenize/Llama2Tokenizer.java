@@ -34,11 +34,18 @@ public final class Llama2Tokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
     private final String sha256;
     private final Path file;
+    /** UTF-16 length of each piece's text ("▁" stands for one space). */
+    private final int[] pieceLength;
+    /** The byte of a byte-fallback piece ({@code <0xNN>}), or -1. */
+    private final int[] byteValue;
 
-    private Llama2Tokenizer(HuggingFaceTokenizer tokenizer, String sha256, Path file) {
+    private Llama2Tokenizer(HuggingFaceTokenizer tokenizer, String sha256, Path file, int[] pieceLength,
+                            int[] byteValue) {
         this.tokenizer = tokenizer;
         this.sha256 = sha256;
         this.file = file;
+        this.pieceLength = pieceLength;
+        this.byteValue = byteValue;
     }
 
     /** The tokenizer.json inside {@code dirOrFile}, or the file itself. */
@@ -72,7 +79,24 @@ public final class Llama2Tokenizer implements AutoCloseable {
             byte[] textOnly = json.writeValueAsBytes(tree);
             HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(textOnly),
                     Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
-            return new Llama2Tokenizer(hf, sha256(bytes), file);
+            var vocab = tree.get("model").get("vocab");
+            int size = 0;
+            for (var it = vocab.elements(); it.hasNext(); ) {
+                size = Math.max(size, it.next().asInt() + 1);
+            }
+            int[] pieceLength = new int[size];
+            int[] byteValue = new int[size];
+            java.util.Arrays.fill(byteValue, -1);
+            for (var it = vocab.fields(); it.hasNext(); ) {
+                var e = it.next();
+                int id = e.getValue().asInt();
+                String piece = e.getKey();
+                pieceLength[id] = piece.length();
+                if (piece.length() == 6 && piece.startsWith("<0x") && piece.endsWith(">")) {
+                    byteValue[id] = Integer.parseInt(piece.substring(3, 5), 16);
+                }
+            }
+            return new Llama2Tokenizer(hf, sha256(bytes), file, pieceLength, byteValue);
         } catch (IOException | RuntimeException e) {
             if (e instanceof IllegalArgumentException iae && iae.getMessage().startsWith("tokenizer ")) {
                 throw iae;
@@ -92,11 +116,63 @@ public final class Llama2Tokenizer implements AutoCloseable {
     }
 
     /**
-     * Ids plus each token's character span as UTF-16 indices into {@code text}. The native side reports spans in
-     * code points; they are converted here so that text beyond the Basic Multilingual Plane (emoji) lines up.
-     * The bytes of a byte-fallback character all carry that character's span.
+     * Ids plus each token's character span as UTF-16 indices into {@code text}; the bytes of a byte-fallback
+     * character all carry that character's span. Spans are computed from the pieces: the normalizer only
+     * prepends "▁" and maps spaces to "▁", so the pieces spell "▁" + text, one UTF-16 unit per piece character,
+     * and byte pieces spell UTF-8. This costs nothing next to the native spans, which allocate one Java object
+     * per token over JNI and double the cost of encoding; they remain the fallback if the spelling ever fails.
      */
     public Encoded encodeWithSpans(String text) {
+        int[] ids = encode(text);
+        Encoded fromPieces = spansFromPieces(text, ids);
+        return fromPieces != null ? fromPieces : nativeSpans(text);
+    }
+
+    /** Spans from the pieces' spelling, or null when the pieces do not spell exactly "▁" + text. */
+    Encoded spansFromPieces(String text, int[] ids) {
+        if (ids.length == 0) { // nothing to prefix: the empty text has no tokens
+            return text.isEmpty() ? new Encoded(ids, ids, ids) : null;
+        }
+        int[] starts = new int[ids.length];
+        int[] ends = new int[ids.length];
+        int pos = -1; // the "▁" the normalizer prepends stands before the text
+        int i = 0;
+        while (i < ids.length) {
+            int id = ids[i];
+            if (id < 0 || id >= pieceLength.length) {
+                return null;
+            }
+            if (byteValue[id] < 0) {
+                starts[i] = Math.max(pos, 0);
+                pos += pieceLength[id];
+                ends[i] = pos;
+                i++;
+                continue;
+            }
+            int lead = byteValue[id];
+            int bytes = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+            if (bytes == 0 || i + bytes > ids.length) {
+                return null;
+            }
+            int units = bytes == 4 ? 2 : 1; // a 4-byte character is a surrogate pair in Java
+            for (int k = 0; k < bytes; k++) {
+                if (ids[i + k] < 0 || ids[i + k] >= byteValue.length || byteValue[ids[i + k]] < 0) {
+                    return null;
+                }
+                starts[i + k] = Math.max(pos, 0);
+                ends[i + k] = pos + units;
+            }
+            pos += units;
+            i += bytes;
+        }
+        return pos == text.length() ? new Encoded(ids, starts, ends) : null;
+    }
+
+    /**
+     * The native side's spans. It reports code points; they are converted so that text beyond the Basic
+     * Multilingual Plane (emoji) lines up with Java's UTF-16 indices.
+     */
+    Encoded nativeSpans(String text) {
         // Only ids and spans are fetched: DJL's Encoding also copies tokens, words and masks over JNI per call.
         long handle = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, false);
         long[] ids;

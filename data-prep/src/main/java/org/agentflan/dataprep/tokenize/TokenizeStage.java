@@ -24,19 +24,18 @@ import org.apache.spark.sql.types.StructType;
  * depends only on (seed, source, id, content), so the output is the same rows in the same order whatever the
  * partitioning; the sort runs on the text, before tokenization, so that Spark's range-partition sampling pass
  * does not tokenize everything twice. Each partition then tokenizes in place (order kept) with the JVM's one
- * shared tokenizer. Rejected samples stay in the output with {@code reject_reason} set and no tokens.
+ * shared tokenizer. Emitted samples are the output rows; every outcome (emitted or rejected, with its reason)
+ * is recorded in a {@link StageCounter}, filled when an action (the shard write) runs the returned Dataset.
  */
 public final class TokenizeStage {
-    /** Columns of the stage's output; shards keep the first six. */
+    /** Columns of a shard row: the contract with the trainer. */
     public static final StructType SCHEMA = new StructType()
             .add("id", DataTypes.StringType)
             .add("source", DataTypes.StringType)
             .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false))
             .add("loss_mask", DataTypes.createArrayType(DataTypes.IntegerType, false))
             .add("num_tokens", DataTypes.IntegerType)
-            .add("num_loss_tokens", DataTypes.IntegerType)
-            .add("truncated", DataTypes.BooleanType)
-            .add("reject_reason", DataTypes.StringType);
+            .add("num_loss_tokens", DataTypes.IntegerType);
 
     /** What every executor needs to encode; small and serializable. */
     public record Settings(String tokenizerPath, int maxLength, OverLengthPolicy overLength, boolean eos)
@@ -45,13 +44,15 @@ public final class TokenizeStage {
     private TokenizeStage() {}
 
     /**
-     * @param partitions number of partitions to sort into (and so of shard files); 0 keeps Spark's default
+     * @param partitions number of partitions to sort into (and so of shard files); 0 means one per core
+     * @param counter registered accumulator that receives every sample's outcome
      */
-    public static Dataset<Row> run(Dataset<Conversation> conversations, Settings settings, long seed, int partitions) {
-        Dataset<Conversation> ordered = partitions > 0
-                ? conversations.repartitionByRange(partitions, sortKey(seed)).sortWithinPartitions(sortKey(seed))
-                : conversations.orderBy(sortKey(seed));
-        return ordered.mapPartitions(new Encode(settings), Encoders.row(SCHEMA));
+    public static Dataset<Row> run(Dataset<Conversation> conversations, Settings settings, long seed, int partitions,
+                                   StageCounter counter) {
+        int n = partitions > 0 ? partitions : conversations.sparkSession().sparkContext().defaultParallelism();
+        Dataset<Conversation> ordered =
+                conversations.repartitionByRange(n, sortKey(seed)).sortWithinPartitions(sortKey(seed));
+        return ordered.mapPartitions(new Encode(settings, counter), Encoders.row(SCHEMA));
     }
 
     /** hash(seed, source, id) spreads sources evenly; id and a content hash break ties deterministically. */
@@ -80,9 +81,11 @@ public final class TokenizeStage {
     private static final class Encode implements MapPartitionsFunction<Conversation, Row> {
         private static final long serialVersionUID = 1L;
         private final Settings settings;
+        private final StageCounter counter;
 
-        Encode(Settings settings) {
+        Encode(Settings settings, StageCounter counter) {
             this.settings = settings;
+            this.counter = counter;
         }
 
         @Override
@@ -90,22 +93,39 @@ public final class TokenizeStage {
             SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(resolveTokenizer(settings.tokenizerPath())),
                     settings.maxLength(), settings.overLength(), settings.eos());
             return new Iterator<>() {
+                private Row next = advance();
+
                 @Override
                 public boolean hasNext() {
-                    return input.hasNext();
+                    return next != null;
                 }
 
                 @Override
                 public Row next() {
-                    Conversation c = input.next();
-                    SampleEncoder.Result r = encoder.encode(c.getTurns());
-                    if (r.rejectReason() != null) {
-                        return RowFactory.create(c.getId(), c.getSource(), new int[0], new int[0], 0, 0, false,
-                                r.rejectReason());
+                    if (next == null) {
+                        throw new java.util.NoSuchElementException();
                     }
-                    SampleEncoder.Sample s = r.sample();
-                    return RowFactory.create(c.getId(), c.getSource(), s.inputIds(), s.lossMask(), s.length(),
-                            s.lossTokens(), r.truncated(), null);
+                    Row current = next;
+                    next = advance();
+                    return current;
+                }
+
+                /** The next emitted row; rejected samples are only counted. */
+                private Row advance() {
+                    while (input.hasNext()) {
+                        Conversation c = input.next();
+                        SampleEncoder.Result r = encoder.encode(c.getTurns());
+                        if (r.rejectReason() != null) {
+                            counter.add(new StageCounter.Event(c.getSource(), c.getId(), r.rejectReason(), false, 0, 0));
+                            continue;
+                        }
+                        SampleEncoder.Sample s = r.sample();
+                        counter.add(new StageCounter.Event(c.getSource(), c.getId(), null, r.truncated(), s.length(),
+                                s.lossTokens()));
+                        return RowFactory.create(c.getId(), c.getSource(), s.inputIds(), s.lossMask(), s.length(),
+                                s.lossTokens());
+                    }
+                    return null;
                 }
             };
         }

@@ -111,4 +111,26 @@ class TokenizerGoldenTest {
         assertTrue(invalid.getMessage().contains(bad.toString()), invalid.getMessage());
         assertFalse(tokenizer.sha256().isEmpty());
     }
+
+    @Test
+    void spansFromPiecesEqualTheNativeSpans() {
+        List<String> texts = new ArrayList<>();
+        goldens.get("texts").forEach(t -> texts.add(t.get("text").asText()));
+        goldens.get("conversations").forEach(c -> texts.add(c.get("text").asText()));
+        texts.add("a\u0000b \u2581 lower\u2581bar \uD83E\uDDEC\uD83E\uDDEC   triple");
+        for (String text : texts) {
+            Llama2Tokenizer.Encoded mine = tokenizer.spansFromPieces(text, tokenizer.encode(text));
+            Llama2Tokenizer.Encoded reference = tokenizer.nativeSpans(text);
+            assertTrue(mine != null, "pieces do not spell " + text);
+            assertArrayEquals(reference.ids(), mine.ids(), text);
+            for (int i = 0; i < mine.ids().length; i++) {
+                // The native side gives the prefix-only piece the first character; ours gives it none.
+                boolean prefixOnly = i == 0 && mine.ends()[0] == 0;
+                if (!prefixOnly) {
+                    assertEquals(reference.starts()[i], mine.starts()[i], text + " token " + i);
+                    assertEquals(reference.ends()[i], mine.ends()[i], text + " token " + i);
+                }
+            }
+        }
+    }
 }
