@@ -12,6 +12,10 @@ import picocli.CommandLine.Command;
             "Run 'agentflan <command> --help' for the options of a command."},
         subcommands = {
             CommandLine.HelpCommand.class,
+            PrepareCommand.class,
+            TokenizeCommand.class,
+            RenderCommand.class,
+            TrainCommand.class,
             ScoreCommand.class,
             GenerateCommand.class,
         })

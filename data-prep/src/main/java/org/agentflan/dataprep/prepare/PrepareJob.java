@@ -1,0 +1,169 @@
+package org.agentflan.dataprep.prepare;
+
+import java.io.IOException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.agentflan.config.ConfigLoader;
+import org.agentflan.dataprep.model.Conversation;
+import org.agentflan.dataprep.source.ConversationReader;
+import org.agentflan.dataprep.source.ReadResult;
+import org.agentflan.dataprep.source.SourceSpec;
+import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
+import org.agentflan.dataprep.tokenize.StageCounter;
+import org.agentflan.dataprep.tokenize.TokenizeStage;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The data stage, top to bottom: check inputs and tokenizer (before Spark starts), read every source, apply the
+ * Agent-FLAN transforms, tokenize in a deterministic order, write shards and rejects, then the manifest.
+ * Runs in-process ({@code agentflan prepare}, embedded {@code local[*]}) or under spark-submit ({@link #main}).
+ */
+public final class PrepareJob {
+
+    /** What a run produced, for the CLI summary and for tests. */
+    public record Result(String output, Manifest manifest) {}
+
+    private PrepareJob() {}
+
+    /** spark-submit entry point: {@code --config FILE [--set key=value ...]}. */
+    public static void main(String[] args) {
+        Path config = null;
+        List<String> overrides = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--config" -> config = Path.of(args[++i]);
+                case "--set" -> overrides.add(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument '" + args[i]
+                        + "'; usage: PrepareJob --config FILE [--set key=value ...]");
+            }
+        }
+        Result result = run(DataConfig.load(config, overrides));
+        System.out.println(summary(result));
+    }
+
+    /** Checks, starts Spark (unless spark-submit did), runs, stops the session it started. */
+    public static Result run(DataConfig cfg) {
+        preflight(cfg);
+        SparkSession.Builder builder = SparkSession.builder().appName("agentflan-prepare");
+        // spark-submit passes its master as spark.master; set one only for the embedded default.
+        if (!new SparkConf().contains("spark.master")) {
+            builder.master(cfg.sparkMaster().isBlank() ? "local[*]" : cfg.sparkMaster());
+        }
+        SparkSession spark = builder.getOrCreate();
+        try {
+            return run(spark, cfg);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /**
+     * Fails fast, naming the key or file, on what would otherwise fail deep inside a Spark job: a missing input,
+     * an unreadable tokenizer.
+     */
+    public static void preflight(DataConfig cfg) {
+        List<String> problems = new ArrayList<>();
+        for (int i = 0; i < cfg.sources().size(); i++) {
+            SourceSpec s = cfg.sources().get(i);
+            String missing = missingLocalInput(s.path());
+            if (missing != null) {
+                problems.add("sources[" + i + "] '" + s.name() + "': " + missing);
+            }
+        }
+        try {
+            Llama2Tokenizer.shared(Path.of(cfg.tokenizer()));
+        } catch (IllegalArgumentException e) {
+            problems.add("tokenizer: " + e.getMessage());
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("\n  ", problems));
+        }
+    }
+
+    /** Null when the path (a file, a directory or a glob; local paths only) matches something. */
+    static String missingLocalInput(String path) {
+        if (path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !path.startsWith("file:")) {
+            return null; // remote file systems are checked by the reader
+        }
+        String local = path.startsWith("file:") ? path.replaceFirst("^file:(//)?", "") : path;
+        if (!local.contains("*") && !local.contains("?") && !local.contains("[") && !local.contains("{")) {
+            return Files.exists(Path.of(local)) ? null : "input " + local + " does not exist";
+        }
+        Path dir = Path.of(local).getParent() == null ? Path.of(".") : Path.of(local).getParent();
+        PathMatcher glob = FileSystems.getDefault().getPathMatcher("glob:" + Path.of(local).getFileName());
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(f -> glob.matches(f.getFileName())) ? null : "no file matches " + local;
+        } catch (IOException e) {
+            return "no file matches " + local + " (" + e.getMessage() + ")";
+        }
+    }
+
+    /** Runs on a session the caller owns (tests, notebooks). */
+    public static Result run(SparkSession spark, DataConfig cfg) {
+        preflight(cfg);
+        long start = System.nanoTime();
+        StageProgress progress = new StageProgress();
+        spark.sparkContext().addSparkListener(progress);
+        List<ReadResult> reads = new ArrayList<>();
+        try {
+            CorpusWriter.invalidate(spark, cfg.output());
+            Map<String, SourceCounts> read = new TreeMap<>();
+            Dataset<Conversation> corpus = null;
+            Dataset<Row> rejects = null;
+            for (SourceSpec spec : cfg.sources()) {
+                ReadResult r = ConversationReader.read(spark, spec);
+                reads.add(r);
+                long parsed = r.conversations().count();
+                long rejected = r.rejects().count();
+                System.err.printf("prepare: source %s: %d conversations, %d rejected records%n",
+                        spec.name(), parsed, rejected);
+                read.put(spec.name(), new SourceCounts(parsed + rejected, parsed, 0, 0, 0, new TreeMap<>(), 0, 0, 0));
+                corpus = corpus == null ? r.conversations() : corpus.union(r.conversations());
+                rejects = rejects == null ? r.rejects().toDF() : rejects.unionByName(r.rejects().toDF());
+            }
+            Dataset<Conversation> transformed = AgentFlanTransforms.apply(corpus, cfg);
+            TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),
+                    cfg.overLength(), cfg.template().eos());
+            StageCounter counter = new StageCounter();
+            spark.sparkContext().register(counter); // unnamed: the UI would otherwise hold every task's copy
+            Dataset<Row> samples = TokenizeStage.run(transformed, settings, cfg.seed(), cfg.partitions(), counter);
+            Map<String, SourceCounts> written = CorpusWriter.write(samples, counter, rejects, cfg.output());
+
+            Map<String, SourceCounts> sources = new TreeMap<>(read);
+            written.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
+            SourceCounts totals = sources.values().stream().reduce(SourceCounts.empty(), SourceCounts::plus);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, ChatTemplate.NAME,
+                    Llama2Tokenizer.shared(Path.of(cfg.tokenizer())).sha256(), cfg.seed(), cfg.maxLength(),
+                    cfg.template().eos(), cfg.overLength().key(), Instant.now().toString(), seconds, sources, totals,
+                    ConfigLoader.toTree(cfg));
+            CorpusWriter.writeManifest(spark, cfg.output(), manifest);
+            return new Result(cfg.output(), manifest);
+        } finally {
+            reads.forEach(ReadResult::unpersist);
+            spark.sparkContext().removeSparkListener(progress);
+        }
+    }
+
+    /** One paragraph a person reads at the end of a run. */
+    public static String summary(Result result) {
+        SourceCounts t = result.manifest().totals();
+        double s = result.manifest().seconds();
+        return String.format("prepare: wrote %d samples (%d tokens, %d carry loss) to %s in %.1f s (%.0f tokens/s);"
+                        + " read %d records, rejected %d %s, truncated %d",
+                t.emitted(), t.tokens(), t.lossTokens(), result.output(), s, t.tokens() / Math.max(s, 1e-9),
+                t.read(), t.rejected(), t.rejectedReasons(), t.truncated());
+    }
+}

@@ -1,0 +1,116 @@
+package org.agentflan.dataprep.tokenize;
+
+import java.util.List;
+import org.agentflan.dataprep.model.Turn;
+import org.agentflan.dataprep.template.ChatTemplate;
+
+/**
+ * Turns a conversation into one training sample: render with {@link ChatTemplate}, tokenize the whole text
+ * once, and derive the loss mask from character offsets (a token carries loss iff all of its characters lie
+ * inside a loss span). BOS starts every sample; EOS follows when configured and carries loss when the last
+ * turn does. Tokenizing the whole text, not turn by turn, gives the ids the model sees at inference, where
+ * SentencePiece merges across marker boundaries.
+ */
+public final class SampleEncoder {
+    /** Reject reasons written to rejects/ and counted in the manifest. */
+    public static final String OVER_LENGTH = "over_length";
+    public static final String NO_LOSS_TURN = "no_loss_turn";
+    public static final String EMPTY_CONVERSATION = "empty_conversation";
+
+    private final Llama2Tokenizer tokenizer;
+    private final int maxLength;
+    private final OverLengthPolicy policy;
+    private final boolean eos;
+
+    public SampleEncoder(Llama2Tokenizer tokenizer, int maxLength, OverLengthPolicy policy, boolean eos) {
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+        this.policy = policy;
+        this.eos = eos;
+    }
+
+    /** The sample, or a rejection with its reason; never throws on content. */
+    public Result encode(List<Turn> turns) {
+        if (turns == null || turns.isEmpty()) {
+            return Result.rejected(EMPTY_CONVERSATION);
+        }
+        int lastLoss = lastLossTurn(turns, turns.size());
+        if (lastLoss < 0) {
+            return Result.rejected(NO_LOSS_TURN);
+        }
+        Sample full = encodeTurns(turns);
+        if (full.length() <= maxLength) {
+            return Result.of(full, false);
+        }
+        if (policy == OverLengthPolicy.DROP) {
+            return Result.rejected(OVER_LENGTH + ": " + full.length() + " tokens > max_length " + maxLength);
+        }
+        // Cut after a loss turn. Re-encode each candidate prefix: merges across the cut (e.g. "\n " + "<")
+        // mean a prefix of the full encoding is not the encoding of the prefix.
+        for (int end = lastLossTurn(turns, turns.size()); end >= 0; end = lastLossTurn(turns, end)) {
+            Sample cut = encodeTurns(turns.subList(0, end + 1));
+            if (cut.length() <= maxLength) {
+                return Result.of(cut, true);
+            }
+        }
+        return Result.rejected(OVER_LENGTH + ": " + full.length() + " tokens > max_length " + maxLength
+                + " and no prefix ending in a loss turn fits");
+    }
+
+    /** Index of the last loss turn before {@code end} (exclusive), or -1. */
+    private static int lastLossTurn(List<Turn> turns, int end) {
+        for (int i = end - 1; i >= 0; i--) {
+            if (turns.get(i).isLoss()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private Sample encodeTurns(List<Turn> turns) {
+        ChatTemplate.Rendered rendered = ChatTemplate.render(turns);
+        Llama2Tokenizer.Encoded enc = tokenizer.encodeWithSpans(rendered.text());
+        int n = enc.ids().length;
+        int total = 1 + n + (eos ? 1 : 0);
+        int[] ids = new int[total];
+        int[] mask = new int[total];
+        ids[0] = Llama2Tokenizer.BOS_ID;
+        int lossTokens = 0;
+        for (int i = 0; i < n; i++) {
+            ids[i + 1] = enc.ids()[i];
+            if (rendered.insideLoss(enc.starts()[i], enc.ends()[i])) {
+                mask[i + 1] = 1;
+                lossTokens++;
+            }
+        }
+        if (eos) {
+            ids[total - 1] = Llama2Tokenizer.EOS_ID;
+            if (turns.get(turns.size() - 1).isLoss()) {
+                mask[total - 1] = 1;
+                lossTokens++;
+            }
+        }
+        return new Sample(ids, mask, lossTokens, rendered.text(), enc);
+    }
+
+    /**
+     * Token ids (BOS first) and the 0/1 loss mask of the same length; {@code text} and {@code encoded} (the
+     * rendered text and its tokens' spans, without BOS/EOS) are kept for human-readable views.
+     */
+    public record Sample(int[] inputIds, int[] lossMask, int lossTokens, String text, Llama2Tokenizer.Encoded encoded) {
+        public int length() {
+            return inputIds.length;
+        }
+    }
+
+    /** Exactly one of sample and rejectReason is set; truncated tells whether turns were cut. */
+    public record Result(Sample sample, String rejectReason, boolean truncated) {
+        static Result of(Sample sample, boolean truncated) {
+            return new Result(sample, null, truncated);
+        }
+
+        static Result rejected(String reason) {
+            return new Result(null, reason, false);
+        }
+    }
+}

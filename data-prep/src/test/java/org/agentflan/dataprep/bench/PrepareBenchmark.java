@@ -1,0 +1,160 @@
+package org.agentflan.dataprep.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.agentflan.dataprep.model.Turn;
+import org.agentflan.dataprep.prepare.DataConfig;
+import org.agentflan.dataprep.prepare.PrepareJob;
+import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Data-stage throughput, not a test: {@code prepare} end to end on local[N] against the raw single-thread
+ * tokenizer over the same rendered text, in one JVM. Generates a corpus of at least {@code --mb} MB by
+ * replicating the bundled ShareGPT chats and Agent-FLAN samples with deterministic perturbations.
+ * Run through scripts/bench-prepare.sh.
+ */
+public final class PrepareBenchmark {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
+        int mb = args.length > 1 ? Integer.parseInt(args[1]) : 50;
+        String master = args.length > 2 ? args[2] : "local[2]";
+        Path work = root.resolve("work/bench");
+        Path corpus = work.resolve("corpus-" + mb + "mb.jsonl");
+        if (!Files.exists(corpus)) {
+            generate(root, corpus, mb * 1_000_000L);
+        }
+        System.out.printf("corpus: %s (%.1f MB)%n", corpus, Files.size(corpus) / 1e6);
+
+        // Baseline: the rendered text of every conversation, tokenized in one thread (rendering not timed).
+        Path tokenizerDir = root.resolve("sample-data/llama2-tokenizer");
+        List<String> texts = new ArrayList<>();
+        for (String line : Files.readAllLines(corpus)) {
+            texts.add(ChatTemplate.render(turns(JSON.readTree(line))).text());
+        }
+        Llama2Tokenizer tokenizer = Llama2Tokenizer.shared(tokenizerDir);
+        tokenizer.encode(texts.get(0));
+        long t0 = System.nanoTime();
+        long baseTokens = 0;
+        for (String text : texts) {
+            baseTokens += tokenizer.encode(text).length;
+        }
+        double baseSeconds = (System.nanoTime() - t0) / 1e9;
+        texts.clear();
+
+        // prepare, end to end (reading, transforms, sort, tokenize + mask, Parquet, rejects, manifest).
+        long s0 = System.nanoTime();
+        SparkSession spark = SparkSession.builder().master(master).appName("bench-prepare")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        double startup = (System.nanoTime() - s0) / 1e9;
+        DataConfig cfg = DataConfig.load(null, List.of(
+                "sources=[{name: bench, path: '" + corpus + "', format: agent_flan, weight: 1.0}]",
+                "tokenizer=" + tokenizerDir, "output=" + work.resolve("out"), "max_length=4096",
+                "over_length=truncate_turns", "format_alignment.enabled=false", "negatives.enabled=false"));
+        long p0 = System.nanoTime();
+        PrepareJob.Result result = PrepareJob.run(spark, cfg);
+        double prepSeconds = (System.nanoTime() - p0) / 1e9;
+        spark.stop();
+        long prepTokens = result.manifest().totals().tokens();
+
+        double baseRate = baseTokens / baseSeconds;
+        double prepRate = prepTokens / prepSeconds;
+        System.out.println();
+        System.out.println("| run | tokens | seconds | tokens/s | ratio |");
+        System.out.println("|---|---:|---:|---:|---:|");
+        System.out.printf("| raw tokenizer, 1 thread (ids only) | %,d | %.1f | %,.0f | 1.00x |%n", baseTokens, baseSeconds, baseRate);
+        System.out.printf("| prepare end to end, %s | %,d | %.1f | %,.0f | %.2fx |%n", master, prepTokens, prepSeconds,
+                prepRate, prepRate / baseRate);
+        System.out.printf("Spark session start-up (not in the prepare time): %.1f s; emitted %,d samples%n", startup,
+                result.manifest().totals().emitted());
+        System.out.println("peak RSS (VmHWM) of this JVM: " + vmHwm());
+    }
+
+    private static List<Turn> turns(JsonNode record) {
+        List<Turn> turns = new ArrayList<>();
+        for (JsonNode t : record.get("conversation")) {
+            turns.add(new Turn(t.get("role").asText(), t.get("content").asText(), t.get("loss").asBoolean(), null));
+        }
+        return turns;
+    }
+
+    /** Writes Agent-FLAN release records: copy k of each seed conversation rotates its words by k. */
+    private static void generate(Path root, Path out, long bytes) throws IOException {
+        List<List<Turn>> seeds = new ArrayList<>();
+        for (JsonNode c : JSON.readTree(root.resolve("sample-data/sharegpt/dummy_conversation.json").toFile())) {
+            List<Turn> turns = new ArrayList<>();
+            for (JsonNode t : c.get("conversations")) {
+                boolean gpt = t.get("from").asText().equals("gpt");
+                turns.add(new Turn(gpt ? "assistant" : "user", t.get("value").asText(), gpt, null));
+            }
+            seeds.add(turns);
+        }
+        try (var files = Files.list(root.resolve("sample-data/agent-flan"))) {
+            for (Path f : files.sorted().toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    List<Turn> turns = new ArrayList<>();
+                    for (JsonNode t : JSON.readTree(line).get("conversation")) {
+                        turns.add(new Turn(t.get("role").asText(), t.get("content").asText(),
+                                t.path("loss").asBoolean(t.get("role").asText().equals("assistant")), null));
+                    }
+                    seeds.add(turns);
+                }
+            }
+        }
+        Files.createDirectories(out.getParent());
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        long written = 0;
+        try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            for (int k = 0; written < bytes; k++) {
+                for (int i = 0; i < seeds.size(); i++) {
+                    ObjectNode record = JSON.createObjectNode().put("id", "bench-" + k + "-" + i);
+                    ArrayNode conv = record.putArray("conversation");
+                    for (Turn t : seeds.get(i)) {
+                        conv.addObject().put("role", t.getRole()).put("content", rotate(t.getContent(), k))
+                                .put("loss", t.isLoss());
+                    }
+                    String line = record.toString();
+                    w.write(line);
+                    w.write('\n');
+                    written += line.getBytes(StandardCharsets.UTF_8).length + 1;
+                }
+            }
+        }
+        Files.move(tmp, out);
+    }
+
+    private static String rotate(String text, int k) {
+        String[] words = text.split(" ", -1);
+        if (words.length < 2 || k == 0) {
+            return text;
+        }
+        int shift = k % words.length;
+        String[] out = new String[words.length];
+        for (int i = 0; i < words.length; i++) {
+            out[i] = words[(i + shift) % words.length];
+        }
+        return String.join(" ", Arrays.asList(out));
+    }
+
+    private static String vmHwm() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                return line.substring(6).trim();
+            }
+        }
+        return "unknown";
+    }
+}

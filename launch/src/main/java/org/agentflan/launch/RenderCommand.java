@@ -1,0 +1,53 @@
+package org.agentflan.launch;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
+import org.agentflan.dataprep.tokenize.OverLengthPolicy;
+import org.agentflan.dataprep.tokenize.SampleEncoder;
+import org.agentflan.dataprep.tokenize.TextTools;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code agentflan render}: conversations to the ids and loss mask a shard would hold. */
+@Command(name = "render", mixinStandardHelpOptions = true,
+        description = {"Renders conversations with the Agent-FLAN template and tokenizes them exactly as a shard",
+            "row holds them. Input: Agent-FLAN release records, one per line:",
+            "  {\"id\": ..., \"conversation\": [{\"role\": \"user\", \"content\": ..., \"loss\": false}, ...]}",
+            "Output per line: {\"input_ids\": [...], \"loss_mask\": [...]}, or with --pretty the text with",
+            "loss-carrying tokens highlighted (green on a terminal, [[...]] otherwise)."})
+public final class RenderCommand implements Callable<Integer> {
+    @Option(names = "--tokenizer", required = true, paramLabel = "DIR",
+            description = "Directory holding tokenizer.json (or the file itself).")
+    Path tokenizer;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE", description = "Agent-FLAN release JSONL file.")
+    Path input;
+
+    @Option(names = "--pretty", description = "Show the text with loss tokens highlighted instead of JSON.")
+    boolean pretty;
+
+    @Option(names = "--max-length", defaultValue = "4096", description = "Token limit per sample (default ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Option(names = "--over-length", defaultValue = "drop",
+            description = "drop or truncate_turns, as the data config's over_length (default ${DEFAULT-VALUE}).")
+    String overLength;
+
+    @Option(names = "--eos", description = "Append EOS (</s>) after the last turn, as template.eos: true does.")
+    boolean eos;
+
+    @Override
+    public Integer call() {
+        try {
+            OverLengthPolicy policy = OverLengthPolicy.of(overLength);
+            SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(tokenizer), maxLength, policy, eos);
+            TextTools.Highlight highlight = !pretty ? null
+                    : System.console() != null ? TextTools.Highlight.ANSI : TextTools.Highlight.BRACKETS;
+            TextTools.render(input, encoder, highlight, System.out);
+            return 0;
+        } catch (TextTools.InputError | IllegalArgumentException e) {
+            throw new UserError(e.getMessage(), e);
+        }
+    }
+}

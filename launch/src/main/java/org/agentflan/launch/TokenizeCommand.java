@@ -1,0 +1,31 @@
+package org.agentflan.launch;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.agentflan.dataprep.tokenize.TextTools;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code agentflan tokenize}: text to ids exactly as the data stage tokenizes it. */
+@Command(name = "tokenize", mixinStandardHelpOptions = true,
+        description = {"Tokenizes text exactly as the data stage does (Llama-2 tokenizer, no BOS/EOS, ",
+            "literal <s>, </s>, <unk> encoded as text).",
+            "Input: one JSON string per line. Output: one JSON array of token ids per line."})
+public final class TokenizeCommand implements Callable<Integer> {
+    @Option(names = "--tokenizer", required = true, paramLabel = "DIR",
+            description = "Directory holding tokenizer.json (or the file itself), e.g. sample-data/llama2-tokenizer.")
+    Path tokenizer;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE", description = "File with one JSON string per line.")
+    Path input;
+
+    @Override
+    public Integer call() {
+        try {
+            TextTools.tokenize(tokenizer, input, System.out);
+            return 0;
+        } catch (TextTools.InputError | IllegalArgumentException e) {
+            throw new UserError(e.getMessage(), e);
+        }
+    }
+}

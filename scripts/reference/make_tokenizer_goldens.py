@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""Golden token ids and loss masks for the data stage, from SentencePiece (not from our Java code).
+
+Renders fixed conversations with the Agent-FLAN template written out here from agent-flan.md section 3,
+encodes the whole text with Llama-2's tokenizer.model, and marks a token as loss iff every character it came
+from lies inside a loss span (a loss turn's content plus its end marker). SentencePiece reports each piece's
+character range; the leading bytes of a byte-fallback character come back with an empty range, so an empty
+piece takes the range of the next non-empty piece (the character it is part of).
+
+Usage: scripts/reference/make_tokenizer_goldens.py  (writes data-prep/src/test/resources/.../tokenizer-goldens.json)
+"""
+import json
+import os
+import sentencepiece as spm
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODEL = os.path.join(ROOT, "sample-data", "llama2-tokenizer", "tokenizer.model")
+OUT = os.path.join(ROOT, "data-prep", "src", "test", "resources", "org", "agentflan", "dataprep",
+                   "tokenizer-goldens.json")
+
+# agent-flan.md section 3: begin and end markers per role.
+HUMAN_BEGIN = "<|Human|>\u0d46"
+ASSISTANT_BEGIN = "<|Assistant|>\u0d46"
+HUMAN_END = "\n "
+ASSISTANT_END = "\u0d3f\n "
+BOS = 1
+
+TEXTS = [
+    "Hello world",
+    " leading space and  double  spaces ",
+    "literal <s> and </s> and <unk> stay text",
+    "<s>",
+    "emoji 😀👍🏽 and CJK 中文字符 and Malayalam \u0d46\u0d3f in text",
+    "tabs\tand\nnewlines\n\n",
+    "Thought: I should call the API.\nAction: get_weather\nAction Input: {\"city\": \"Paris\"}",
+    "rare chars: \u2603 \U0001f9ec \u00e9\u0301 \U00010348",
+    "",
+]
+
+CONVERSATIONS = [
+    [("system", "You are a helpful assistant.", False),
+     ("user", "What is 2+2?", False),
+     ("assistant", "4", True)],
+    [("user", "Say </s> then <s> and <unk>.", False),
+     ("assistant", "Sure: </s> <s> <unk></s>", True)],
+    [("user", "Emoji 😀 and 中文?", False),
+     ("assistant", "Yes 😀👍🏽 中文字符 \U0001f9ec", True),
+     ("user", "Malayalam markers \u0d46\u0d3f inside?", False),
+     ("assistant", "\u0d46\u0d3f ok", True)],
+    [("system", "Tools: get_weather(city)", False),
+     ("user", "Weather in Paris?", False),
+     ("assistant", "Thought: I need the weather.", False),
+     ("user", "Observation: sunny, 21C", False),
+     ("assistant", "It is sunny and 21C in Paris.", True)],
+    [("user", " spaces  around ", False),
+     ("assistant", " padded answer ", True),
+     ("user", "", False),
+     ("assistant", "", True)],
+    [("user", "multi\nline\n\nquestion", False),
+     ("assistant", "line one\nline two\n", True),
+     ("user", "thanks", False),
+     ("assistant", "you're welcome", True)],
+]
+
+
+def render(turns):
+    """Text plus loss spans (character ranges) of a conversation."""
+    text, spans = "", []
+    for role, content, loss in turns:
+        assistant = role == "assistant"
+        text += ASSISTANT_BEGIN if assistant else HUMAN_BEGIN
+        start = len(text)
+        text += content + (ASSISTANT_END if assistant else HUMAN_END)
+        if loss:
+            spans.append((start, len(text)))
+    return text, spans
+
+
+def pieces_with_ranges(sp, text):
+    proto = sp.encode(text, out_type="immutable_proto")
+    pieces = [(p.id, p.begin, p.end) for p in proto.pieces]
+    out = []
+    for i, (pid, begin, end) in enumerate(pieces):
+        if begin == end:  # leading byte of a byte-fallback character, or the dummy-prefix piece
+            for _, b2, e2 in pieces[i + 1:]:
+                if e2 > b2:
+                    begin, end = b2, e2
+                    break
+        out.append((pid, begin, end))
+    return out
+
+
+def main():
+    sp = spm.SentencePieceProcessor(model_file=MODEL)
+    texts = [{"text": t, "ids": sp.encode(t)} for t in TEXTS]
+    convs = []
+    for turns in CONVERSATIONS:
+        text, spans = render(turns)
+        ids, mask = [BOS], [0]
+        for pid, begin, end in pieces_with_ranges(sp, text):
+            ids.append(pid)
+            inside = end > begin and any(s <= begin and end <= e for s, e in spans)
+            mask.append(1 if inside else 0)
+        assert ids[1:] == sp.encode(text)
+        convs.append({"turns": [{"role": r, "content": c, "loss": l} for r, c, l in turns],
+                      "text": text, "input_ids": ids, "loss_mask": mask})
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w", encoding="utf-8") as f:
+        json.dump({"generator": "scripts/reference/make_tokenizer_goldens.py",
+                   "sentencepiece": spm.__version__, "texts": texts, "conversations": convs},
+                  f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print("wrote", OUT, len(texts), "texts,", len(convs), "conversations")
+
+
+if __name__ == "__main__":
+    main()
