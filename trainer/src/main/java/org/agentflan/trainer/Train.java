@@ -5,7 +5,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -221,9 +220,7 @@ public final class Train {
                         if (finite) {
                             adamw.update(params, grads, lr);
                         }
-                        for (NDArray p : params.values()) {
-                            JniUtils.zeroGrad((PtNDArray) p);
-                        }
+                        model.zeroGradients();
                     }
                     counters.advance(micro, tokens, lossTokens, finite);
                     if (!finite) {

@@ -9,6 +9,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -159,19 +161,16 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Sets every weight's accumulated gradient to zero in place. Use this rather than
-     * {@code GradientCollector.zeroGradients()}, which scans every array in the JVM and leaks two gradient handles
-     * per array: in DJL's PyTorch engine each {@code getGradient()} call returns a new handle owned by the weight's
-     * manager, so callers must close the handles they get (as done here).
+     * Sets every weight's accumulated gradient to zero in place, through libtorch's {@code zero_()} on the gradient.
+     * Not {@code grad - grad}: that leaves a NaN gradient NaN, and a skipped non-finite step must not poison the next.
+     * Not {@code GradientCollector.zeroGradients()}: it scans every array in the JVM and leaks gradient handles.
      */
     public void zeroGradients() {
         if (!trainable) {
             return;
         }
         for (NDArray weight : parameters.values()) {
-            try (NDArray grad = weight.getGradient()) {
-                grad.subi(grad);
-            }
+            JniUtils.zeroGrad((PtNDArray) weight);
         }
     }
 

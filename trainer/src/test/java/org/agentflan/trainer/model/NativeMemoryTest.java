@@ -45,6 +45,31 @@ class NativeMemoryTest {
         assertTrue(error.getMessage().contains("grew"), error.getMessage());
     }
 
+    @Test
+    void zeroGradientsClearsANonFiniteGradient() {
+        // The trainer skips a step whose gradient is NaN; zeroing must not leave that NaN behind for the next step.
+        try (NDManager root = NDManager.newBaseManager();
+             LlamaModel model = LlamaModel.create(CONFIG, root, 5)) {
+            model.setTrainable(true);
+            NDArray weight = model.parameters().get("model.norm.weight");
+            try (NDManager step = root.newSubManager();
+                 GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                // A gradient exists only after a backward pass; make one, then poison it.
+                collector.backward(weight.mul(step.create(1f)).sum());
+            }
+            try (NDArray grad = weight.getGradient()) {
+                grad.addi(Float.NaN);
+            }
+            try (NDArray grad = weight.getGradient()) {
+                assertTrue(Float.isNaN(grad.sum().getFloat()), "the gradient handle should alias the weight's gradient");
+            }
+            model.zeroGradients();
+            try (NDArray grad = weight.getGradient()) {
+                assertEquals(0f, grad.abs().sum().getFloat(), "zeroGradients left a NaN gradient");
+            }
+        }
+    }
+
     /** Live arrays after each step, from the first step on (step 1 creates the model's lazy constants). */
     private static List<Integer> runSteps(int steps, DataType computeType, Consumer<LlamaModel> extraWork) {
         List<Integer> counts = new ArrayList<>();
