@@ -15,6 +15,9 @@ import picocli.CommandLine.Command;
             PrepareCommand.class,
             TokenizeCommand.class,
             RenderCommand.class,
+            TrainCommand.class,
+            ScoreCommand.class,
+            GenerateCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

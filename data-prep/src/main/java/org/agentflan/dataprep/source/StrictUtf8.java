@@ -38,6 +38,12 @@ final class StrictUtf8 {
     private StrictUtf8() {}
 
     static Decoded decode(byte[] bytes, int offset, int length) {
+        // Fast path: the JDK's intrinsic decoder, which replaces bad input with U+FFFD. Without a U+FFFD in the
+        // result the input was valid; with one (bad bytes, or a real U+FFFD in the text) decode strictly.
+        String fast = new String(bytes, offset, length, StandardCharsets.UTF_8);
+        if (fast.indexOf('\uFFFD') < 0) {
+            return new Decoded(fast, List.of(), List.of());
+        }
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);

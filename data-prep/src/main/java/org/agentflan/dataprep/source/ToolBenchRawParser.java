@@ -16,12 +16,6 @@ import org.agentflan.dataprep.model.Turn;
 final class ToolBenchRawParser implements RecordParser {
     private static final long serialVersionUID = 1L;
 
-    static final String FORMAT_INSTRUCTION = "\nAt each step, reply in exactly this format:\n"
-            + "Thought: <your reasoning about what to do next>\n"
-            + "Action: <the name of the function to call>\n"
-            + "Action Input: <the arguments of the call, as a JSON object>\n"
-            + "Specifically, you have access to the following APIs: ";
-
     @Override
     public void parse(JsonNode root, RawRecord record, RecordSink sink) throws BadRecordException {
         Json.requireObject(root, "");
@@ -40,7 +34,7 @@ final class ToolBenchRawParser implements RecordParser {
         if (entries.isEmpty()) {
             throw new BadRecordException("field 'answer_generation.train_messages' is empty (no trajectory to train on)");
         }
-        String systemSuffix = FORMAT_INSTRUCTION + Json.compact(functions);
+        String systemSuffix = ReActPrompt.FORMAT_INSTRUCTION + ReActPrompt.FUNCTIONS_HEADER + Json.compact(functions);
         for (int i = 0; i < entries.size(); i++) {
             String path = "answer_generation.train_messages[" + i + "]";
             try {

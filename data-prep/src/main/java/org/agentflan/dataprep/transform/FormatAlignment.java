@@ -9,6 +9,7 @@ import java.util.List;
 import org.agentflan.dataprep.model.Capability;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
+import org.agentflan.dataprep.source.ReActPrompt;
 import org.agentflan.dataprep.util.StableHash;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
@@ -20,7 +21,8 @@ import org.apache.spark.sql.Encoders;
  * user turn; a Finish call or a {@code Final Answer:} becomes a final-answer turn (tagged reasoning: it is the
  * conclusion drawn from the observations). AgentInstruct's whole-text actions ({@code Act: bash ...},
  * {@code Action: search[..]}) become one action turn (understanding: the action and its arguments are one string
- * there, and the tool choice is mostly fixed by the task). Observations stay user turns. The thought answers the user turn before
+ * there, and the tool choice is mostly fixed by the task). Observations stay user turns. The ReAct format
+ * instruction in the system prompt (the one the ToolBench reader adds, or ToolLLaMA's) is taken out again. The thought answers the user turn before
  * it (the query or an observation) and gets an eliciting turn only when it would follow an assistant turn.
  *
  * <p>{@code react_share} of the ReAct conversations stay in ReAct form so the model can still emit the parseable
@@ -70,7 +72,7 @@ public final class FormatAlignment implements Serializable {
             Turn turn = turns.get(i);
             ReActStep step = turn.getRole().equals("assistant") ? ReActStep.parse(turn.getContent()).orElse(null) : null;
             if (step == null) {
-                out.add(turn);
+                out.add(turn.getRole().equals("system") ? withoutReActInstruction(turn) : turn);
                 continue;
             }
             boolean loss = turn.isLoss();
@@ -95,6 +97,13 @@ public final class FormatAlignment implements Serializable {
             }
         }
         return new Conversation(c.getId(), c.getSource(), out);
+    }
+
+    /** A system turn without the ReAct format instruction (the reader's or ToolLLaMA's): the turns are chat now. */
+    private static Turn withoutReActInstruction(Turn system) {
+        String content = system.getContent().replace(ReActPrompt.FORMAT_INSTRUCTION, "\n")
+                .replace(ReActPrompt.TOOLLLAMA_FORMAT_INSTRUCTION, "\n");
+        return new Turn(system.getRole(), content, system.isLoss(), system.getCapability());
     }
 
     /**

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
+import org.agentflan.dataprep.source.ReActPrompt;
 import org.agentflan.dataprep.util.StableHash;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -24,7 +25,7 @@ import scala.Tuple2;
 public final class NegativeSampler implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** Where ToolBench/ToolLLaMA system prompts start their function list. */
+    /** Where ToolBench/ToolLLaMA system prompts start their function list (end of {@link ReActPrompt#FUNCTIONS_HEADER}). */
     static final String FUNCTION_LIST_MARKER = "following APIs: ";
 
     private final NegativeSamplerConfig config;

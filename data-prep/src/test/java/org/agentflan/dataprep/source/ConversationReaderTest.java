@@ -25,6 +25,7 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Each reader on the bundled inputs, checked against the raw JSON as parsed here, independently of the reader. */
 class ConversationReaderTest {
@@ -249,6 +250,7 @@ class ConversationReaderTest {
         assertStartsWith(reasons, 12L, "record must be a JSON object, got array");
         List<Conversation> good = flan.conversations().collectAsList();
         assertEquals(2, good.size());
+        assertEquals(new ReadResult.Counts(2, 9), flan.counts(), "one-pass counts agree with the datasets");
         assertTrue(good.stream().anyMatch(c -> c.getId().equals("good_1")));
         assertTrue(good.stream().anyMatch(c -> c.getId().matches("[0-9a-f]{32}")), "a content-hash id for the record without one");
 
@@ -329,6 +331,44 @@ class ConversationReaderTest {
         } finally {
             spark.sparkContext().hadoopConfiguration().unset(key);
         }
+    }
+
+    @Test
+    void shareGptJsonlReadsLikeTheJsonArray(@TempDir Path dir) throws IOException {
+        Path array = SparkTestSession.sampleData().resolve("sharegpt/dummy_conversation.json");
+        List<String> lines = new ArrayList<>();
+        for (JsonNode chat : JSON.readTree(array.toFile())) {
+            lines.add(JSON.writeValueAsString(chat));
+        }
+        Path jsonl = Files.write(dir.resolve("chats.jsonl"), lines);
+        List<Conversation> fromArray = ConversationReader.read(spark,
+                new SourceSpec("sharegpt", array.toString(), SourceFormat.SHAREGPT)).conversations().collectAsList();
+        ReadResult fromLines = ConversationReader.read(spark,
+                new SourceSpec("sharegpt", jsonl.toString(), SourceFormat.SHAREGPT));
+        assertEquals(byId(fromArray), byId(fromLines.conversations().collectAsList()));
+        assertEquals(0, fromLines.rejects().count());
+    }
+
+    @Test
+    void derivedIdsDependOnTheRelativeFileNameNotTheFolder(@TempDir Path dir) throws IOException {
+        Path bad = SparkTestSession.testResource("bad/agent_flan_bad.jsonl");
+        Path a = Files.createDirectories(dir.resolve("a/deeper"));
+        Path b = Files.createDirectories(dir.resolve("b"));
+        Files.copy(bad, a.resolve("part.jsonl"));
+        Files.copy(bad, b.resolve("part.jsonl"));
+        Files.copy(bad, b.resolve("other.jsonl"));
+        List<String> idsA = ids(ConversationReader.read(spark, new SourceSpec("s", a.toString(), SourceFormat.AGENT_FLAN)));
+        List<String> idsB = ids(ConversationReader.read(spark,
+                new SourceSpec("s", b.resolve("part.jsonl").toString(), SourceFormat.AGENT_FLAN)));
+        assertEquals(idsA, idsB);
+        List<String> both = ids(ConversationReader.read(spark, new SourceSpec("s", b + "/*.jsonl", SourceFormat.AGENT_FLAN)));
+        assertEquals(3, both.size(), "good_1 twice and two different derived ids: " + both);
+        assertEquals(2, both.stream().filter(id -> id.matches("[0-9a-f]{32}")).distinct().count(),
+                "the same record in two files gets two ids");
+    }
+
+    private static List<String> ids(ReadResult result) {
+        return result.conversations().collectAsList().stream().map(Conversation::getId).sorted().distinct().toList();
     }
 
     @Test

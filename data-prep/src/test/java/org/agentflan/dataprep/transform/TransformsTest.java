@@ -25,6 +25,7 @@ import org.agentflan.dataprep.model.Capability;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.source.ConversationReader;
+import org.agentflan.dataprep.source.ReActPrompt;
 import org.agentflan.dataprep.source.SourceFormat;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.apache.spark.sql.Dataset;
@@ -111,6 +112,10 @@ class TransformsTest {
                 }
             }
             List<Turn> turns = c.getTurns();
+            String system = turns.get(0).getContent();
+            assertTrue(system.startsWith(messages.get(0).get("content").asText()));
+            assertFalse(system.contains("Action Input:"), "no ReAct format instruction left in a chat-form system prompt");
+            assertTrue(system.contains(ReActPrompt.FUNCTIONS_HEADER + "["), "the function list stays");
             assertEquals(calls, byCapability(turns, Capability.RETRIEVAL), c.getId());
             assertEquals(arguments, byCapability(turns, Capability.UNDERSTANDING), c.getId());
             for (int i = 0; i < turns.size(); i++) {
@@ -166,6 +171,24 @@ class TransformsTest {
             }
             assertEquals(actions, elicited, raw.get("id").asText());
             assertTrue(actions.size() >= 1, "every sample trajectory has a thought-then-action step");
+        }
+    }
+
+    @Test
+    void formatAlignmentTurnsToolLlamaRecordsIntoChatWithoutTheFormatRequest() {
+        FormatAlignment alignment = new FormatAlignment(
+                defaults(FormatAlignmentConfig.class, FormatAlignmentConfig.DEFAULTS, "react_share=0"), SEED);
+        List<Conversation> aligned = alignment.apply(ConversationReader.read(spark, new SourceSpec("toolllama",
+                SparkTestSession.sampleData().resolve("toolllama/toolllama_sample.jsonl").toString(),
+                SourceFormat.TOOLLLAMA)).conversations()).collectAsList();
+        assertEquals(24, aligned.size());
+        for (Conversation c : aligned) {
+            String system = c.getTurns().get(0).getContent();
+            assertTrue(system.startsWith("You are AutoGPT") && system.contains(ReActPrompt.FUNCTIONS_HEADER));
+            assertFalse(system.contains("Action Input:"), system);
+            assertTrue(c.getTurns().stream().noneMatch(t -> t.getRole().equals("assistant")
+                    && ReActStep.parse(t.getContent()).isPresent()));
+            assertEquals(1, byCapability(c.getTurns(), Capability.RETRIEVAL).size(), "one tool call per sample record");
         }
     }
 

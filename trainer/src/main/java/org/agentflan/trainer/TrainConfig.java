@@ -1,0 +1,99 @@
+package org.agentflan.trainer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.agentflan.config.ConfigLoader;
+import org.agentflan.config.Validatable;
+
+/**
+ * Everything {@code agentflan train} needs, bound from YAML by {@link ConfigLoader} over {@code train-defaults.yaml}
+ * (which documents every key). Architecture and data-order keys are pinned by a run's first checkpoint.
+ */
+public record TrainConfig(
+        String runDir,
+        long seed,
+        int threads,
+        String computeDtype,
+        Model model,
+        Data data,
+        Batch batch,
+        int epochs,
+        long maxSteps,
+        Optimizer optimizer,
+        Schedule schedule,
+        Clip clip,
+        Checkpoint checkpoint,
+        Eval eval,
+        Log log,
+        Nan nan) implements Validatable {
+
+    public static final String DEFAULTS = "train-defaults.yaml";
+
+    public record Model(String init, String hfDir, long seed, String tokenizerDir, int chunkTokens) {}
+
+    public record Data(List<String> dirs, List<String> evalDirs, double holdoutFraction, int seqLen, String overlong,
+                       boolean shuffle, String tokenizerSha256) {}
+
+    public record Batch(int microBatch, int gradAccum) {}
+
+    public record Optimizer(double lr, double beta1, double beta2, double eps, double weightDecay) {}
+
+    public record Schedule(String kind, double warmupRatio, long warmupSteps, double minLrRatio) {}
+
+    public record Clip(double maxNorm) {}
+
+    public record Checkpoint(long every, int keep, long maxShardBytes, String saveDtype) {}
+
+    public record Eval(long every, int maxRows) {}
+
+    public record Log(long every) {}
+
+    public record Nan(int maxConsecutive) {}
+
+    static final Set<String> INITS = Set.of("tiny", "llama2_7b", "llama2_13b", "llama2_70b", "hf");
+    static final Set<String> DTYPES = Set.of("float32", "float16", "bfloat16");
+
+    /** Loads a config file (or defaults only when {@code file} is null) with {@code --set} overrides. */
+    public static TrainConfig load(java.nio.file.Path file, List<String> overrides) {
+        return ConfigLoader.load(TrainConfig.class, DEFAULTS, file, overrides);
+    }
+
+    @Override
+    public List<String> problems() {
+        List<String> p = new ArrayList<>();
+        if (runDir == null || runDir.isBlank()) p.add("run_dir must be set");
+        if (threads < 0) p.add("threads must be >= 0 (0 = PyTorch's default), got " + threads);
+        if (!DTYPES.contains(computeDtype)) p.add("compute_dtype must be one of " + DTYPES + ", got '" + computeDtype + "'");
+        if (!INITS.contains(model.init())) p.add("model.init must be one of " + INITS + ", got '" + model.init() + "'");
+        if (model.init().equals("hf") && model.hfDir().isBlank()) p.add("model.hf_dir must name an HF checkpoint folder when model.init is hf");
+        if (model.chunkTokens() <= 0) p.add("model.chunk_tokens must be > 0, got " + model.chunkTokens());
+        if (data.dirs() == null || data.dirs().isEmpty()) p.add("data.dirs must list at least one prepared data folder");
+        if (data.holdoutFraction() < 0 || data.holdoutFraction() >= 1) p.add("data.holdout_fraction must be in [0, 1), got " + data.holdoutFraction());
+        if (data.holdoutFraction() > 0 && !data.evalDirs().isEmpty()) p.add("set data.holdout_fraction or data.eval_dirs, not both");
+        if (data.seqLen() < 2) p.add("data.seq_len must be >= 2, got " + data.seqLen());
+        if (!Set.of("split", "drop").contains(data.overlong())) p.add("data.overlong must be split or drop, got '" + data.overlong() + "'");
+        if (batch.microBatch() <= 0) p.add("batch.micro_batch must be > 0, got " + batch.microBatch());
+        if (batch.gradAccum() <= 0) p.add("batch.grad_accum must be > 0, got " + batch.gradAccum());
+        if (epochs <= 0) p.add("epochs must be > 0, got " + epochs);
+        if (maxSteps < 0) p.add("max_steps must be >= 0 (0 = as many as the epochs give), got " + maxSteps);
+        if (optimizer.lr() <= 0) p.add("optimizer.lr must be > 0, got " + optimizer.lr());
+        if (optimizer.beta1() < 0 || optimizer.beta1() >= 1) p.add("optimizer.beta1 must be in [0, 1), got " + optimizer.beta1());
+        if (optimizer.beta2() < 0 || optimizer.beta2() >= 1) p.add("optimizer.beta2 must be in [0, 1), got " + optimizer.beta2());
+        if (optimizer.eps() <= 0) p.add("optimizer.eps must be > 0, got " + optimizer.eps());
+        if (optimizer.weightDecay() < 0) p.add("optimizer.weight_decay must be >= 0, got " + optimizer.weightDecay());
+        if (!Set.of("cosine", "linear", "constant").contains(schedule.kind())) p.add("schedule.kind must be cosine, linear or constant, got '" + schedule.kind() + "'");
+        if (schedule.warmupRatio() < 0 || schedule.warmupRatio() > 1) p.add("schedule.warmup_ratio must be in [0, 1], got " + schedule.warmupRatio());
+        if (schedule.minLrRatio() < 0 || schedule.minLrRatio() > 1) p.add("schedule.min_lr_ratio must be in [0, 1], got " + schedule.minLrRatio());
+        if (clip.maxNorm() < 0) p.add("clip.max_norm must be >= 0 (0 = no clipping), got " + clip.maxNorm());
+        if (checkpoint.every() < 0) p.add("checkpoint.every must be >= 0 (0 = only at the end), got " + checkpoint.every());
+        if (checkpoint.keep() <= 0) p.add("checkpoint.keep must be > 0, got " + checkpoint.keep());
+        if (checkpoint.maxShardBytes() <= 0) p.add("checkpoint.max_shard_bytes must be > 0, got " + checkpoint.maxShardBytes());
+        if (!DTYPES.contains(checkpoint.saveDtype())) p.add("checkpoint.save_dtype must be one of " + DTYPES + ", got '" + checkpoint.saveDtype() + "'");
+        if (eval.every() < 0) p.add("eval.every must be >= 0 (0 = never), got " + eval.every());
+        if (eval.maxRows() <= 0) p.add("eval.max_rows must be > 0, got " + eval.maxRows());
+        if (log.every() <= 0) p.add("log.every must be > 0, got " + log.every());
+        if (nan.maxConsecutive() <= 0) p.add("nan.max_consecutive must be > 0, got " + nan.maxConsecutive());
+        return p;
+    }
+}

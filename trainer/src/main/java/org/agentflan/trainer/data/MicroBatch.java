@@ -1,0 +1,55 @@
+package org.agentflan.trainer.data;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.List;
+
+/**
+ * {@code rows} packed rows laid out as the model's batch: flat row-major {@code [B, T]} arrays. Missing rows (at
+ * the end of the data) are all padding, so shapes stay fixed; they carry no loss.
+ */
+public record MicroBatch(int rows, int seqLen, long[] inputIds, long[] targets, float[] lossMask, long[] positions,
+                         int[] segmentIds, int realRows, long tokens, long lossTokens) {
+
+    public static MicroBatch of(List<Packer.PackedRow> packed, int rows, int seqLen) {
+        if (packed.size() > rows) {
+            throw new IllegalArgumentException(packed.size() + " rows for a micro-batch of " + rows);
+        }
+        long[] ids = new long[rows * seqLen];
+        long[] targets = new long[rows * seqLen];
+        float[] mask = new float[rows * seqLen];
+        long[] positions = new long[rows * seqLen];
+        int[] segments = new int[rows * seqLen];
+        long tokens = 0, lossTokens = 0;
+        for (int r = 0; r < packed.size(); r++) {
+            Packer.PackedRow row = packed.get(r);
+            int base = r * seqLen;
+            for (int t = 0; t < seqLen; t++) {
+                ids[base + t] = row.inputIds()[t];
+                targets[base + t] = row.targets()[t];
+                mask[base + t] = row.lossMask()[t];
+                positions[base + t] = row.positions()[t];
+                segments[base + t] = row.segmentIds()[t];
+            }
+            tokens += row.tokens();
+            lossTokens += row.lossTokens();
+        }
+        return new MicroBatch(rows, seqLen, ids, targets, mask, positions, segments, packed.size(), tokens, lossTokens);
+    }
+
+    /** The arrays of the batch contract, owned by {@code manager}. */
+    public Arrays toNDArrays(NDManager manager) {
+        Shape shape = new Shape(rows, seqLen);
+        return new Arrays(
+                manager.create(inputIds, shape),
+                manager.create(targets, shape),
+                manager.create(lossMask, shape),
+                manager.create(positions, shape),
+                manager.create(segmentIds, shape).toType(DataType.INT32, false));
+    }
+
+    /** inputIds/targets/positions int64, lossMask float32, segmentIds int32, all {@code [B, T]}. */
+    public record Arrays(NDArray inputIds, NDArray targets, NDArray lossMask, NDArray positions, NDArray segmentIds) {}
+}

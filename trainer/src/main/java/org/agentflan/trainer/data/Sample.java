@@ -1,0 +1,27 @@
+package org.agentflan.trainer.data;
+
+/**
+ * One training sample as the data stage wrote it: token ids and, per token, whether predicting that token
+ * carries loss (1) or not (0).
+ */
+public record Sample(String id, int[] inputIds, int[] lossMask) {
+    public Sample {
+        if (inputIds.length != lossMask.length) {
+            throw new IllegalArgumentException("sample " + id + ": input_ids has " + inputIds.length
+                    + " tokens but loss_mask has " + lossMask.length);
+        }
+    }
+
+    public int length() {
+        return inputIds.length;
+    }
+
+    /** Number of targets that carry loss when this sample is trained as one sequence (token 0 is never a target). */
+    public int lossTargets() {
+        int n = 0;
+        for (int i = 1; i < lossMask.length; i++) {
+            n += lossMask[i];
+        }
+        return n;
+    }
+}

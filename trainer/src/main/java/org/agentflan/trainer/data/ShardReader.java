@@ -1,0 +1,183 @@
+package org.agentflan.trainer.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.parquet.ParquetReadOptions;
+import org.apache.parquet.column.page.PageReadStore;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.convert.GroupRecordConverter;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.io.ColumnIOFactory;
+import org.apache.parquet.io.LocalInputFile;
+import org.apache.parquet.io.MessageColumnIO;
+import org.apache.parquet.io.RecordReader;
+import org.apache.parquet.schema.GroupType;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType;
+import org.apache.parquet.schema.Type;
+
+/**
+ * Reads the data stage's shards ({@code <dir>/shards/part-*.parquet}) without Spark. Spark writes every column
+ * as nullable and arrays in the three-level list layout ({@code group (LIST) { repeated group list { optional
+ * element } }}); both that and the legacy two-level layout are accepted. Only {@code id}, {@code input_ids} and
+ * {@code loss_mask} are read; other columns are ignored.
+ */
+public final class ShardReader {
+    /** The manifest format this reader understands (data-prep writes {@code format_version}). */
+    public static final int FORMAT_VERSION = 1;
+
+    private ShardReader() {}
+
+    /** What one data folder holds: its samples, in shard-file then row order, and the manifest's tokenizer hash. */
+    public record DataDir(Path dir, List<Sample> samples, String tokenizerSha256) {}
+
+    /**
+     * Reads one data folder.
+     *
+     * @param expectedTokenizerSha256 the tokenizer hash the model needs, or empty to accept the manifest's
+     */
+    public static DataDir read(Path dir, String expectedTokenizerSha256) {
+        Path manifest = dir.resolve("manifest.json");
+        String sha = checkManifest(manifest, expectedTokenizerSha256);
+        List<Path> shards = shardFiles(dir);
+        List<Sample> samples = new ArrayList<>();
+        for (Path shard : shards) {
+            readShard(shard, samples);
+        }
+        return new DataDir(dir, List.copyOf(samples), sha);
+    }
+
+    static List<Path> shardFiles(Path dir) {
+        Path shardDir = dir.resolve("shards");
+        if (!Files.isDirectory(shardDir)) {
+            throw new DataException(shardDir + ": no shards folder (run 'agentflan prepare' to write " + dir + ")");
+        }
+        try (Stream<Path> files = Files.list(shardDir)) {
+            List<Path> shards = files
+                    .filter(p -> p.getFileName().toString().startsWith("part-") && p.toString().endsWith(".parquet"))
+                    .sorted()
+                    .toList();
+            if (shards.isEmpty()) {
+                throw new DataException(shardDir + ": no part-*.parquet files");
+            }
+            return shards;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + shardDir, e);
+        }
+    }
+
+    private static String checkManifest(Path manifest, String expectedSha) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(manifest.toFile());
+        } catch (IOException e) {
+            throw new DataException(manifest + ": cannot read manifest (" + e.getMessage() + ")");
+        }
+        JsonNode version = root.get("format_version");
+        if (version == null || !version.canConvertToInt()) {
+            throw new DataException(manifest + ": field 'format_version' missing or not an integer");
+        }
+        if (version.asInt() != FORMAT_VERSION) {
+            throw new DataException(manifest + ": field 'format_version' is " + version.asInt()
+                    + " but this trainer reads version " + FORMAT_VERSION + " (re-run 'agentflan prepare')");
+        }
+        JsonNode sha = root.get("tokenizer_sha256");
+        String found = sha == null || sha.isNull() ? "" : sha.asText();
+        if (!expectedSha.isEmpty() && !expectedSha.equalsIgnoreCase(found)) {
+            throw new DataException(manifest + ": field 'tokenizer_sha256' is '" + found + "' but the model's tokenizer is '"
+                    + expectedSha + "'; the shards were tokenized with another tokenizer (re-run prepare with the model's)");
+        }
+        return found;
+    }
+
+    private static void readShard(Path shard, List<Sample> out) {
+        try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(shard), ParquetReadOptions.builder().build())) {
+            MessageType schema = reader.getFooter().getFileMetaData().getSchema();
+            Column ids = Column.find(schema, "input_ids", shard);
+            Column mask = Column.find(schema, "loss_mask", shard);
+            boolean hasId = schema.containsField("id");
+            MessageColumnIO io = new ColumnIOFactory().getColumnIO(schema);
+            long row = 0;
+            PageReadStore pages;
+            while ((pages = reader.readNextRowGroup()) != null) {
+                RecordReader<Group> records = io.getRecordReader(pages, new GroupRecordConverter(schema));
+                for (long i = 0; i < pages.getRowCount(); i++, row++) {
+                    Group g = records.read();
+                    String where = shard + " row " + row;
+                    String id = hasId && g.getFieldRepetitionCount("id") > 0 ? g.getString("id", 0) : where;
+                    int[] inputIds = ids.read(g, where);
+                    int[] lossMask = mask.read(g, where);
+                    if (inputIds.length != lossMask.length) {
+                        throw new DataException(where + " (id " + id + "): field 'input_ids' has " + inputIds.length
+                                + " tokens but 'loss_mask' has " + lossMask.length);
+                    }
+                    for (int k = 0; k < lossMask.length; k++) {
+                        if (lossMask[k] != 0 && lossMask[k] != 1) {
+                            throw new DataException(where + " (id " + id + "): field 'loss_mask' holds " + lossMask[k]
+                                    + " at " + k + "; only 0 and 1 are allowed");
+                        }
+                    }
+                    out.add(new Sample(id, inputIds, lossMask));
+                }
+            }
+        } catch (IOException e) {
+            throw new DataException(shard + ": cannot read Parquet (" + e.getMessage() + ")");
+        }
+    }
+
+    /** An int array column in either list layout; the element may be any int type or a boolean. */
+    private record Column(String name, boolean threeLevel, boolean bool) {
+        static Column find(MessageType schema, String name, Path shard) {
+            if (!schema.containsField(name)) {
+                throw new DataException(shard + ": column '" + name + "' missing (schema: " + schema + ")");
+            }
+            Type field = schema.getType(name);
+            if (field.isPrimitive()) {
+                throw new DataException(shard + ": column '" + name + "' must be an array, found " + field);
+            }
+            GroupType list = field.asGroupType();
+            Type repeated = list.getType(0);
+            boolean threeLevel = !repeated.isPrimitive();
+            PrimitiveType element = threeLevel ? repeated.asGroupType().getType(0).asPrimitiveType() : repeated.asPrimitiveType();
+            PrimitiveType.PrimitiveTypeName t = element.getPrimitiveTypeName();
+            if (t != PrimitiveType.PrimitiveTypeName.INT32 && t != PrimitiveType.PrimitiveTypeName.INT64
+                    && t != PrimitiveType.PrimitiveTypeName.BOOLEAN) {
+                throw new DataException(shard + ": column '" + name + "' must hold integers, found " + element);
+            }
+            return new Column(name, threeLevel, t == PrimitiveType.PrimitiveTypeName.BOOLEAN);
+        }
+
+        int[] read(Group row, String where) {
+            if (row.getFieldRepetitionCount(name) == 0) {
+                throw new DataException(where + ": field '" + name + "' is null");
+            }
+            Group list = row.getGroup(name, 0);
+            int n = list.getFieldRepetitionCount(0);
+            int[] values = new int[n];
+            for (int i = 0; i < n; i++) {
+                Group holder = threeLevel ? list.getGroup(0, i) : list;
+                int index = threeLevel ? 0 : i;
+                if (threeLevel && holder.getFieldRepetitionCount(0) == 0) {
+                    throw new DataException(where + ": field '" + name + "' has a null element at " + i);
+                }
+                values[i] = bool ? (holder.getBoolean(0, index) ? 1 : 0) : readInt(holder, index);
+            }
+            return values;
+        }
+
+        private static int readInt(Group holder, int index) {
+            Type t = holder.getType().getType(0);
+            if (t.asPrimitiveType().getPrimitiveTypeName() == PrimitiveType.PrimitiveTypeName.INT64) {
+                return Math.toIntExact(holder.getLong(0, index));
+            }
+            return holder.getInteger(0, index);
+        }
+    }
+}

@@ -1,0 +1,376 @@
+package org.agentflan.trainer.model;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Llama-2 as plain NDArray ops on DJL's PyTorch engine, in the order of meta-llama's {@code model.py}:
+ * RMSNorm, rotary embeddings, grouped-query attention, SwiGLU feed-forward, decoder layer, model.
+ * Parameters are fp32 "master" weights keyed exactly by their HF checkpoint names, so loading is a copy;
+ * {@code forward} casts them to the compute dtype inside the graph, so gradients land on the fp32 masters.
+ *
+ * <p>Memory: every activation belongs to the manager of the input ids (weights are only ever the second
+ * operand of an op, and per-step weight casts are attached there too), so closing the batch's manager frees
+ * the step. Constants used inside differentiated ops (RMSNorm eps, attention scale) are long-lived arrays
+ * owned by the model: Java scalars in differentiated ops corrupt gradients in DJL (design.md).
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final LlamaConfig config;
+    private final NDManager manager;
+    private final LinkedHashMap<String, NDArray> parameters;
+    private final RotaryEmbedding rope;
+    private final NDArray rmsEps;
+    private final NDArray minusHalf;
+    private final Map<DataType, NDArray> attentionScale = new HashMap<>();
+    private boolean trainable;
+
+    private LlamaModel(LlamaConfig config, NDManager manager, LinkedHashMap<String, NDArray> parameters) {
+        this.config = config;
+        this.manager = manager;
+        this.parameters = parameters;
+        this.rope = new RotaryEmbedding(config.headDim(), config.maxPositionEmbeddings(), config.ropeTheta(), manager);
+        this.rmsEps = manager.create((float) config.rmsNormEps());
+        this.minusHalf = manager.create(-0.5f);
+        // The weights and constants live as long as the model, whatever NDScope the caller built it in.
+        NDScope.unregister(rmsEps, minusHalf);
+        NDScope.unregister(parameters.values().toArray(new NDArray[0]));
+    }
+
+    /**
+     * A randomly initialised model, HF style: normal(0, 0.02) for linear and embedding weights, ones for norms.
+     * The same seed gives the same weights on the same engine.
+     */
+    public static LlamaModel create(LlamaConfig config, NDManager parent, long seed) {
+        requireValid(config);
+        NDManager manager = parent.newSubManager();
+        Engine.getInstance().setRandomSeed((int) seed);
+        LinkedHashMap<String, NDArray> parameters = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> entry : config.parameterShapes().entrySet()) {
+            Shape shape = new Shape(entry.getValue());
+            NDArray weight = entry.getKey().endsWith("norm.weight")
+                    ? manager.ones(shape, DataType.FLOAT32)
+                    : manager.randomNormal(0f, 0.02f, shape, DataType.FLOAT32);
+            weight.setName(entry.getKey());
+            parameters.put(entry.getKey(), weight);
+        }
+        return new LlamaModel(config, manager, parameters);
+    }
+
+    /**
+     * A model over given weights (e.g. from {@code HfCheckpoint.read}); takes ownership of the arrays, converting
+     * any non-fp32 one to fp32. Names and shapes must match {@code config.parameterShapes()} exactly; a stray
+     * {@code lm_head.weight} in a tied checkpoint is dropped, as transformers does.
+     */
+    public static LlamaModel fromTensors(LlamaConfig config, Map<String, NDArray> tensors) {
+        requireValid(config);
+        Map<String, long[]> expected = config.parameterShapes();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, long[]> entry : expected.entrySet()) {
+            NDArray tensor = tensors.get(entry.getKey());
+            if (tensor == null) {
+                problems.add("missing tensor " + entry.getKey());
+            } else if (!Arrays.equals(tensor.getShape().getShape(), entry.getValue())) {
+                problems.add("tensor " + entry.getKey() + " has shape " + tensor.getShape() + ", config expects "
+                        + new Shape(entry.getValue()));
+            }
+        }
+        for (String name : tensors.keySet()) {
+            if (!expected.containsKey(name) && !(config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
+                problems.add("unexpected tensor " + name);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("weights do not match the Llama config: " + String.join("; ", problems));
+        }
+        NDManager manager = tensors.get("model.embed_tokens.weight").getManager().newSubManager();
+        LinkedHashMap<String, NDArray> parameters = new LinkedHashMap<>();
+        for (String name : expected.keySet()) {
+            NDArray tensor = tensors.get(name);
+            NDArray weight = tensor;
+            if (tensor.getDataType() != DataType.FLOAT32) {
+                weight = tensor.toType(DataType.FLOAT32, true);
+                tensor.close();
+            }
+            weight.attach(manager);
+            weight.setName(name);
+            parameters.put(name, weight);
+        }
+        return new LlamaModel(config, manager, parameters);
+    }
+
+    /**
+     * Loads an HF-layout model directory ({@code config.json} plus single or sharded safetensors in F32, F16 or
+     * BF16) as fp32 weights on {@code parent}'s device.
+     */
+    public static LlamaModel load(Path modelDir, NDManager parent) throws IOException {
+        Path configFile = modelDir.resolve(HfCheckpoint.CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw new NoSuchFileException(configFile.toString(), null, "no config.json: not an HF model directory");
+        }
+        LlamaConfig config = LlamaConfig.read(configFile);
+        return fromTensors(config, HfCheckpoint.read(modelDir, config, parent));
+    }
+
+    private static void requireValid(LlamaConfig config) {
+        List<String> problems = config.problems();
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("invalid Llama config: " + String.join("; ", problems));
+        }
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** The fp32 master weights in HF key order (the live arrays, not copies). */
+    public LinkedHashMap<String, NDArray> parameters() {
+        return parameters;
+    }
+
+    /** The manager owning the weights and the model's long-lived constants. */
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** Marks every weight as requiring a gradient (training) or not (scoring, generation). */
+    public void setTrainable(boolean trainable) {
+        this.trainable = trainable;
+        for (NDArray weight : parameters.values()) {
+            weight.setRequiresGradient(trainable);
+        }
+    }
+
+    /**
+     * Sets every weight's accumulated gradient to zero in place, through libtorch's {@code zero_()} on the gradient.
+     * Not {@code grad - grad}: that leaves a NaN gradient NaN, and a skipped non-finite step must not poison the next.
+     * Not {@code GradientCollector.zeroGradients()}: it scans every array in the JVM and leaks gradient handles.
+     */
+    public void zeroGradients() {
+        if (!trainable) {
+            return;
+        }
+        for (NDArray weight : parameters.values()) {
+            JniUtils.zeroGrad((PtNDArray) weight);
+        }
+    }
+
+    /** Whether {@link #setTrainable} asked for gradients. */
+    public boolean isTrainable() {
+        return trainable;
+    }
+
+    /** The output projection: {@code lm_head.weight}, or the token embedding when tied. */
+    public NDArray headWeight() {
+        return parameters.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
+    }
+
+    /**
+     * Final hidden states {@code [B,T,H]} (after the last RMSNorm) of a packed batch, in {@code computeType}.
+     *
+     * @param inputIds {@code [B,T]} int64 token ids
+     * @param positions {@code [B,T]} int64 positions, restarting at 0 for each packed sample
+     * @param segmentIds {@code [B,T]} int32: 1..k number the samples of a row, 0 marks padding
+     * @param computeType FLOAT32 on CPU; FLOAT16 or BFLOAT16 on GPU (BF16 arrays crash DJL on CPU)
+     */
+    public NDArray forward(NDArray inputIds, NDArray positions, NDArray segmentIds, DataType computeType) {
+        checkComputeType(computeType);
+        checkIndices(inputIds, positions);
+        NDArray mask = AttentionMask.packed(segmentIds, computeType);
+        NDArray[] cosSin = rope.lookUp(positions, computeType);
+        NDArray x = embed(inputIds, computeType);
+        x = layers(x, mask, cosSin, computeType, null);
+        return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
+    }
+
+    /**
+     * Hidden states of {@code inputIds [1,T]} continuing the sequence held in {@code cache}, which is extended
+     * by these T tokens. Used for generation: a prompt first, then one token at a time.
+     */
+    public NDArray forward(NDArray inputIds, KvCache cache, DataType computeType) {
+        checkComputeType(computeType);
+        NDManager step = inputIds.getManager();
+        int past = cache.length();
+        int t = (int) inputIds.getShape().get(1);
+        if (past + t > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("sequence of " + (past + t) + " tokens exceeds max_position_embeddings "
+                    + config.maxPositionEmbeddings());
+        }
+        NDArray positions = step.arange(past, past + t, 1, DataType.INT64).expandDims(0);
+        checkIndices(inputIds, positions);
+        NDArray mask = AttentionMask.causal(step, past, t, computeType);
+        NDArray[] cosSin = rope.lookUp(positions, computeType);
+        NDArray x = embed(inputIds, computeType);
+        x = layers(x, mask, cosSin, computeType, cache);
+        cache.advance(t);
+        return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
+    }
+
+    /** Float32 logits {@code [..., V]} of hidden states (the full vocabulary: for scoring and generation, not the loss). */
+    public NDArray logits(NDArray hidden) {
+        NDArray head = weight(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight",
+                hidden.getDataType(), hidden.getManager());
+        return Casts.to(Linear.linear(hidden, head).singletonOrThrow(), DataType.FLOAT32);
+    }
+
+    private void checkComputeType(DataType type) {
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.BFLOAT16) {
+            throw new IllegalArgumentException("compute dtype must be float32, float16 or bfloat16, got " + type);
+        }
+        if (type == DataType.BFLOAT16 && !manager.getDevice().isGpu()) {
+            // DJL 0.36 aborts the JVM on BF16 arrays on CPU; refuse before creating one.
+            throw new IllegalArgumentException("bfloat16 compute needs a GPU; use float32 on " + manager.getDevice());
+        }
+    }
+
+    private void checkIndices(NDArray inputIds, NDArray positions) {
+        long maxId = inputIds.max().getLong();
+        long minId = inputIds.min().getLong();
+        if (minId < 0 || maxId >= config.vocabSize()) {
+            throw new IllegalArgumentException("token id out of range [0, " + config.vocabSize() + "): saw " + minId
+                    + ".." + maxId);
+        }
+        long maxPosition = positions.max().getLong();
+        if (maxPosition >= rope.maxPositions() || positions.min().getLong() < 0) {
+            throw new IllegalArgumentException("position " + maxPosition + " outside [0, max_position_embeddings "
+                    + rope.maxPositions() + ")");
+        }
+    }
+
+    private NDArray embed(NDArray inputIds, DataType type) {
+        NDArray table = parameters.get("model.embed_tokens.weight");
+        NDArray x = Embedding.embedding(inputIds.toType(DataType.INT64, false), table, SparseFormat.DENSE).singletonOrThrow();
+        return Casts.to(x, type);
+    }
+
+    /**
+     * Runs the decoder layers, closing each layer's intermediate handles as soon as its output exists. Autograd keeps
+     * its own references to what backward needs and frees them node by node during backward; a DJL handle left open
+     * until the end of the step would pin every activation through the whole backward pass instead.
+     */
+    private NDArray layers(NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            NDArray in = x;
+            try (NDScope scope = new NDScope()) {
+                x = decoderLayer(layer, in, mask, cosSin, type, cache);
+                NDScope.unregister(x);
+            }
+            in.close();
+        }
+        return x;
+    }
+
+    private NDArray decoderLayer(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
+        String p = "model.layers." + layer + ".";
+        NDManager step = x.getManager();
+        NDArray attended = attention(layer, rmsNorm(x, weight(p + "input_layernorm.weight", type, step), type), mask,
+                cosSin, type, cache);
+        NDArray h = x.add(attended);
+        NDArray fed = feedForward(p, rmsNorm(h, weight(p + "post_attention_layernorm.weight", type, step), type), type);
+        return h.add(fed);
+    }
+
+    /**
+     * RMSNorm computed in fp32 (as HF does for half precision), then scaled by the weight in the compute dtype.
+     * The reciprocal is taken on the small {@code [B,T,1]} statistic so the full tensor sees a multiply, whose
+     * backward is cheaper than a division's.
+     */
+    private NDArray rmsNorm(NDArray x, NDArray weight, DataType type) {
+        NDArray x32 = Casts.to(x, DataType.FLOAT32);
+        NDArray meanSquare = x32.square().mean(new int[] {-1}, true);
+        NDArray inverseRms = meanSquare.add(rmsEps).pow(minusHalf);
+        return Casts.to(x32.mul(inverseRms), type).mul(weight);
+    }
+
+    private NDArray attention(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
+        String p = "model.layers." + layer + ".self_attn.";
+        NDManager step = x.getManager();
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int heads = config.numAttentionHeads();
+        int kvHeads = config.numKeyValueHeads();
+        int d = config.headDim();
+        NDArray q = linear(x, weight(p + "q_proj.weight", type, step)).reshape(b, t, heads, d).transpose(0, 2, 1, 3);
+        NDArray k = linear(x, weight(p + "k_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
+        NDArray v = linear(x, weight(p + "v_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
+        // Scaling q ([B,H,T,d]) rather than the scores ([B,H,T,T]) is the same product on T/d times fewer elements.
+        q = RotaryEmbedding.apply(q, cosSin[0], cosSin[1], d).mul(scale(type));
+        k = RotaryEmbedding.apply(k, cosSin[0], cosSin[1], d);
+        if (cache != null) {
+            NDArray[] kv = cache.append(layer, k, v);
+            k = kv[0];
+            v = kv[1];
+        }
+        if (heads != kvHeads) {
+            // Grouped-query attention: query head h uses KV head h / (heads / kvHeads), i.e. repeat-interleave.
+            k = k.repeat(1, heads / kvHeads);
+            v = v.repeat(1, heads / kvHeads);
+            // With a cache these would belong to the cache's manager and pin every step's keys until the end.
+            k.attach(step);
+            v.attach(step);
+        }
+        NDArray keysT = k.transpose(0, 1, 3, 2);
+        keysT.attach(step);
+        NDArray scores = q.matMul(keysT).add(mask);
+        NDArray probs = type == DataType.FLOAT32
+                ? scores.softmax(-1)
+                : Casts.to(Casts.to(scores, DataType.FLOAT32).softmax(-1), type);
+        NDArray out = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * d);
+        return linear(out, weight(p + "o_proj.weight", type, step));
+    }
+
+    /** SwiGLU: {@code down(silu(gate(x)) * up(x))}. */
+    private NDArray feedForward(String p, NDArray x, DataType type) {
+        NDManager step = x.getManager();
+        NDArray gate = linear(x, weight(p + "mlp.gate_proj.weight", type, step));
+        NDArray up = linear(x, weight(p + "mlp.up_proj.weight", type, step));
+        NDArray silu = gate.mul(gate.getNDArrayInternal().sigmoid());
+        return linear(silu.mul(up), weight(p + "mlp.down_proj.weight", type, step));
+    }
+
+    private static NDArray linear(NDArray x, NDArray weight) {
+        return Linear.linear(x, weight).singletonOrThrow();
+    }
+
+    /** A weight in the compute dtype; a cast copy belongs to the step's manager so it dies with the step. */
+    private NDArray weight(String name, DataType type, NDManager step) {
+        NDArray master = parameters.get(name);
+        if (type == DataType.FLOAT32) {
+            return master;
+        }
+        return Casts.to(master, type, step);
+    }
+
+    private synchronized NDArray scale(DataType type) {
+        return attentionScale.computeIfAbsent(type, t -> {
+            NDArray scale = manager.create((float) (1.0 / Math.sqrt(config.headDim())));
+            NDArray typed = scale.toType(t, false);
+            NDScope.unregister(scale, typed); // long-lived: must survive any scope the first step runs in
+            return typed;
+        });
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,173 @@
+package org.agentflan.trainer.state;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The checkpoint folders of a run: {@code <run>/checkpoints/step_%08d/}. A checkpoint is written into a hidden
+ * temporary folder, its {@code COMPLETE} marker last, and only then renamed into place; {@code latest} (a file
+ * naming the folder) is replaced atomically after that, and older checkpoints beyond {@code keep} are removed
+ * marker first. So a crash at any moment leaves every visible checkpoint either complete or ignorable, and a
+ * checkpoint without its marker does not exist.
+ *
+ * <p>Test hook: the environment variable {@code AGENTFLAN_TEST_CHECKPOINT_DELAY_MS} pauses that many milliseconds
+ * after the content is written and before the marker, to widen the window in which the crash test kills the process
+ * mid-write. It is never set outside tests.
+ */
+public final class CheckpointManager {
+    public static final String MARKER = "COMPLETE";
+    public static final String LATEST = "latest";
+    private static final String PREFIX = "step_";
+    private static final String TEMP_PREFIX = ".tmp-";
+
+    /** Writes the content of one checkpoint into the (temporary) folder it is given. */
+    public interface Content {
+        void write(Path dir) throws IOException;
+    }
+
+    private final Path root;
+    private final int keep;
+
+    public CheckpointManager(Path runDir, int keep) {
+        this.root = runDir.resolve("checkpoints");
+        this.keep = keep;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public static String dirName(long step) {
+        return String.format("%s%08d", PREFIX, step);
+    }
+
+    public static boolean isComplete(Path dir) {
+        return Files.isRegularFile(dir.resolve(MARKER));
+    }
+
+    /** Writes checkpoint {@code step}; returns its final folder. */
+    public Path save(long step, Content content) throws IOException {
+        Files.createDirectories(root);
+        Path fin = root.resolve(dirName(step));
+        Path temp = root.resolve(TEMP_PREFIX + dirName(step));
+        deleteTree(temp);
+        Files.createDirectories(temp);
+        content.write(temp);
+        testDelay();
+        AtomicWrite.bytes(temp.resolve(MARKER), ("step " + step + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicWrite.syncDir(temp);
+        if (Files.exists(fin)) {
+            // Same step saved again (a run resumed from an older checkpoint): the old folder goes, marker first.
+            removeCheckpoint(fin);
+        }
+        Files.move(temp, fin, StandardCopyOption.ATOMIC_MOVE);
+        AtomicWrite.syncDir(root);
+        AtomicWrite.bytes(root.resolve(LATEST), (dirName(step) + "\n").getBytes(StandardCharsets.UTF_8));
+        prune(step);
+        return fin;
+    }
+
+    /**
+     * The checkpoint to resume from: the one {@code latest} names if it is complete, else the highest complete step
+     * folder (e.g. {@code latest} lost or naming a removed folder). A crash between a checkpoint's rename and the
+     * update of {@code latest} resumes from the previous checkpoint, which is just as exact.
+     */
+    public Optional<Path> latestComplete() throws IOException {
+        Path latest = root.resolve(LATEST);
+        if (Files.isRegularFile(latest)) {
+            Path named = root.resolve(Files.readString(latest, StandardCharsets.UTF_8).trim());
+            if (isComplete(named)) {
+                return Optional.of(named);
+            }
+        }
+        List<Path> complete = completeCheckpoints();
+        return complete.isEmpty() ? Optional.empty() : Optional.of(complete.get(complete.size() - 1));
+    }
+
+    /** Removes temporary folders of interrupted saves (call once at start, before saving). */
+    public void removeIncomplete() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path d : dirs.toList()) {
+                String name = d.getFileName().toString();
+                if (Files.isDirectory(d) && (name.startsWith(TEMP_PREFIX) || (name.startsWith(PREFIX) && !isComplete(d)))) {
+                    deleteTree(d);
+                }
+            }
+        }
+    }
+
+    /** Complete checkpoints, oldest first. */
+    public List<Path> completeCheckpoints() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(d -> d.getFileName().toString().startsWith(PREFIX) && isComplete(d))
+                    .sorted(Comparator.comparingLong(CheckpointManager::stepOf))
+                    .toList();
+        }
+    }
+
+    public static long stepOf(Path dir) {
+        String name = dir.getFileName().toString();
+        try {
+            return Long.parseLong(name.substring(PREFIX.length()));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(dir + " is not a checkpoint folder (expected " + PREFIX + "NNNNNNNN)");
+        }
+    }
+
+    /**
+     * Keeps the newest {@code keep} checkpoints up to {@code step}. Later ones belong to an earlier run that this one
+     * resumed before the end of; they are left alone (and replaced when this run reaches their steps), so pruning
+     * never removes the checkpoint just written.
+     */
+    private void prune(long step) throws IOException {
+        List<Path> complete = new ArrayList<>(completeCheckpoints().stream().filter(p -> stepOf(p) <= step).toList());
+        while (complete.size() > keep) {
+            removeCheckpoint(complete.remove(0));
+        }
+    }
+
+    private static void removeCheckpoint(Path dir) throws IOException {
+        Files.deleteIfExists(dir.resolve(MARKER));
+        AtomicWrite.syncDir(dir);
+        deleteTree(dir);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static void testDelay() {
+        String delay = System.getenv("AGENTFLAN_TEST_CHECKPOINT_DELAY_MS");
+        if (delay != null && !delay.isBlank()) {
+            try {
+                Thread.sleep(Long.parseLong(delay.trim()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package org.agentflan.trainer.state;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.agentflan.trainer.checkpoint.SafetensorsReader;
+import org.agentflan.trainer.checkpoint.SafetensorsWriter;
+import org.agentflan.trainer.optim.AdamW;
+
+/**
+ * AdamW's state in a checkpoint: {@code optimizer.safetensors} (fp32 {@code exp_avg.<param>} and
+ * {@code exp_avg_sq.<param>}, loadable with the safetensors library) and {@code optimizer.json} (step and
+ * hyper-parameters, for people and for checks).
+ */
+public final class OptimizerState {
+    public static final String TENSORS = "optimizer.safetensors";
+    public static final String META = "optimizer.json";
+
+    private OptimizerState() {}
+
+    /** Writes both files; returns the bytes written. */
+    public static long write(Path dir, AdamW adamw) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");
+        meta.put("step", Long.toString(adamw.step()));
+        long bytes = SafetensorsWriter.write(dir.resolve(TENSORS),
+                SafetensorsWriter.entries(adamw.stateTensors(), DataType.FLOAT32), meta);
+        AdamW.Settings s = adamw.settings();
+        String json = "{\n  \"type\": \"adamw\",\n  \"step\": " + adamw.step() + ",\n  \"beta1\": " + s.beta1()
+                + ",\n  \"beta2\": " + s.beta2() + ",\n  \"eps\": " + s.eps() + ",\n  \"weight_decay\": " + s.weightDecay()
+                + "\n}\n";
+        AtomicWrite.bytes(dir.resolve(META), json.getBytes(StandardCharsets.UTF_8));
+        return bytes;
+    }
+
+    /** Restores moments and step into {@code adamw}; arrays are read into {@code manager} then adopted. */
+    public static void read(Path dir, AdamW adamw, NDManager manager) throws IOException {
+        Path file = dir.resolve(TENSORS);
+        try (SafetensorsReader reader = SafetensorsReader.open(file); NDManager scope = manager.newSubManager()) {
+            Map<String, NDArray> tensors = new LinkedHashMap<>();
+            for (String name : reader.tensors().keySet()) {
+                tensors.put(name, reader.read(name, scope));
+            }
+            String step = reader.metadata().get("step");
+            if (step == null) {
+                throw new IOException(file + ": metadata has no 'step'");
+            }
+            adamw.loadState(tensors, Long.parseLong(step));
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package org.agentflan.trainer.state;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.agentflan.trainer.data.DataCursor;
+
+/**
+ * {@code trainer_state.json}: everything besides weights and optimizer moments that a resumed run needs to continue
+ * exactly. The shuffle is a pure function of (seed, epoch), so the seed is the whole RNG state (the model has no
+ * dropout); the data fingerprint guards against resuming onto different data.
+ */
+public record TrainerState(
+        long step,
+        long epoch,
+        DataCursor cursor,
+        long rowsSeen,
+        long tokensSeen,
+        long lossTokensSeen,
+        long seed,
+        int worldSize,
+        int consecutiveNonFinite,
+        String dataFingerprint,
+        String configHash,
+        JsonNode config) {
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    public static final String FILE = "trainer_state.json";
+
+    public void write(Path dir) throws IOException {
+        AtomicWrite.bytes(dir.resolve(FILE), JSON.writeValueAsString(this).getBytes(StandardCharsets.UTF_8));
+    }
+
+    public static TrainerState read(Path dir) throws IOException {
+        return JSON.readValue(dir.resolve(FILE).toFile(), TrainerState.class);
+    }
+}
