@@ -126,8 +126,10 @@ public final class PrepareJob {
                 ReadResult r = ConversationReader.read(spark, spec);
                 reads.add(r);
                 // Reader rejects are counted with the reasons histogram after the write; read = parsed + those.
-                long parsed = r.conversations().count();
-                System.err.printf("prepare: source %s: %d conversations%n", spec.name(), parsed);
+                ReadResult.Counts c = r.counts();
+                long parsed = c.conversations();
+                System.err.printf("prepare: source %s: %d conversations, %d rejected records%n", spec.name(), parsed,
+                        c.rejects());
                 read.put(spec.name(), new SourceCounts(parsed, parsed, 0, 0, 0, new TreeMap<>(), 0, 0, 0));
                 corpus = corpus == null ? r.conversations() : corpus.union(r.conversations());
                 rejects = rejects == null ? r.rejects().toDF() : rejects.unionByName(r.rejects().toDF());
