@@ -74,6 +74,25 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
         problems.addAll(formatAlignment.problems());
         problems.addAll(capabilityBalance.problems());
         problems.addAll(negatives.problems());
+        // A misspelt source name would otherwise silently align nothing or build no negatives.
+        if (sources != null) {
+            Set<String> names = new HashSet<>();
+            sources.forEach(s -> names.add(s.name()));
+            requireKnown("format_alignment.sources", formatAlignment.sources(), names, problems);
+            if (negatives.enabled()) {
+                requireKnown("negatives.tool_sources", negatives.toolSources(), names, problems);
+                requireKnown("negatives.chat_sources", negatives.chatSources(), names, problems);
+            }
+        }
         return problems;
+    }
+
+    private static void requireKnown(String key, List<String> referenced, Set<String> names, List<String> problems) {
+        for (String name : referenced) {
+            if (!names.contains(name)) {
+                problems.add(key + " names '" + name + "', which is not one of the configured sources " + names
+                        + (key.startsWith("negatives") ? " (or set negatives.enabled: false)" : ""));
+            }
+        }
     }
 }

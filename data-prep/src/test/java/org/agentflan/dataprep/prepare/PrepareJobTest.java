@@ -163,7 +163,7 @@ class PrepareJobTest {
         Path out = dir.resolve("never");
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(
                 DataConfig.load(null, List.of("sources=[{name: a, path: /nowhere/x.jsonl, format: agent_flan, weight: 1}]",
-                        "tokenizer=" + TestPaths.tokenizer(), "output=" + out))));
+                        "tokenizer=" + TestPaths.tokenizer(), "output=" + out, "negatives.enabled=false"))));
         assertTrue(missing.getMessage().contains("/nowhere/x.jsonl"), missing.getMessage());
         IllegalArgumentException tokenizer = assertThrows(IllegalArgumentException.class,
                 () -> PrepareJob.preflight(config(out, "tokenizer=/no/tokenizer")));
@@ -173,6 +173,10 @@ class PrepareJobTest {
         ConfigException nested = assertThrows(ConfigException.class,
                 () -> config(out, "sources=[{name: a, path: x, format: agent_flan, weight: 1, colour: red}]"));
         assertTrue(nested.getMessage().contains("sources[0].colour"), nested.getMessage());
+        ConfigException unknownSource = assertThrows(ConfigException.class, () -> DataConfig.load(null, List.of(
+                "sources=[{name: tools, path: x, format: toolbench_raw, weight: 1}]", "format_alignment.sources=[tool]")));
+        assertTrue(unknownSource.getMessage().contains("format_alignment.sources names 'tool'"), unknownSource.getMessage());
+        assertTrue(unknownSource.getMessage().contains("negatives.tool_sources names 'toolbench'"), unknownSource.getMessage());
         assertFalse(Files.exists(out));
     }
 }
