@@ -71,6 +71,16 @@ public final class Train {
     private Train() {}
 
     public static Result run(Options options, PrintStream console) throws IOException {
+        return run(options, console, (step, model) -> { });
+    }
+
+    /** Called once per step, after the optimizer step and before its metrics line (tests inject work here). */
+    @FunctionalInterface
+    interface StepHook {
+        void afterStep(long step, LlamaModel model);
+    }
+
+    static Result run(Options options, PrintStream console, StepHook hook) throws IOException {
         // ---- config (and, when resuming, the checkpoint's pinned keys)
         List<String> overrides = new ArrayList<>(options.overrides());
         if (options.runDir() != null) overrides.add("run_dir=" + options.runDir());
@@ -132,7 +142,7 @@ public final class Train {
             AdamW adamw = new AdamW(new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(),
                     cfg.optimizer().eps(), cfg.optimizer().weightDecay()), params, manager);
             if (resumeFrom != null) {
-                OptimizerState.read(resumeFrom, adamw, manager);
+                OptimizerState.read(resumeFrom, adamw);
             }
             int microBatch = cfg.batch().microBatch();
             int gradAccum = cfg.batch().gradAccum();
@@ -229,6 +239,7 @@ public final class Train {
                                 counters.consecutiveNonFinite, cfg.nan().maxConsecutive());
                     }
                     losses.put(counters.step, finite ? loss : Double.NaN);
+                    hook.afterStep(counters.step, model);
 
                     // ---- metrics
                     double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
@@ -238,7 +249,8 @@ public final class Train {
                             .put("tokens_per_s", tokens / stepSeconds).put("elapsed_s", elapsed)
                             .put("loss_tokens", lossTokens).put("epoch", stream.cursor().epoch())
                             .put("skipped", !finite).put("rss_bytes", MetricsLog.rssBytes())
-                            .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory());
+                            .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
+                            .put("live_arrays", manager.getManagedArrays().size());
                     metrics.write(line);
                     if (counters.step % cfg.log().every() == 0 || counters.step == totalSteps) {
                         progress.step(counters.step, loss, lr, gradNorm, tokens / stepSeconds, counters.step - startStep, elapsed);
@@ -337,9 +349,7 @@ public final class Train {
 
     private static LlamaModel loadModel(TrainConfig cfg, Path resumeFrom, NDManager manager) throws IOException {
         if (resumeFrom != null) {
-            Path dir = resumeFrom.resolve("model");
-            LlamaConfig arch = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
-            return LlamaModel.fromTensors(arch, HfCheckpoint.read(dir, arch, manager));
+            return LlamaModel.load(resumeFrom.resolve("model"), manager);
         }
         return switch (cfg.model().init()) {
             case "hf" -> {
@@ -347,8 +357,7 @@ public final class Train {
                 if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
                     throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
                 }
-                LlamaConfig arch = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
-                yield LlamaModel.fromTensors(arch, HfCheckpoint.read(dir, arch, manager));
+                yield LlamaModel.load(dir, manager);
             }
             case "llama2_7b" -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
             case "llama2_13b" -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
