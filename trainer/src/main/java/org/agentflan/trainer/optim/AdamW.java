@@ -28,6 +28,21 @@ public final class AdamW {
 
     /** @param params the fp32 master parameters by name; moments start at zero, owned by {@code manager}. */
     public AdamW(Settings settings, Map<String, NDArray> params, NDManager manager) {
+        this(settings, params, manager, true);
+    }
+
+    /**
+     * An optimizer resumed from saved state: each moment is allocated once, uninitialised, and filled in place by
+     * {@code source} (see {@link #loadState}), so resuming neither zeroes nor copies the moments first.
+     */
+    public static AdamW restore(Settings settings, Map<String, NDArray> params, NDManager manager,
+                                Map<String, Shape> savedShapes, MomentSource source, long savedStep) throws IOException {
+        AdamW adamw = new AdamW(settings, params, manager, false);
+        adamw.loadState(savedShapes, source, savedStep);
+        return adamw;
+    }
+
+    private AdamW(Settings settings, Map<String, NDArray> params, NDManager manager, boolean zeroMoments) {
         this.settings = settings;
         this.manager = manager;
         for (Map.Entry<String, NDArray> e : params.entrySet()) {
@@ -36,10 +51,15 @@ public final class AdamW {
                 throw new IllegalArgumentException("parameter " + e.getKey() + " is " + p.getDataType()
                         + "; AdamW updates fp32 master weights");
             }
-            expAvg.put(e.getKey(), manager.zeros(p.getShape(), DataType.FLOAT32, p.getDevice()));
-            expAvgSq.put(e.getKey(), manager.zeros(p.getShape(), DataType.FLOAT32, p.getDevice()));
+            expAvg.put(e.getKey(), newMoment(p, zeroMoments));
+            expAvgSq.put(e.getKey(), newMoment(p, zeroMoments));
             decays.put(e.getKey(), p.getShape().dimension() >= 2);
         }
+    }
+
+    private NDArray newMoment(NDArray param, boolean zeroed) {
+        return zeroed ? manager.zeros(param.getShape(), DataType.FLOAT32, param.getDevice())
+                : manager.create(param.getShape(), DataType.FLOAT32, param.getDevice());
     }
 
     public Settings settings() {

@@ -100,6 +100,19 @@ class CheckpointMemoryTest {
         assertTrue(probe.get("direct") < MB, "direct buffers grew by " + probe.get("direct"));
     }
 
+    @Test
+    void restoringAnOptimizerHoldsItsMomentsExactlyOnce() throws Exception {
+        // A resumed run creates its moments from the saved state: one allocation of 2x the weights' bytes, filled
+        // in place; zeroing them first and reading into separate arrays would hold them twice.
+        Map<String, Long> probe = probe("restore", tmp.resolve("optimizer"), 1);
+        long moments = 2 * totalBytes;
+        long rss = probe.get("rss");
+        assertEquals(moments, probe.get("bytes"));
+        assertEquals(0, probe.get("arrays"), "restore should leave only the parameters and the moments");
+        assertTrue(rss > moments * 3 / 4, "peak RSS grew by only " + rss / MB + " MB: the proxy does not see the moments");
+        assertTrue(rss < moments + SLACK, "peak RSS grew by " + rss / MB + " MB restoring " + moments / MB + " MB of moments");
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"f32", "bf16"})
     void fullLoadHoldsExactlyOneCopy(String variant) throws Exception {
