@@ -71,6 +71,16 @@ public final class Train {
     private Train() {}
 
     public static Result run(Options options, PrintStream console) throws IOException {
+        return run(options, console, (step, model) -> { });
+    }
+
+    /** Called once per step, after the optimizer step and before its metrics line (tests inject work here). */
+    @FunctionalInterface
+    interface StepHook {
+        void afterStep(long step, LlamaModel model);
+    }
+
+    static Result run(Options options, PrintStream console, StepHook hook) throws IOException {
         // ---- config (and, when resuming, the checkpoint's pinned keys)
         List<String> overrides = new ArrayList<>(options.overrides());
         if (options.runDir() != null) overrides.add("run_dir=" + options.runDir());
@@ -124,16 +134,14 @@ public final class Train {
             LlamaConfig arch = model.config();
             requireVocabulary(data.train(), arch);
             model.setTrainable(true);
-            Map<String, NDArray> params = model.parameters();
             console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", cfg.model().init(),
                     arch.parameterCount(), computeType, device);
 
             // ---- optimizer and schedule
-            AdamW adamw = new AdamW(new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(),
-                    cfg.optimizer().eps(), cfg.optimizer().weightDecay()), params, manager);
-            if (resumeFrom != null) {
-                OptimizerState.read(resumeFrom, adamw, manager);
-            }
+            AdamW.Settings adamwSettings = new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(),
+                    cfg.optimizer().eps(), cfg.optimizer().weightDecay());
+            AdamW adamw = resumeFrom == null ? new AdamW(adamwSettings, model.parameters(), manager)
+                    : OptimizerState.restore(resumeFrom, adamwSettings, model.parameters(), manager);
             int microBatch = cfg.batch().microBatch();
             int gradAccum = cfg.batch().gradAccum();
             boolean bySteps = cfg.maxSteps() > 0;
@@ -168,17 +176,8 @@ public final class Train {
                         stopReason = "stop_at_step";
                         break;
                     }
-                    // ---- gather the global batch: grad_accum micro-batches of micro_batch rows
-                    List<MicroBatch> micro = new ArrayList<>();
-                    for (int a = 0; a < gradAccum; a++) {
-                        List<Packer.PackedRow> rows = new ArrayList<>();
-                        Packer.PackedRow row;
-                        while (rows.size() < microBatch && (row = stream.next()) != null) {
-                            rows.add(row);
-                        }
-                        if (rows.isEmpty()) break;
-                        micro.add(MicroBatch.of(rows, microBatch, packer.seqLen()));
-                    }
+                    // ---- one optimizer step: global batch -> forward/backward -> clip, NaN check, AdamW, zero grads
+                    List<MicroBatch> micro = nextGlobalBatch(stream, packer.seqLen(), microBatch, gradAccum);
                     if (micro.isEmpty()) {
                         stopReason = "data_exhausted";
                         break;
@@ -187,41 +186,12 @@ public final class Train {
                     long tokens = micro.stream().mapToLong(MicroBatch::tokens).sum();
                     long stepStart = System.nanoTime();
 
-                    // ---- forward/backward per micro-batch; each loss is divided by the GLOBAL loss-token count,
-                    // so the accumulated gradient is that of the mean over all loss tokens of the global batch
-                    double nllSum = 0;
-                    try (GradientCollector collector = engine.newGradientCollector()) {
-                        for (MicroBatch mb : micro) {
-                            try (NDManager scope = manager.newSubManager()) {
-                                MicroBatch.Arrays b = mb.toNDArrays(scope);
-                                NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
-                                NDArray nll = MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), cfg.model().chunkTokens());
-                                NDArray globalTokens = scope.create((float) lossTokens); // an array, not a Java scalar, inside the graph
-                                collector.backward(nll.div(globalTokens));
-                                nllSum += nll.getFloat();
-                            }
-                        }
-                    }
-                    double loss = nllSum / lossTokens;
+                    double loss = accumulateGradients(engine, model, micro, lossTokens, computeType,
+                            cfg.model().chunkTokens(), manager) / lossTokens;
                     double lr = schedule.lr(counters.step);
-
-                    // ---- clip, NaN check, optimizer step, zero gradients
-                    double gradNorm;
-                    boolean finite;
-                    try (NDManager gradScope = manager.newSubManager()) {
-                        Map<String, NDArray> grads = new LinkedHashMap<>();
-                        for (Map.Entry<String, NDArray> p : params.entrySet()) {
-                            NDArray g = p.getValue().getGradient();
-                            g.attach(gradScope);
-                            grads.put(p.getKey(), g);
-                        }
-                        gradNorm = GradClip.clip(List.copyOf(grads.values()), cfg.clip().maxNorm());
-                        finite = Double.isFinite(loss) && Double.isFinite(gradNorm);
-                        if (finite) {
-                            adamw.update(params, grads, lr);
-                        }
-                        model.zeroGradients();
-                    }
+                    Update update = clipAndStep(model, adamw, loss, lr, cfg.clip().maxNorm(), manager);
+                    double gradNorm = update.gradNorm();
+                    boolean finite = update.finite();
                     counters.advance(micro, tokens, lossTokens, finite);
                     if (!finite) {
                         console.printf(Locale.ROOT, "warning: step %d has a non-finite %s (loss %s, grad_norm %s); skipped (%d in a row, limit %d)%n",
@@ -229,6 +199,7 @@ public final class Train {
                                 counters.consecutiveNonFinite, cfg.nan().maxConsecutive());
                     }
                     losses.put(counters.step, finite ? loss : Double.NaN);
+                    hook.afterStep(counters.step, model);
 
                     // ---- metrics
                     double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
@@ -238,7 +209,8 @@ public final class Train {
                             .put("tokens_per_s", tokens / stepSeconds).put("elapsed_s", elapsed)
                             .put("loss_tokens", lossTokens).put("epoch", stream.cursor().epoch())
                             .put("skipped", !finite).put("rss_bytes", MetricsLog.rssBytes())
-                            .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory());
+                            .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
+                            .put("live_arrays", manager.getManagedArrays().size());
                     metrics.write(line);
                     if (counters.step % cfg.log().every() == 0 || counters.step == totalSteps) {
                         progress.step(counters.step, loss, lr, gradNorm, tokens / stepSeconds, counters.step - startStep, elapsed);
@@ -277,6 +249,71 @@ public final class Train {
             console.println("run " + runDir + ": " + stopReason + " at step " + counters.step + "/" + totalSteps
                     + "; metrics " + metricsFile + ", plot " + plot + ", checkpoint " + lastCheckpoint);
             return new Result(runDir, startStep, counters.step, totalSteps, losses, lastCheckpoint, stopReason, metricsFile, plot);
+        }
+    }
+
+    /** The next global batch: up to {@code gradAccum} micro-batches of {@code microBatch} rows; empty when the data ran out. */
+    private static List<MicroBatch> nextGlobalBatch(DataStream stream, int seqLen, int microBatch, int gradAccum) {
+        List<MicroBatch> micro = new ArrayList<>();
+        for (int a = 0; a < gradAccum; a++) {
+            List<Packer.PackedRow> rows = new ArrayList<>();
+            Packer.PackedRow row;
+            while (rows.size() < microBatch && (row = stream.next()) != null) {
+                rows.add(row);
+            }
+            if (rows.isEmpty()) break;
+            micro.add(MicroBatch.of(rows, microBatch, seqLen));
+        }
+        return micro;
+    }
+
+    /**
+     * Forward and backward over each micro-batch, accumulating into the weights' gradients; returns the summed NLL.
+     * Each micro-batch's loss is divided by the GLOBAL batch's loss-token count, so the accumulated gradient is
+     * that of the mean over all loss tokens of the global batch, however it is split.
+     */
+    private static double accumulateGradients(Engine engine, LlamaModel model, List<MicroBatch> micro, long lossTokens,
+                                              DataType computeType, int chunkTokens, NDManager manager) {
+        double nllSum = 0;
+        try (GradientCollector collector = engine.newGradientCollector()) {
+            for (MicroBatch mb : micro) {
+                try (NDManager scope = manager.newSubManager()) {
+                    MicroBatch.Arrays b = mb.toNDArrays(scope);
+                    NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
+                    NDArray nll = MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), chunkTokens);
+                    NDArray globalTokens = scope.create((float) lossTokens); // an array, not a Java scalar, inside the graph
+                    collector.backward(nll.div(globalTokens));
+                    nllSum += nll.getFloat();
+                }
+            }
+        }
+        return nllSum;
+    }
+
+    /** What {@link #clipAndStep} did: the pre-clip gradient norm, and whether the step was applied (finite). */
+    private record Update(double gradNorm, boolean finite) {}
+
+    /**
+     * Clips the accumulated gradients, applies AdamW only when loss and gradient norm are finite (a skipped step
+     * leaves weights and moments untouched), then zeroes the gradients either way.
+     */
+    private static Update clipAndStep(LlamaModel model, AdamW adamw, double loss, double lr, double maxNorm,
+                                      NDManager manager) {
+        Map<String, NDArray> params = model.parameters();
+        try (NDManager gradScope = manager.newSubManager()) {
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> p : params.entrySet()) {
+                NDArray g = p.getValue().getGradient();
+                g.attach(gradScope);
+                grads.put(p.getKey(), g);
+            }
+            double gradNorm = GradClip.clip(List.copyOf(grads.values()), maxNorm);
+            boolean finite = Double.isFinite(loss) && Double.isFinite(gradNorm);
+            if (finite) {
+                adamw.update(params, grads, lr);
+            }
+            model.zeroGradients();
+            return new Update(gradNorm, finite);
         }
     }
 
@@ -337,9 +374,7 @@ public final class Train {
 
     private static LlamaModel loadModel(TrainConfig cfg, Path resumeFrom, NDManager manager) throws IOException {
         if (resumeFrom != null) {
-            Path dir = resumeFrom.resolve("model");
-            LlamaConfig arch = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
-            return LlamaModel.fromTensors(arch, HfCheckpoint.read(dir, arch, manager));
+            return LlamaModel.load(resumeFrom.resolve("model"), manager);
         }
         return switch (cfg.model().init()) {
             case "hf" -> {
@@ -347,8 +382,7 @@ public final class Train {
                 if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
                     throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
                 }
-                LlamaConfig arch = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
-                yield LlamaModel.fromTensors(arch, HfCheckpoint.read(dir, arch, manager));
+                yield LlamaModel.load(dir, manager);
             }
             case "llama2_7b" -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
             case "llama2_13b" -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());

@@ -128,7 +128,31 @@ public final class LlamaModel implements AutoCloseable {
             throw new NoSuchFileException(configFile.toString(), null, "no config.json: not an HF model directory");
         }
         LlamaConfig config = LlamaConfig.read(configFile);
-        return fromTensors(config, HfCheckpoint.read(modelDir, config, parent));
+        LlamaModel model = allocate(config, parent);
+        try {
+            HfCheckpoint.loadInto(modelDir, config, model.parameters());
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return model;
+    }
+
+    /**
+     * A model whose fp32 weights are allocated but not initialised (their contents are undefined), to be filled in
+     * place, e.g. by {@code HfCheckpoint.loadInto}: a load then needs no memory beyond the weights themselves and
+     * touches each weight once, instead of initialising or copying it first.
+     */
+    public static LlamaModel allocate(LlamaConfig config, NDManager parent) {
+        requireValid(config);
+        NDManager manager = parent.newSubManager();
+        LinkedHashMap<String, NDArray> parameters = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> entry : config.parameterShapes().entrySet()) {
+            NDArray weight = manager.create(new Shape(entry.getValue()), DataType.FLOAT32);
+            weight.setName(entry.getKey());
+            parameters.put(entry.getKey(), weight);
+        }
+        return new LlamaModel(config, manager, parameters);
     }
 
     private static void requireValid(LlamaConfig config) {

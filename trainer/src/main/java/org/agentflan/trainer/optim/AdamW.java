@@ -3,6 +3,8 @@ package org.agentflan.trainer.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +28,21 @@ public final class AdamW {
 
     /** @param params the fp32 master parameters by name; moments start at zero, owned by {@code manager}. */
     public AdamW(Settings settings, Map<String, NDArray> params, NDManager manager) {
+        this(settings, params, manager, true);
+    }
+
+    /**
+     * An optimizer resumed from saved state: each moment is allocated once, uninitialised, and filled in place by
+     * {@code source} (see {@link #loadState}), so resuming neither zeroes nor copies the moments first.
+     */
+    public static AdamW restore(Settings settings, Map<String, NDArray> params, NDManager manager,
+                                Map<String, Shape> savedShapes, MomentSource source, long savedStep) throws IOException {
+        AdamW adamw = new AdamW(settings, params, manager, false);
+        adamw.loadState(savedShapes, source, savedStep);
+        return adamw;
+    }
+
+    private AdamW(Settings settings, Map<String, NDArray> params, NDManager manager, boolean zeroMoments) {
         this.settings = settings;
         this.manager = manager;
         for (Map.Entry<String, NDArray> e : params.entrySet()) {
@@ -34,10 +51,15 @@ public final class AdamW {
                 throw new IllegalArgumentException("parameter " + e.getKey() + " is " + p.getDataType()
                         + "; AdamW updates fp32 master weights");
             }
-            expAvg.put(e.getKey(), manager.zeros(p.getShape(), DataType.FLOAT32, p.getDevice()));
-            expAvgSq.put(e.getKey(), manager.zeros(p.getShape(), DataType.FLOAT32, p.getDevice()));
+            expAvg.put(e.getKey(), newMoment(p, zeroMoments));
+            expAvgSq.put(e.getKey(), newMoment(p, zeroMoments));
             decays.put(e.getKey(), p.getShape().dimension() >= 2);
         }
+    }
+
+    private NDArray newMoment(NDArray param, boolean zeroed) {
+        return zeroed ? manager.zeros(param.getShape(), DataType.FLOAT32, param.getDevice())
+                : manager.create(param.getShape(), DataType.FLOAT32, param.getDevice());
     }
 
     public Settings settings() {
@@ -104,38 +126,38 @@ public final class AdamW {
         return out;
     }
 
-    /** Restores moments and step; every parameter must be present with its shape, else the error says which. */
-    public void loadState(Map<String, NDArray> tensors, long savedStep) {
+    /** Writes saved moment values straight into a moment array of this optimizer (same shape, FLOAT32). */
+    @FunctionalInterface
+    public interface MomentSource {
+        void readInto(String name, NDArray destination) throws IOException;
+    }
+
+    /**
+     * Restores moments and step. {@code savedShapes} names every saved tensor; when it matches this optimizer's
+     * moments exactly (else the error lists every mismatch and nothing is read), {@code source} fills each moment in
+     * place: no second copy of the state is ever held. If reading fails midway the moments are partly overwritten,
+     * so the optimizer must not be used after such an error.
+     */
+    public void loadState(Map<String, Shape> savedShapes, MomentSource source, long savedStep) throws IOException {
+        Map<String, NDArray> mine = stateTensors();
         List<String> problems = new ArrayList<>();
-        for (String name : expAvg.keySet()) {
-            for (String prefix : List.of("exp_avg.", "exp_avg_sq.")) {
-                NDArray saved = tensors.get(prefix + name);
-                NDArray mine = (prefix.equals("exp_avg.") ? expAvg : expAvgSq).get(name);
-                if (saved == null) {
-                    problems.add("missing " + prefix + name);
-                } else if (!saved.getShape().equals(mine.getShape())) {
-                    problems.add(prefix + name + " has shape " + saved.getShape() + ", the model needs " + mine.getShape());
-                }
+        for (Map.Entry<String, NDArray> e : mine.entrySet()) {
+            Shape saved = savedShapes.get(e.getKey());
+            if (saved == null) {
+                problems.add("missing " + e.getKey());
+            } else if (!saved.equals(e.getValue().getShape())) {
+                problems.add(e.getKey() + " has shape " + saved + ", the model needs " + e.getValue().getShape());
             }
         }
-        if (tensors.size() != 2 * expAvg.size()) {
-            problems.add("state holds " + tensors.size() + " tensors, the model needs " + 2 * expAvg.size());
+        if (savedShapes.size() != mine.size()) {
+            problems.add("state holds " + savedShapes.size() + " tensors, the model needs " + mine.size());
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("optimizer state does not match the model: " + String.join("; ", problems));
         }
-        for (String name : List.copyOf(expAvg.keySet())) {
-            expAvg.put(name, adopt(expAvg.get(name), tensors.get("exp_avg." + name)));
-            expAvgSq.put(name, adopt(expAvgSq.get(name), tensors.get("exp_avg_sq." + name)));
+        for (Map.Entry<String, NDArray> e : mine.entrySet()) {
+            source.readInto(e.getKey(), e.getValue());
         }
         step = savedStep;
-    }
-
-    /** A copy of {@code saved} on the device and in the manager of {@code current}, which it replaces. */
-    private NDArray adopt(NDArray current, NDArray saved) {
-        NDArray copy = saved.toDevice(current.getDevice(), true).toType(DataType.FLOAT32, false);
-        copy.attach(manager);
-        current.close();
-        return copy;
     }
 }

@@ -3,6 +3,7 @@ package org.agentflan.trainer.state;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -38,19 +39,42 @@ public final class OptimizerState {
         return bytes;
     }
 
-    /** Restores moments and step into {@code adamw}; arrays are read into {@code manager} then adopted. */
-    public static void read(Path dir, AdamW adamw, NDManager manager) throws IOException {
+    /** Restores moments and step into an existing {@code adamw}, reading each saved moment straight into its array. */
+    public static void read(Path dir, AdamW adamw) throws IOException {
+        load(dir, (shapes, reader, step) -> {
+            adamw.loadState(shapes, reader::readInto, step);
+            return adamw;
+        });
+    }
+
+    /**
+     * A new AdamW over {@code params} resumed from the saved state: each moment is allocated once and the saved
+     * values are read straight into it (what resuming a run uses: no zeroing, no second copy).
+     */
+    public static AdamW restore(Path dir, AdamW.Settings settings, Map<String, NDArray> params, NDManager manager)
+            throws IOException {
+        return load(dir, (shapes, reader, step) ->
+                AdamW.restore(settings, params, manager, shapes, reader::readInto, step));
+    }
+
+    private interface Loader {
+        AdamW load(Map<String, Shape> shapes, SafetensorsReader reader, long step) throws IOException;
+    }
+
+    private static AdamW load(Path dir, Loader loader) throws IOException {
         Path file = dir.resolve(TENSORS);
-        try (SafetensorsReader reader = SafetensorsReader.open(file); NDManager scope = manager.newSubManager()) {
-            Map<String, NDArray> tensors = new LinkedHashMap<>();
-            for (String name : reader.tensors().keySet()) {
-                tensors.put(name, reader.read(name, scope));
-            }
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
             String step = reader.metadata().get("step");
             if (step == null) {
                 throw new IOException(file + ": metadata has no 'step'");
             }
-            adamw.loadState(tensors, Long.parseLong(step));
+            Map<String, Shape> shapes = new LinkedHashMap<>();
+            reader.tensors().forEach((name, info) -> shapes.put(name, info.shape()));
+            try {
+                return loader.load(shapes, reader, Long.parseLong(step));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + e.getMessage(), e);
+            }
         }
     }
 }

@@ -94,8 +94,7 @@ public final class TrainLoopBenchmark {
             t0 = System.nanoTime();
             try (NDManager scope = manager.newSubManager()) {
                 LlamaModel loaded = LlamaModel.load(dir.resolve("model"), scope);
-                AdamW other = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), loaded.parameters(), scope);
-                OptimizerState.read(dir, other, scope);
+                OptimizerState.restore(dir, new AdamW.Settings(0.9, 0.95, 1e-8, 0), loaded.parameters(), scope);
             }
             double load = (System.nanoTime() - t0) / 1e9;
             Path plain = work.resolve("plain.bin");

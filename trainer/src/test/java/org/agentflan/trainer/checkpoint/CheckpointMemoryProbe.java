@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.agentflan.trainer.model.LlamaConfig;
+import org.agentflan.trainer.optim.AdamW;
+import org.agentflan.trainer.state.OptimizerState;
 
 /**
  * Run in a fresh JVM by {@link CheckpointMemoryTest}: loads a checkpoint and prints how much the process's peak
@@ -16,7 +18,7 @@ import org.agentflan.trainer.model.LlamaConfig;
  * direct buffers grew meanwhile. A fresh
  * process matters: memory freed earlier in a long test JVM stays resident and would hide a second copy.
  *
- * <p>Usage: {@code CheckpointMemoryProbe stream|read|into DIR [repeats]}; prints {@code rss=N direct=N bytes=N}.
+ * <p>Usage: {@code CheckpointMemoryProbe stream|read|into|optimizer|restore DIR [repeats]}; prints {@code rss=N direct=N bytes=N}.
  */
 public final class CheckpointMemoryProbe {
     private CheckpointMemoryProbe() {}
@@ -31,12 +33,19 @@ public final class CheckpointMemoryProbe {
             // "into" loads into parameters that exist (and were touched) before the measurement, like a built model.
             Map<String, NDArray> parameters = new java.util.LinkedHashMap<>();
             long parameterBytes = 0;
-            if (mode.equals("into")) {
+            if (mode.equals("into") || mode.equals("optimizer") || mode.equals("restore")) {
                 for (Map.Entry<String, long[]> e : config.parameterShapes().entrySet()) {
                     NDArray p = manager.zeros(new ai.djl.ndarray.types.Shape(e.getValue()));
                     parameters.put(e.getKey(), p);
                     parameterBytes += p.size() * 4;
                 }
+            }
+            // "optimizer" restores AdamW state into moments that exist and are zeroed, as after building the optimizer.
+            AdamW adamw = mode.equals("optimizer")
+                    ? new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), parameters, manager) : null;
+            int ownArrays = parameters.size() * (adamw == null ? 1 : 3);
+            if (mode.equals("restore")) {
+                ownArrays = 3 * parameters.size(); // the parameters and the two moments restore creates
             }
             System.gc();
             Files.writeString(Path.of("/proc/self/clear_refs"), "5"); // resets VmHWM to the current RSS
@@ -53,6 +62,12 @@ public final class CheckpointMemoryProbe {
                         array.close(); // a model would copy the tensor into its parameter here
                     });
                     bytes += seen[0];
+                } else if (mode.equals("optimizer")) {
+                    OptimizerState.read(dir, adamw);
+                    bytes += 2 * parameterBytes;
+                } else if (mode.equals("restore")) {
+                    OptimizerState.restore(dir, new AdamW.Settings(0.9, 0.95, 1e-8, 0), parameters, manager);
+                    bytes += 2 * parameterBytes;
                 } else if (mode.equals("into")) {
                     HfCheckpoint.loadInto(dir, config, parameters);
                     bytes += parameterBytes;
@@ -66,7 +81,7 @@ public final class CheckpointMemoryProbe {
             sampler.interrupt();
             long peak = Math.max(status("VmHWM:"), sampler.peak);
             System.out.println("rss=" + (peak - rssBefore) + " direct=" + (direct() - directBefore)
-                    + " bytes=" + bytes + " arrays=" + (manager.getManagedArrays().size() - parameters.size()));
+                    + " bytes=" + bytes + " arrays=" + (manager.getManagedArrays().size() - ownArrays));
         }
     }
 

@@ -17,8 +17,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.agentflan.trainer.model.LlamaConfig;
+import org.agentflan.trainer.optim.AdamW;
+import org.agentflan.trainer.state.OptimizerState;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -53,6 +56,11 @@ class CheckpointMemoryTest {
             }
             HfCheckpoint.write(tmp.resolve("f32"), WIDE, weights, 40 * MB, DataType.FLOAT32, null);
             HfCheckpoint.write(tmp.resolve("bf16"), WIDE, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.BFLOAT16, null);
+            // AdamW state for these weights (moments of the parameters' shapes), next to a copy of the model config.
+            AdamW adamw = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), weights, manager);
+            Path optimizer = Files.createDirectories(tmp.resolve("optimizer"));
+            OptimizerState.write(optimizer, adamw);
+            Files.copy(tmp.resolve("f32").resolve(HfCheckpoint.CONFIG_FILE), optimizer.resolve(HfCheckpoint.CONFIG_FILE));
         }
         assertEquals(16 * MB, largestBytes);
         assertTrue(totalBytes > 6 * largestBytes, "checkpoint much larger than one tensor: " + totalBytes);
@@ -78,6 +86,31 @@ class CheckpointMemoryTest {
         assertEquals(0, probe.get("arrays"), "no arrays besides the parameters");
         assertTrue(probe.get("rss") < SLACK, variant + ": peak RSS grew by " + probe.get("rss") / MB
                 + " MB loading a " + totalBytes / MB + " MB checkpoint 3 times into existing parameters");
+    }
+
+    @Test
+    void optimizerStateLoadsIntoTheMomentsWithoutExtraMemory() throws Exception {
+        // Resuming reads 2x the weights' bytes of moments; holding them once more before adopting them (the old
+        // read-then-copy path) would show here as ~2x the checkpoint size of extra resident memory.
+        Map<String, Long> probe = probe("optimizer", tmp.resolve("optimizer"), 2);
+        assertEquals(2 * 2 * totalBytes, probe.get("bytes"));
+        assertEquals(0, probe.get("arrays"), "no arrays besides the parameters and the moments");
+        assertTrue(probe.get("rss") < SLACK, "peak RSS grew by " + probe.get("rss") / MB + " MB loading "
+                + 2 * totalBytes / MB + " MB of optimizer moments twice into existing moments");
+        assertTrue(probe.get("direct") < MB, "direct buffers grew by " + probe.get("direct"));
+    }
+
+    @Test
+    void restoringAnOptimizerHoldsItsMomentsExactlyOnce() throws Exception {
+        // A resumed run creates its moments from the saved state: one allocation of 2x the weights' bytes, filled
+        // in place; zeroing them first and reading into separate arrays would hold them twice.
+        Map<String, Long> probe = probe("restore", tmp.resolve("optimizer"), 1);
+        long moments = 2 * totalBytes;
+        long rss = probe.get("rss");
+        assertEquals(moments, probe.get("bytes"));
+        assertEquals(0, probe.get("arrays"), "restore should leave only the parameters and the moments");
+        assertTrue(rss > moments * 3 / 4, "peak RSS grew by only " + rss / MB + " MB: the proxy does not see the moments");
+        assertTrue(rss < moments + SLACK, "peak RSS grew by " + rss / MB + " MB restoring " + moments / MB + " MB of moments");
     }
 
     @ParameterizedTest(name = "{0}")
