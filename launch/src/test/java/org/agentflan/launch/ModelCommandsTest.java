@@ -6,11 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
@@ -19,7 +14,6 @@ import org.agentflan.trainer.model.LlamaModel;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code score} and {@code generate} end to end: a random tiny Llama saved in HF layout, the real tokenizer. */
 class ModelCommandsTest {
@@ -36,30 +30,12 @@ class ModelCommandsTest {
         }
     }
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine();
-        cli.setErr(new PrintWriter(err, true));
-        int code;
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = cli.execute(args);
-        } finally {
-            System.setOut(stdout);
-        }
-        return new Run(code, captured.toString(StandardCharsets.UTF_8), err.toString());
-    }
-
     @Test
     void scorePrintsOneLossPerLine() throws Exception {
         Path input = dir.resolve("ids.jsonl");
         Files.writeString(input, "{\"input_ids\": [1, 450, 4996, 17354], \"loss_mask\": [0, 0, 1, 1]}\n"
                 + "{\"input_ids\": [1, 29871]}\n");
-        Run run = run("score", "--model", modelDir.toString(), "--input", input.toString());
+        CliRun run = CliRun.of("score", "--model", modelDir.toString(), "--input", input.toString());
         assertEquals(0, run.code(), run.err());
         String[] lines = run.out().strip().split("\n");
         assertEquals(2, lines.length);
@@ -73,23 +49,23 @@ class ModelCommandsTest {
     void generateRepliesGreedilyAndReproducibly() {
         String[] args = {"generate", "--model", modelDir.toString(), "--tokenizer", TOKENIZER.toString(),
             "--prompt", "Which tool lists files?", "--system", "You are an agent.", "--max-new-tokens", "6"};
-        Run first = run(args);
+        CliRun first = CliRun.of(args);
         assertEquals(0, first.code(), first.err());
         assertFalse(first.out().isBlank());
-        assertEquals(first.out(), run(args).out(), "greedy decoding is deterministic");
-        Run sampled = run("generate", "--model", modelDir.toString(), "--tokenizer", TOKENIZER.toString(),
+        assertEquals(first.out(), CliRun.of(args).out(), "greedy decoding is deterministic");
+        CliRun sampled = CliRun.of("generate", "--model", modelDir.toString(), "--tokenizer", TOKENIZER.toString(),
                 "--prompt", "hi", "--max-new-tokens", "4", "--temperature", "0.8", "--top-p", "0.9", "--seed", "3");
         assertEquals(0, sampled.code(), sampled.err());
     }
 
     @Test
     void userErrorsAreOneLineWithExitCode2() {
-        Run missing = run("score", "--model", dir.resolve("nope").toString(), "--input", dir.resolve("x").toString());
+        CliRun missing = CliRun.of("score", "--model", dir.resolve("nope").toString(), "--input", dir.resolve("x").toString());
         assertEquals(2, missing.code());
         assertTrue(missing.err().startsWith("error: "), missing.err());
         assertEquals(1, missing.err().strip().split("\n").length, missing.err());
 
-        Run badDtype = run("generate", "--model", modelDir.toString(), "--tokenizer", TOKENIZER.toString(),
+        CliRun badDtype = CliRun.of("generate", "--model", modelDir.toString(), "--tokenizer", TOKENIZER.toString(),
                 "--prompt", "hi", "--dtype", "bfloat16");
         assertEquals(2, badDtype.code());
         assertTrue(badDtype.err().contains("bfloat16 needs a GPU"), badDtype.err());

@@ -5,11 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,7 +16,6 @@ import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.state.CheckpointManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The contract between the two stages, end to end: {@code prepare} (real Spark, the bundled sample data, the real
@@ -31,24 +25,6 @@ import picocli.CommandLine;
 class PrepareTrainEndToEndTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     @TempDir Path tmp;
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run cli(String... args) {
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine();
-        cli.setErr(new PrintWriter(err, true));
-        int code;
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = cli.execute(args);
-        } finally {
-            System.setOut(stdout);
-        }
-        return new Run(code, captured.toString(StandardCharsets.UTF_8), err.toString());
-    }
 
     @Test
     void trainerReadsWhatPrepareWritesThenResumesAndTheCheckpointGenerates() throws Exception {
@@ -66,10 +42,10 @@ class PrepareTrainEndToEndTest {
         String[] common = {"train", "--config", config, "--run-dir", run.toString(), "--max-steps", "8",
             "--set", "data.dirs=[" + data + "]", "--set", "model.tokenizer_dir=" + ROOT.resolve("sample-data/llama2-tokenizer"),
             "--set", "checkpoint.every=2", "--set", "eval.every=4", "--set", "data.seq_len=128"};
-        Run first = cli(concat(common, "--stop-at-step", "4"));
+        CliRun first = CliRun.of(concat(common, "--stop-at-step", "4"));
         assertEquals(0, first.code(), first.out() + first.err());
         assertTrue(first.out().contains("stop_at_step at step 4/8"), first.out());
-        Run second = cli(common);
+        CliRun second = CliRun.of(common);
         assertEquals(0, second.code(), second.out() + second.err());
         assertTrue(second.out().contains("resuming from " + run.resolve("checkpoints/step_00000004")), second.out());
         assertTrue(second.out().contains("completed at step 8/8"), second.out());
@@ -90,12 +66,12 @@ class PrepareTrainEndToEndTest {
         try (Stream<Path> files = Files.list(model)) {
             assertTrue(files.anyMatch(p -> p.getFileName().toString().equals("tokenizer.json")), "tokenizer copied into model/");
         }
-        Run reply = cli("generate", "--model", model.toString(), "--tokenizer", model.toString(),
+        CliRun reply = CliRun.of("generate", "--model", model.toString(), "--tokenizer", model.toString(),
                 "--prompt", "Which tool finds the weather?", "--max-new-tokens", "8");
         assertEquals(0, reply.code(), reply.out() + reply.err());
         assertFalse(reply.out().isBlank());
 
-        Run bad = cli("train", "--config", config, "--run-dir", tmp.resolve("bad").toString(), "--set", "optimizer.lr=-1",
+        CliRun bad = CliRun.of("train", "--config", config, "--run-dir", tmp.resolve("bad").toString(), "--set", "optimizer.lr=-1",
                 "--set", "batch.micro_batchh=2");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("optimizer.lr") || bad.err().contains("micro_batchh"), bad.err());
