@@ -78,8 +78,8 @@ public final class CorpusWriter {
         rejects.coalesce(1).write().mode(SaveMode.Overwrite).json(new Path(output, REJECTS).toString());
 
         // Reasons may carry details after ':' ("over_length: 5000 tokens > ..."); the histogram keys on the kind.
-        // A reader reject (line >= -1 with a file) is a record read that never became a conversation: it counts as
-        // read too; a stage reject was counted as a candidate above.
+        // A reader reject (it names its file) is a record read that never became a conversation: it counts as read
+        // too; a tokenize-stage reject (no file) was counted as a candidate above.
         for (Row r : rejects.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"),
                 col("file").isNotNull().as("from_reader")).count().collectAsList()) {
             SourceCounts rejected = rejected(r.getString(1), r.getLong(3));
