@@ -17,5 +17,6 @@ for pkg in java.lang java.lang.invoke java.lang.reflect java.io java.net java.ni
   flags+=("--add-opens=java.base/$pkg=ALL-UNNAMED")
 done
 export SPARK_LOCAL_IP=127.0.0.1 DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/work/bench/djl}"
-/usr/bin/time -v java -Xmx4g "${flags[@]}" -cp "$cp" org.agentflan.dataprep.bench.PrepareBenchmark "$root" "${1:-50}" "${2:-local[2]}" \
+# BENCH_JVM_OPTS: extra JVM flags, e.g. a JFR recording.
+/usr/bin/time -v java -Xmx4g ${BENCH_JVM_OPTS:-} "${flags[@]}" -cp "$cp" org.agentflan.dataprep.bench.PrepareBenchmark "$root" "${1:-50}" "${2:-local[2]}" \
   2> >(grep --line-buffered -E "prepare:|Maximum resident|Elapsed \(wall|Exception|Error" >&2)

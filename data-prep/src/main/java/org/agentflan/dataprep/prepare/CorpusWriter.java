@@ -1,28 +1,27 @@
 package org.agentflan.dataprep.prepare;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.regexp_extract;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
-import org.agentflan.dataprep.tokenize.StageCounter;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * Writes a prepared corpus: {@code shards/} (zstd Parquet, one row per sample, in the stage's deterministic
@@ -33,9 +32,6 @@ import org.apache.spark.sql.types.StructType;
 public final class CorpusWriter {
     public static final String SHARDS = "shards";
     public static final String REJECTS = "rejects";
-    private static final StructType REJECT_SCHEMA = new StructType()
-            .add("file", DataTypes.StringType).add("line", DataTypes.LongType).add("source", DataTypes.StringType)
-            .add("reason", DataTypes.StringType).add("record", DataTypes.StringType);
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
             .enable(SerializationFeature.INDENT_OUTPUT);
@@ -55,40 +51,41 @@ public final class CorpusWriter {
 
     /**
      * Writes shards and rejects and returns per-source counts (without {@code read}/{@code parsed}, which only
-     * the readers know). Tokenization runs once, inside the shard write; its counts and rejects come back
-     * through {@code counter}.
+     * the readers know). The counts come from an aggregation over {@code tokenized}, which should be persisted:
+     * that first action computes it once, and the shard write, the sort's sampling pass and the rejects read it.
      *
-     * @param samples the tokenize stage's output ({@link TokenizeStage#SCHEMA}), not yet computed
-     * @param counter the accumulator {@code samples} reports to; registered with the session's context
+     * @param tokenized the tokenize stage's output ({@link TokenizeStage#TOKENIZED_SCHEMA})
+     * @param partitions shard files to sort into; 0 means one per core
      * @param readerRejects rejects from the readers: file, line, source, reason, record
      */
-    public static Map<String, SourceCounts> write(Dataset<Row> samples, StageCounter counter,
-                                                  Dataset<Row> readerRejects, String output) {
-        SparkSession spark = samples.sparkSession();
-        samples.write().mode(SaveMode.Overwrite).option("compression", "zstd")
+    public static Map<String, SourceCounts> write(Dataset<Row> tokenized, int partitions, Dataset<Row> readerRejects,
+                                                  String output) {
+        Map<String, SourceCounts> counts = new TreeMap<>();
+        for (Row r : tokenized.groupBy("source").agg(count(lit(1)), count(when(col("reject").isNull(), 1)),
+                count(when(col("truncated"), 1)), coalesce(sum("num_tokens"), lit(0L)),
+                coalesce(sum("num_loss_tokens"), lit(0L))).collectAsList()) {
+            counts.put(r.getString(0), new SourceCounts(0, 0, r.getLong(1), r.getLong(2), 0, new TreeMap<>(),
+                    r.getLong(3), r.getLong(4), r.getLong(5)));
+        }
+
+        TokenizeStage.ordered(tokenized, partitions).write().mode(SaveMode.Overwrite).option("compression", "zstd")
                 .parquet(new Path(output, SHARDS).toString());
 
-        List<Row> stageRejectRows = new ArrayList<>();
-        for (StageCounter.Event e : counter.rejects()) {
-            stageRejectRows.add(RowFactory.create(null, -1L, e.source(), e.rejectReason(), e.id()));
-        }
-        Dataset<Row> stageRejects = spark.createDataFrame(stageRejectRows, REJECT_SCHEMA);
-        readerRejects.select("file", "line", "source", "reason", "record").unionByName(stageRejects)
-                .coalesce(1).write().mode(SaveMode.Overwrite).json(new Path(output, REJECTS).toString());
+        Dataset<Row> stageRejects = tokenized.filter(col("reject").isNotNull()).select(lit(null).cast("string")
+                .as("file"), lit(-1L).as("line"), col("source"), col("reject").as("reason"), col("id").as("record"));
+        Dataset<Row> rejects = readerRejects.select("file", "line", "source", "reason", "record")
+                .unionByName(stageRejects);
+        rejects.coalesce(1).write().mode(SaveMode.Overwrite).json(new Path(output, REJECTS).toString());
 
-        Map<String, SourceCounts> counts = new TreeMap<>();
-        counter.totals().forEach((source, t) -> counts.put(source, new SourceCounts(0, 0, t.candidates, t.emitted, 0,
-                new TreeMap<>(), t.truncated, t.tokens, t.lossTokens)));
         // Reasons may carry details after ':' ("over_length: 5000 tokens > ..."); the histogram keys on the kind.
-        for (Row r : readerRejects.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"))
-                .count().collectAsList()) {
-            // A reader reject is a record read that never became a conversation: it counts as read too.
-            SourceCounts readAndRejected = rejected(r.getString(1), r.getLong(2));
-            counts.merge(r.getString(0), new SourceCounts(r.getLong(2), 0, 0, 0, readAndRejected.rejected(),
-                    readAndRejected.rejectedReasons(), 0, 0, 0), SourceCounts::plus);
-        }
-        for (StageCounter.Event e : counter.rejects()) {
-            counts.merge(e.source(), rejected(e.rejectReason().split(":", 2)[0], 1), SourceCounts::plus);
+        // A reader reject (it names its file) is a record read that never became a conversation: it counts as read
+        // too; a tokenize-stage reject (no file) was counted as a candidate above.
+        for (Row r : rejects.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"),
+                col("file").isNotNull().as("from_reader")).count().collectAsList()) {
+            SourceCounts rejected = rejected(r.getString(1), r.getLong(3));
+            counts.merge(r.getString(0), r.getBoolean(2)
+                    ? new SourceCounts(r.getLong(3), 0, 0, 0, rejected.rejected(), rejected.rejectedReasons(), 0, 0, 0)
+                    : rejected, SourceCounts::plus);
         }
         return counts;
     }

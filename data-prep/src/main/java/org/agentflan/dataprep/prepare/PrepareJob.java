@@ -18,12 +18,12 @@ import org.agentflan.dataprep.source.ReadResult;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.agentflan.dataprep.template.ChatTemplate;
 import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
-import org.agentflan.dataprep.tokenize.StageCounter;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * The data stage, top to bottom: check inputs and tokenizer (before Spark starts), read every source, apply the
@@ -117,6 +117,7 @@ public final class PrepareJob {
         StageProgress progress = new StageProgress();
         spark.sparkContext().addSparkListener(progress);
         List<ReadResult> reads = new ArrayList<>();
+        Dataset<Row> tokenized = null;
         try {
             CorpusWriter.invalidate(spark, cfg.output());
             Map<String, SourceCounts> read = new TreeMap<>();
@@ -124,6 +125,8 @@ public final class PrepareJob {
             Dataset<Row> rejects = null;
             for (SourceSpec spec : cfg.sources()) {
                 ReadResult r = ConversationReader.read(spark, spec);
+                // Persisted: counted here, then read by the tokenize stage and the rejects, so parsed once.
+                r.outcomes().persist(StorageLevel.MEMORY_AND_DISK());
                 reads.add(r);
                 // Reader rejects are counted with the reasons histogram after the write; read = parsed + those.
                 ReadResult.Counts c = r.counts();
@@ -137,10 +140,10 @@ public final class PrepareJob {
             Dataset<Conversation> transformed = AgentFlanTransforms.apply(corpus, cfg);
             TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),
                     cfg.overLength(), cfg.template().eos());
-            StageCounter counter = new StageCounter();
-            spark.sparkContext().register(counter); // unnamed: the UI would otherwise hold every task's copy
-            Dataset<Row> samples = TokenizeStage.run(transformed, settings, cfg.seed(), cfg.partitions(), counter);
-            Map<String, SourceCounts> written = CorpusWriter.write(samples, counter, rejects, cfg.output());
+            // Persisted: the counts (its first action), the sort's sampling pass, the shard write and the rejects
+            // all read it, so parsing, transforms and tokenization run once.
+            tokenized = TokenizeStage.tokenize(transformed, settings, cfg.seed()).persist(StorageLevel.MEMORY_AND_DISK());
+            Map<String, SourceCounts> written = CorpusWriter.write(tokenized, cfg.partitions(), rejects, cfg.output());
 
             Map<String, SourceCounts> sources = new TreeMap<>(read);
             written.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
@@ -154,6 +157,9 @@ public final class PrepareJob {
             return new Result(cfg.output(), manifest);
         } finally {
             reads.forEach(ReadResult::unpersist);
+            if (tokenized != null) {
+                tokenized.unpersist();
+            }
             spark.sparkContext().removeSparkListener(progress);
         }
     }

@@ -48,6 +48,9 @@ import scala.Tuple2;
  */
 public final class ConversationReader {
 
+    /** Below this, an input is not split further to spread it over the cores: a task costs more than it saves. */
+    private static final long MIN_SPLIT_BYTES = 4L << 20;
+
     private ConversationReader() {}
 
     /**
@@ -171,6 +174,16 @@ public final class ConversationReader {
         try {
             Job job = Job.getInstance(new Configuration(jsc.hadoopConfiguration()));
             FileInputFormat.setInputPaths(job, files.paths().toArray(new Path[0]));
+            // Splits follow the block size (32 MB locally): a 50 MB file became a 32 MB and an 18 MB task, and
+            // the whole stage waited on the bigger one. Cap the split at an even share of the input per core
+            // (never raising a cap the configuration already sets).
+            long total = 0;
+            for (Path p : files.paths()) {
+                total += p.getFileSystem(job.getConfiguration()).getFileStatus(p).getLen();
+            }
+            int cores = jsc.defaultParallelism();
+            long share = Math.max(MIN_SPLIT_BYTES, (total + cores - 1) / cores);
+            FileInputFormat.setMaxInputSplitSize(job, Math.min(share, FileInputFormat.getMaxSplitSize(job)));
             return (JavaNewHadoopRDD<LongWritable, Text>) jsc.newAPIHadoopRDD(job.getConfiguration(),
                     TextInputFormat.class, LongWritable.class, Text.class);
         } catch (IOException e) {

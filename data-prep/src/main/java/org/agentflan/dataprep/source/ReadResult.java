@@ -25,9 +25,10 @@ public record ReadResult(Dataset<Conversation> conversations, Dataset<Reject> re
         return new Counts(row.getLong(0), row.getLong(1));
     }
 
-    /** Releases any caching the caller applied to either dataset (harmless when none was). */
+    /** Releases any caching the caller applied to any of the datasets (harmless when none was). */
     public void unpersist() {
         conversations.unpersist();
         rejects.unpersist();
+        outcomes.unpersist();
     }
 }

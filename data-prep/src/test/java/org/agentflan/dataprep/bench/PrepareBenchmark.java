@@ -53,6 +53,28 @@ public final class PrepareBenchmark {
             baseTokens += tokenizer.encode(text).length;
         }
         double baseSeconds = (System.nanoTime() - t0) / 1e9;
+        // The ceiling of any parallel run on this machine: the same texts on two threads, each with its own
+        // tokenizer instance (as prepare's task threads have), even and odd texts apart.
+        long[] halfTokens = new long[2];
+        Thread[] threads = new Thread[2];
+        for (int h = 0; h < 2; h++) {
+            int half = h;
+            Llama2Tokenizer own = Llama2Tokenizer.load(tokenizerDir);
+            own.encode(texts.get(0));
+            threads[h] = new Thread(() -> {
+                for (int i = half; i < texts.size(); i += 2) {
+                    halfTokens[half] += own.encode(texts.get(i)).length;
+                }
+            });
+        }
+        long t2 = System.nanoTime();
+        for (Thread t : threads) {
+            t.start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        double twoSeconds = (System.nanoTime() - t2) / 1e9;
         texts.clear();
 
         // prepare, end to end (reading, transforms, sort, tokenize + mask, Parquet, rejects, manifest).
@@ -76,6 +98,9 @@ public final class PrepareBenchmark {
         System.out.println("| run | tokens | seconds | tokens/s | ratio |");
         System.out.println("|---|---:|---:|---:|---:|");
         System.out.printf("| raw tokenizer, 1 thread (ids only) | %,d | %.1f | %,.0f | 1.00x |%n", baseTokens, baseSeconds, baseRate);
+        System.out.printf("| raw tokenizer, 2 threads, own instances | %,d | %.1f | %,.0f | %.2fx |%n",
+                halfTokens[0] + halfTokens[1], twoSeconds, (halfTokens[0] + halfTokens[1]) / twoSeconds,
+                (halfTokens[0] + halfTokens[1]) / twoSeconds / baseRate);
         System.out.printf("| prepare end to end, %s | %,d | %.1f | %,.0f | %.2fx |%n", master, prepTokens, prepSeconds,
                 prepRate, prepRate / baseRate);
         System.out.printf("Spark session start-up (not in the prepare time): %.1f s; emitted %,d samples%n", startup,
