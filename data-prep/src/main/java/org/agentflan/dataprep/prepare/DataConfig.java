@@ -78,7 +78,9 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
         if (sources != null) {
             Set<String> names = new HashSet<>();
             sources.forEach(s -> names.add(s.name()));
-            requireKnown("format_alignment.sources", formatAlignment.sources(), names, problems);
+            if (formatAlignment.enabled()) {
+                requireKnown("format_alignment.sources", formatAlignment.sources(), names, problems);
+            }
             if (negatives.enabled()) {
                 requireKnown("negatives.tool_sources", negatives.toolSources(), names, problems);
                 requireKnown("negatives.chat_sources", negatives.chatSources(), names, problems);

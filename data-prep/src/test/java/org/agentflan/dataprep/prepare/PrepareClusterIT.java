@@ -46,6 +46,7 @@ class PrepareClusterIT {
                 "sources=[{name: agent_flan, path: '" + root.resolve("sample-data/agent-flan") + "/*.jsonl', format: agent_flan, weight: 1.0},"
                         + "{name: toolbench, path: '" + root.resolve("sample-data/toolbench-raw") + "/*.json', format: toolbench_raw, weight: 1.5}]",
                 "negatives.enabled=false",
+                "format_alignment.sources=[toolbench]",
                 "partitions=2");
         try {
             int masterPort = freePort();
