@@ -18,5 +18,5 @@ for pkg in java.lang java.lang.invoke java.lang.reflect java.io java.net java.ni
 done
 export SPARK_LOCAL_IP=127.0.0.1 DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/work/bench/djl}"
 # BENCH_JVM_OPTS: extra JVM flags, e.g. a JFR recording.
-/usr/bin/time -v java -Xmx4g ${BENCH_JVM_OPTS:-} "${flags[@]}" -cp "$cp" org.agentflan.dataprep.bench.PrepareBenchmark "$root" "${1:-50}" "${2:-local[2]}" \
+/usr/bin/time -v java -Xmx6g ${BENCH_JVM_OPTS:-} "${flags[@]}" -cp "$cp" org.agentflan.dataprep.bench.PrepareBenchmark "$root" "${1:-50}" "${2:-local[2]}" \
   2> >(grep --line-buffered -E "prepare:|Maximum resident|Elapsed \(wall|Exception|Error" >&2)

@@ -20,8 +20,11 @@ final class AgentFlanTransforms {
         // Each transform returns its input unchanged when its section says enabled: false.
         Dataset<Conversation> aligned = new FormatAlignment(cfg.formatAlignment(), cfg.seed()).apply(corpus);
         Dataset<Conversation> tagged = new CapabilityTagger(cfg.capabilityTagging()).apply(aligned);
-        Dataset<Conversation> withNegatives =
-                tagged.union(new NegativeSampler(cfg.negatives(), cfg.seed()).build(tagged));
+        // No union when negatives are off: it would cut the chain of typed steps, which Spark otherwise runs on
+        // the same objects without encoding them back to rows in between.
+        Dataset<Conversation> withNegatives = cfg.negatives().enabled()
+                ? tagged.union(new NegativeSampler(cfg.negatives(), cfg.seed()).build(tagged))
+                : tagged;
         Dataset<Conversation> balanced =
                 new CapabilityBalancer(cfg.capabilityBalance(), cfg.seed()).apply(withNegatives);
         return SourceMixer.of(cfg.sources(), cfg.seed()).apply(balanced);

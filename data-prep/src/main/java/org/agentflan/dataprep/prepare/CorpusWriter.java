@@ -20,8 +20,10 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RuntimeConfig;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import scala.Option;
 
 /**
  * Writes a prepared corpus: {@code shards/} (zstd Parquet, one row per sample, in the stage's deterministic
@@ -32,6 +34,7 @@ import org.apache.spark.sql.SparkSession;
 public final class CorpusWriter {
     public static final String SHARDS = "shards";
     public static final String REJECTS = "rejects";
+    private static final String LEGACY_PARQUET = "spark.sql.parquet.writeLegacyFormat";
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
             .enable(SerializationFeature.INDENT_OUTPUT);
@@ -50,16 +53,13 @@ public final class CorpusWriter {
     }
 
     /**
-     * Writes shards and rejects and returns per-source counts (without {@code read}/{@code parsed}, which only
-     * the readers know). The counts come from an aggregation over {@code tokenized}, which should be persisted:
-     * that first action computes it once, and the shard write, the sort's sampling pass and the rejects read it.
+     * Per-source counts of the tokenize stage's output (candidates, emitted, truncated, tokens, loss tokens). This
+     * aggregation is the first action on {@code tokenized}, which should be persisted: it computes it once, and the
+     * shard write, the sort's sampling pass and the rejects read it.
      *
      * @param tokenized the tokenize stage's output ({@link TokenizeStage#TOKENIZED_SCHEMA})
-     * @param partitions shard files to sort into; 0 means one per core
-     * @param readerRejects rejects from the readers: file, line, source, reason, record
      */
-    public static Map<String, SourceCounts> write(Dataset<Row> tokenized, int partitions, Dataset<Row> readerRejects,
-                                                  String output) {
+    public static Map<String, SourceCounts> countSamples(Dataset<Row> tokenized) {
         Map<String, SourceCounts> counts = new TreeMap<>();
         for (Row r : tokenized.groupBy("source").agg(count(lit(1)), count(when(col("reject").isNull(), 1)),
                 count(when(col("truncated"), 1)), coalesce(sum("num_tokens"), lit(0L)),
@@ -67,19 +67,58 @@ public final class CorpusWriter {
             counts.put(r.getString(0), new SourceCounts(0, 0, r.getLong(1), r.getLong(2), 0, new TreeMap<>(),
                     r.getLong(3), r.getLong(4), r.getLong(5)));
         }
+        return counts;
+    }
 
-        TokenizeStage.ordered(tokenized, partitions).write().mode(SaveMode.Overwrite).option("compression", "zstd")
-                .parquet(new Path(output, SHARDS).toString());
+    /**
+     * The emitted samples in their total order as zstd Parquet shards, the int arrays in the two-level list layout
+     * ({@code repeated int32 array} inside the LIST group): the Parquet spec's compatibility rules define it, and
+     * Spark, pyarrow and the trainer read it. Spark's default three-level layout opens a group for every element,
+     * the largest single cost of writing token arrays. The setting is session-wide in Spark, so it is set for this
+     * write and put back.
+     *
+     * @param partitions shard files to sort into; 0 means one per core
+     */
+    public static void writeShards(Dataset<Row> tokenized, int partitions, String output) {
+        Dataset<Row> ordered = TokenizeStage.ordered(tokenized, partitions);
+        RuntimeConfig conf = ordered.sparkSession().conf();
+        Option<String> before = conf.getOption(LEGACY_PARQUET);
+        conf.set(LEGACY_PARQUET, "true");
+        try {
+            ordered.write().mode(SaveMode.Overwrite).option("compression", "zstd")
+                    .parquet(new Path(output, SHARDS).toString());
+        } finally {
+            if (before.isDefined()) {
+                conf.set(LEGACY_PARQUET, before.get());
+            } else {
+                conf.unset(LEGACY_PARQUET);
+            }
+        }
+    }
 
-        Dataset<Row> stageRejects = tokenized.filter(col("reject").isNotNull()).select(lit(null).cast("string")
+    /**
+     * Writes the rejects of the readers and of the tokenize stage and returns their per-source counts by reason
+     * (reader rejects also count as read).
+     *
+     * @param readerRejects rejects from the readers (file, line, source, reason, record); null when they had none
+     */
+    public static Map<String, SourceCounts> writeRejects(Dataset<Row> tokenized, Dataset<Row> readerRejects,
+                                                         String output) {
+        Map<String, SourceCounts> counts = new TreeMap<>();
+        Path dir = new Path(output, REJECTS);
+        Dataset<Row> fromStage = tokenized.filter(col("reject").isNotNull()).select(lit(null).cast("string")
                 .as("file"), lit(-1L).as("line"), col("source"), col("reject").as("reason"), col("id").as("record"));
-        Dataset<Row> rejects = readerRejects.select("file", "line", "source", "reason", "record")
-                .unionByName(stageRejects);
-        rejects.coalesce(1).write().mode(SaveMode.Overwrite).json(new Path(output, REJECTS).toString());
+        if (readerRejects == null && fromStage.isEmpty()) {
+            emptyDirectory(tokenized.sparkSession(), dir); // a JSON write and a histogram would find nothing
+            return counts;
+        }
+        Dataset<Row> rejects = readerRejects == null ? fromStage
+                : readerRejects.select("file", "line", "source", "reason", "record").unionByName(fromStage);
+        rejects.coalesce(1).write().mode(SaveMode.Overwrite).json(dir.toString());
 
         // Reasons may carry details after ':' ("over_length: 5000 tokens > ..."); the histogram keys on the kind.
         // A reader reject (it names its file) is a record read that never became a conversation: it counts as read
-        // too; a tokenize-stage reject (no file) was counted as a candidate above.
+        // too; a tokenize-stage reject (no file) was counted as a candidate by countSamples.
         for (Row r : rejects.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"),
                 col("file").isNotNull().as("from_reader")).count().collectAsList()) {
             SourceCounts rejected = rejected(r.getString(1), r.getLong(3));
@@ -88,6 +127,18 @@ public final class CorpusWriter {
                     : rejected, SourceCounts::plus);
         }
         return counts;
+    }
+
+    /** An empty directory with Spark's success marker, as a write of no rows leaves it. */
+    private static void emptyDirectory(SparkSession spark, Path dir) {
+        try {
+            FileSystem fs = dir.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            fs.delete(dir, true);
+            fs.mkdirs(dir);
+            fs.create(new Path(dir, "_SUCCESS"), true).close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir, e);
+        }
     }
 
     private static SourceCounts rejected(String kind, long n) {

@@ -116,37 +116,39 @@ public final class PrepareJob {
         long start = System.nanoTime();
         StageProgress progress = new StageProgress();
         spark.sparkContext().addSparkListener(progress);
-        List<ReadResult> reads = new ArrayList<>();
         Dataset<Row> tokenized = null;
         try {
             CorpusWriter.invalidate(spark, cfg.output());
-            Map<String, SourceCounts> read = new TreeMap<>();
-            Dataset<Conversation> corpus = null;
-            Dataset<Row> rejects = null;
+            List<ReadResult> reads = new ArrayList<>();
             for (SourceSpec spec : cfg.sources()) {
-                ReadResult r = ConversationReader.read(spark, spec);
-                // Persisted: counted here, then read by the tokenize stage and the rejects, so parsed once.
-                r.outcomes().persist(StorageLevel.MEMORY_AND_DISK());
-                reads.add(r);
-                // Reader rejects are counted with the reasons histogram after the write; read = parsed + those.
-                ReadResult.Counts c = r.counts();
-                long parsed = c.conversations();
-                System.err.printf("prepare: source %s: %d conversations, %d rejected records%n", spec.name(), parsed,
-                        c.rejects());
-                read.put(spec.name(), new SourceCounts(parsed, parsed, 0, 0, 0, new TreeMap<>(), 0, 0, 0));
-                corpus = corpus == null ? r.conversations() : corpus.union(r.conversations());
-                rejects = rejects == null ? r.rejects().toDF() : rejects.unionByName(r.rejects().toDF());
+                reads.add(ConversationReader.read(spark, spec));
             }
-            Dataset<Conversation> transformed = AgentFlanTransforms.apply(corpus, cfg);
+            // The first job (the sample counts) parses, transforms and tokenizes, once: the tokenized samples are
+            // persisted for the sort's sampling pass, the shards and the rejects, and the reader counts come from
+            // the tally that parse filled in. Only reader rejects, when there are any, parse again.
+            ReadResult input = ReadResult.union(reads);
+            Dataset<Conversation> transformed = AgentFlanTransforms.apply(input.conversations(), cfg);
             TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),
                     cfg.overLength(), cfg.template().eos());
-            // Persisted: the counts (its first action), the sort's sampling pass, the shard write and the rejects
-            // all read it, so parsing, transforms and tokenization run once.
             tokenized = TokenizeStage.tokenize(transformed, settings, cfg.seed()).persist(StorageLevel.MEMORY_AND_DISK());
-            Map<String, SourceCounts> written = CorpusWriter.write(tokenized, cfg.partitions(), rejects, cfg.output());
+            Map<String, SourceCounts> sources = CorpusWriter.countSamples(tokenized);
 
-            Map<String, SourceCounts> sources = new TreeMap<>(read);
-            written.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
+            // Reader rejects are counted with the reasons histogram when they are written; read = parsed + those.
+            Map<String, ReadResult.Counts> read = input.countsBySource();
+            long readerRejects = 0;
+            for (SourceSpec spec : cfg.sources()) {
+                ReadResult.Counts c = read.getOrDefault(spec.name(), new ReadResult.Counts(0, 0));
+                System.err.printf("prepare: source %s: %d conversations, %d rejected records%n", spec.name(),
+                        c.conversations(), c.rejects());
+                sources.merge(spec.name(), new SourceCounts(c.conversations(), c.conversations(), 0, 0, 0,
+                        new TreeMap<>(), 0, 0, 0), SourceCounts::plus);
+                readerRejects += c.rejects();
+            }
+            CorpusWriter.writeShards(tokenized, cfg.partitions(), cfg.output());
+            Map<String, SourceCounts> rejected = CorpusWriter.writeRejects(tokenized,
+                    readerRejects > 0 ? input.rejects().toDF() : null, cfg.output());
+            rejected.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
+
             SourceCounts totals = sources.values().stream().reduce(SourceCounts.empty(), SourceCounts::plus);
             double seconds = (System.nanoTime() - start) / 1e9;
             Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, ChatTemplate.NAME,
@@ -156,7 +158,6 @@ public final class PrepareJob {
             CorpusWriter.writeManifest(spark, cfg.output(), manifest);
             return new Result(cfg.output(), manifest);
         } finally {
-            reads.forEach(ReadResult::unpersist);
             if (tokenized != null) {
                 tokenized.unpersist();
             }

@@ -1,6 +1,5 @@
 package org.agentflan.dataprep.source;
 
-import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -33,8 +32,6 @@ import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.input.PortableDataStream;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.SparkSession;
 import scala.Tuple2;
 
@@ -54,8 +51,9 @@ public final class ConversationReader {
     private ConversationReader() {}
 
     /**
-     * Reads one source. For JSONL the line-counting pass runs here, eagerly; parsing is lazy and happens again
-     * for every action on the result.
+     * Reads one source, lazily: parsing happens in the first job that needs the records (and again in every
+     * later one, unless the caller persists). That job also tallies the records and the lines of each JSONL
+     * split ({@link ReadTally}), from which rejects get their line numbers in the file.
      *
      * @throws IllegalArgumentException when the spec is invalid or its path matches no file (before any Spark job)
      */
@@ -69,31 +67,43 @@ public final class ConversationReader {
         InputFiles files = InputFiles.resolve(spec, conf);
         boolean wholeFiles = spec.format() == SourceFormat.TOOLBENCH_RAW
                 || (spec.format() == SourceFormat.SHAREGPT && !files.allEndWith(".jsonl"));
-        JavaRDD<ReadOutcome> outcomes = wholeFiles
-                ? readWholeFiles(jsc, spec, files)
-                : readLines(jsc, spec, files);
-        // Not cached: parsing is cheap next to tokenization, and caching a large corpus costs executor memory (or
-        // disk spills); in A/B runs on 50 MB here caching did not beat re-parsing. Callers may cache the result.
-        Dataset<ReadOutcome> parsed = spark.createDataset(outcomes.rdd(), Encoders.bean(ReadOutcome.class));
-        Dataset<Conversation> conversations = parsed.filter(col("conversation").isNotNull())
-                .select("conversation.*").as(Encoders.bean(Conversation.class));
-        Dataset<Reject> rejects = parsed.filter(col("reject").isNotNull())
-                .select("reject.*").as(Encoders.bean(Reject.class));
-        return new ReadResult(conversations, rejects, parsed);
+        ReadTally tally = new ReadTally();
+        spark.sparkContext().register(tally, "read " + spec.name());
+        JavaRDD<ReadOutcome> outcomes;
+        int units;
+        if (wholeFiles) {
+            outcomes = readWholeFiles(jsc, spec, files, tally);
+            units = files.paths().size();
+        } else {
+            JavaNewHadoopRDD<LongWritable, Text> lines = textRdd(jsc, files);
+            outcomes = readLines(lines, spec, files, tally);
+            units = lines.getNumPartitions();
+        }
+        return new ReadResult(spark, outcomes, List.of(new ReadResult.SourceRead(spec.name(), tally, units)));
     }
 
-    /** A conversation or a reject (the other is null); one record may give several of either. A bean for Spark. */
+    /** A conversation or a reject (the other is null); one record may give several of either. */
     public static final class ReadOutcome implements Serializable {
         private static final long serialVersionUID = 1L;
         private Conversation conversation;
         private Reject reject;
+        /** For a reject from a JSONL split: the split's key; its line is then counted from the split's start. */
+        private String split;
 
         public ReadOutcome() {}
 
         ReadOutcome(Conversation conversation, Reject reject) {
+            this(conversation, reject, null);
+        }
+
+        ReadOutcome(Conversation conversation, Reject reject, String split) {
             this.conversation = conversation;
             this.reject = reject;
+            this.split = split;
         }
+
+        public String getSplit() { return split; }
+        public void setSplit(String split) { this.split = split; }
 
         public Conversation getConversation() { return conversation; }
         public void setConversation(Conversation conversation) { this.conversation = conversation; }
@@ -105,9 +115,11 @@ public final class ConversationReader {
     private static final class Collector implements RecordSink {
         final List<ReadOutcome> out = new ArrayList<>();
         private final RawRecord record;
+        private final String split;
 
-        Collector(RawRecord record) {
+        Collector(RawRecord record, String split) {
             this.record = record;
+            this.split = split;
         }
 
         @Override
@@ -117,13 +129,13 @@ public final class ConversationReader {
 
         @Override
         public void reject(long line, String reason) {
-            out.add(new ReadOutcome(null, new Reject(record.file(), line, record.source(), reason, record.text())));
+            out.add(new ReadOutcome(null, new Reject(record.file(), line, record.source(), reason, record.text()), split));
         }
     }
 
     /** Parses one record's text; every failure becomes a reject at the record's own locator. */
-    private static List<ReadOutcome> parseRecord(RecordParser parser, RawRecord record) {
-        Collector sink = new Collector(record);
+    private static List<ReadOutcome> parseRecord(RecordParser parser, RawRecord record, String split) {
+        Collector sink = new Collector(record, split);
         try {
             parser.parse(Json.parse(record.text()), record, sink);
         } catch (BadRecordException e) {
@@ -132,39 +144,49 @@ public final class ConversationReader {
         return sink.out;
     }
 
-    private static ReadOutcome invalidUtf8(RawRecord record, long byteOffset, String of) {
+    private static ReadOutcome invalidUtf8(RawRecord record, long byteOffset, String of, String split) {
         return new ReadOutcome(null, new Reject(record.file(), record.line(), record.source(),
-                "invalid UTF-8 at byte " + byteOffset + " of the " + of, record.text()));
+                "invalid UTF-8 at byte " + byteOffset + " of the " + of, record.text()), split);
+    }
+
+    /** The tally's part for a unit of input from what parsing it gave. */
+    private static ReadTally.Part part(String key, long lines, List<ReadOutcome> outcomes) {
+        long conversations = 0;
+        for (ReadOutcome o : outcomes) {
+            conversations += o.getConversation() != null ? 1 : 0;
+        }
+        return new ReadTally.Part(key, lines, conversations, outcomes.size() - conversations);
     }
 
     // ---- JSONL, split across tasks ----
 
-    private static JavaRDD<ReadOutcome> readLines(JavaSparkContext jsc, SourceSpec spec, InputFiles files) {
-        JavaNewHadoopRDD<LongWritable, Text> lines = textRdd(jsc, files);
-        Map<String, Long> firstLineOfSplit = firstLineOfEachSplit(lines);
+    private static JavaRDD<ReadOutcome> readLines(JavaNewHadoopRDD<LongWritable, Text> lines, SourceSpec spec,
+                                                 InputFiles files, ReadTally tally) {
         String source = spec.name();
         String baseUri = files.baseUri();
         RecordParser parser = RecordParser.forFormat(spec.format());
         return lines.mapPartitionsWithInputSplit((split, records) -> {
             FileSplit fileSplit = (FileSplit) split;
+            String key = splitKey(fileSplit);
             String file = InputFiles.relativeName(fileSplit.getPath().toString(), baseUri);
-            long line = firstLineOfSplit.get(splitKey(fileSplit)) - 1;
+            long line = 0; // counted from the split's start; ReadResult.rejects adds the lines before it
             List<ReadOutcome> out = new ArrayList<>();
             while (records.hasNext()) {
                 Text text = records.next()._2();
                 line++;
                 StrictUtf8.Decoded decoded = StrictUtf8.decode(text.getBytes(), 0, text.getLength());
-                String content = line == 1 ? stripBom(decoded.text()) : decoded.text();
+                String content = fileSplit.getStart() == 0 && line == 1 ? stripBom(decoded.text()) : decoded.text();
                 if (content.isBlank()) {
                     continue;
                 }
                 RawRecord record = new RawRecord(source, file, line, content);
                 if (!decoded.valid()) {
-                    out.add(invalidUtf8(record, decoded.badByteOffsets().get(0), "line"));
+                    out.add(invalidUtf8(record, decoded.badByteOffsets().get(0), "line", key));
                 } else {
-                    out.addAll(parseRecord(parser, record));
+                    out.addAll(parseRecord(parser, record, key));
                 }
             }
+            tally.add(part(key, line, out));
             return out.iterator();
         }, true);
     }
@@ -191,36 +213,8 @@ public final class ConversationReader {
         }
     }
 
-    private static String splitKey(FileSplit split) {
+    static String splitKey(FileSplit split) {
         return split.getPath() + "@" + split.getStart();
-    }
-
-    /** The 1-based number of each split's first line: a counting pass, then prefix sums per file on the driver. */
-    private static Map<String, Long> firstLineOfEachSplit(JavaNewHadoopRDD<LongWritable, Text> lines) {
-        List<Tuple2<String, long[]>> counts = lines.mapPartitionsWithInputSplit(
-                (InputSplit split, Iterator<Tuple2<LongWritable, Text>> records) -> {
-                    FileSplit fileSplit = (FileSplit) split;
-                    long n = 0;
-                    while (records.hasNext()) {
-                        records.next();
-                        n++;
-                    }
-                    return Collections.singletonList(new Tuple2<>(fileSplit.getPath().toString(),
-                            new long[] {fileSplit.getStart(), n})).iterator();
-                }, true).collect();
-        Map<String, TreeMap<Long, Long>> byFile = new HashMap<>();
-        for (Tuple2<String, long[]> c : counts) {
-            byFile.computeIfAbsent(c._1(), k -> new TreeMap<>()).put(c._2()[0], c._2()[1]);
-        }
-        Map<String, Long> first = new HashMap<>();
-        for (Map.Entry<String, TreeMap<Long, Long>> file : byFile.entrySet()) {
-            long next = 1;
-            for (Map.Entry<Long, Long> split : file.getValue().entrySet()) {
-                first.put(file.getKey() + "@" + split.getKey(), next);
-                next += split.getValue();
-            }
-        }
-        return first;
     }
 
     private static String stripBom(String text) {
@@ -229,7 +223,8 @@ public final class ConversationReader {
 
     // ---- whole files: ToolBench answer trees, ShareGPT JSON arrays ----
 
-    private static JavaRDD<ReadOutcome> readWholeFiles(JavaSparkContext jsc, SourceSpec spec, InputFiles files) {
+    private static JavaRDD<ReadOutcome> readWholeFiles(JavaSparkContext jsc, SourceSpec spec, InputFiles files,
+                                                      ReadTally tally) {
         String source = spec.name();
         String baseUri = files.baseUri();
         SourceFormat format = spec.format();
@@ -240,16 +235,18 @@ public final class ConversationReader {
             StrictUtf8.Decoded decoded = StrictUtf8.decode(bytes, 0, bytes.length);
             String text = stripBom(decoded.text());
             int shift = decoded.text().length() - text.length();
+            List<ReadOutcome> out;
             if (format == SourceFormat.TOOLBENCH_RAW) {
                 RawRecord record = new RawRecord(source, name, -1, text);
-                if (!decoded.valid()) {
-                    return List.of(invalidUtf8(record, decoded.badByteOffsets().get(0), "file")).iterator();
-                }
-                return parseRecord(parser, record).iterator();
+                out = decoded.valid() ? parseRecord(parser, record, null)
+                        : List.of(invalidUtf8(record, decoded.badByteOffsets().get(0), "file", null));
+            } else {
+                out = text.stripLeading().startsWith("[")
+                        ? readArray(parser, source, name, text, decoded, shift)
+                        : readLinesOfText(parser, source, name, text, decoded, shift);
             }
-            return (text.stripLeading().startsWith("[")
-                    ? readArray(parser, source, name, text, decoded, shift)
-                    : readLinesOfText(parser, source, name, text, decoded, shift)).iterator();
+            tally.add(part(file._1(), 0, out));
+            return out.iterator();
         });
     }
 
@@ -269,9 +266,9 @@ public final class ConversationReader {
                 RawRecord record = new RawRecord(source, file, index, text.substring(start, end));
                 long bad = decoded.firstBadByteBetween(start + shift, end + shift);
                 if (bad >= 0) {
-                    out.add(invalidUtf8(record, bad, "file"));
+                    out.add(invalidUtf8(record, bad, "file", null));
                 } else {
-                    Collector sink = new Collector(record);
+                    Collector sink = new Collector(record, null);
                     try {
                         parser.parse(element, record, sink);
                     } catch (BadRecordException e) {
@@ -310,7 +307,8 @@ public final class ConversationReader {
             if (!content.isBlank()) {
                 RawRecord record = new RawRecord(source, file, line, content);
                 long bad = decoded.firstBadByteBetween(start + shift, end + shift);
-                out.addAll(bad >= 0 ? List.of(invalidUtf8(record, bad, "file")) : parseRecord(parser, record));
+                out.addAll(bad >= 0 ? List.of(invalidUtf8(record, bad, "file", null))
+                        : parseRecord(parser, record, null));
             }
             if (newline < 0) {
                 break;

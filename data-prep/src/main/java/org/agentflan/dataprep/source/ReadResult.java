@@ -1,34 +1,110 @@
 package org.agentflan.dataprep.source;
 
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Reject;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.SparkSession;
 
 /**
- * What reading one source gives: its conversations and its rejects. Both are lazy views of one parse of the
- * input ({@code outcomes}); each action re-reads it (see {@link ConversationReader#read}), so cache them if you
- * use them often, and use {@link #counts()} to count both in one pass.
+ * What reading gives: one lazy parse of the input ({@code outcomes}, each a conversation or a reject), two views
+ * of it, and the tallies its first computation fills in. The parse is an RDD of objects, so that typed steps on
+ * {@link #conversations()} get the parser's own objects: Spark runs a chain of typed transforms on them without
+ * encoding the conversations into rows and back. Counts and the rejects' line numbers come from the tallies;
+ * only when no job has parsed everything yet does asking for them cost a counting pass.
  */
-public record ReadResult(Dataset<Conversation> conversations, Dataset<Reject> rejects,
-                         Dataset<ConversationReader.ReadOutcome> outcomes) {
+public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutcome> outcomes,
+                         List<SourceRead> sources) {
 
-    /** How many conversations and rejects the source gave. */
+    /** How many conversations and rejects a source gave. */
     public record Counts(long conversations, long rejects) {}
 
-    /** Both counts from a single parse of the input (two separate {@code count()}s would parse it twice). */
-    public Counts counts() {
-        Row row = outcomes.agg(count(col("conversation")), count(col("reject"))).first();
-        return new Counts(row.getLong(0), row.getLong(1));
+    /** One source's tally and how many units of input (JSONL splits, whole files) complete it. */
+    public record SourceRead(String source, ReadTally tally, int units) {
+        boolean complete() {
+            return tally.value().size() == units;
+        }
     }
 
-    /** Releases any caching the caller applied to any of the datasets (harmless when none was). */
-    public void unpersist() {
-        conversations.unpersist();
-        rejects.unpersist();
-        outcomes.unpersist();
+    /** Several sources read as one (their outcomes in order). */
+    public static ReadResult union(List<ReadResult> reads) {
+        if (reads.size() == 1) {
+            return reads.get(0);
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(reads.get(0).spark().sparkContext());
+        @SuppressWarnings("unchecked")
+        JavaRDD<ConversationReader.ReadOutcome>[] all = reads.stream().map(ReadResult::outcomes).toArray(JavaRDD[]::new);
+        List<SourceRead> sources = new ArrayList<>();
+        reads.forEach(r -> sources.addAll(r.sources()));
+        return new ReadResult(reads.get(0).spark(), jsc.union(all), sources);
+    }
+
+    public Dataset<Conversation> conversations() {
+        return spark.createDataset(outcomes.filter(o -> o.getConversation() != null)
+                .map(ConversationReader.ReadOutcome::getConversation).rdd(), Encoders.bean(Conversation.class));
+    }
+
+    /** The rejects, a reject from a JSONL split numbered by its line in the whole file. */
+    public Dataset<Reject> rejects() {
+        Map<String, Long> firstLine = firstLineOfEachSplit();
+        return spark.createDataset(outcomes.filter(o -> o.getReject() != null).map(o -> {
+            Reject r = o.getReject();
+            return o.getSplit() == null ? r : new Reject(r.getFile(), firstLine.get(o.getSplit()) + r.getLine() - 1,
+                    r.getSource(), r.getReason(), r.getRecord());
+        }).rdd(), Encoders.bean(Reject.class));
+    }
+
+    /** Both counts per source (every configured source, zeros included). */
+    public Map<String, Counts> countsBySource() {
+        Map<String, Counts> out = new TreeMap<>();
+        for (SourceRead s : tallied()) {
+            long conversations = 0;
+            long rejects = 0;
+            for (ReadTally.Part p : s.tally().value().values()) {
+                conversations += p.conversations();
+                rejects += p.rejects();
+            }
+            out.merge(s.source(), new Counts(conversations, rejects),
+                    (a, b) -> new Counts(a.conversations() + b.conversations(), a.rejects() + b.rejects()));
+        }
+        return out;
+    }
+
+    /** The 1-based line in its file where each JSONL split starts: its file's earlier splits' lines, plus one. */
+    private Map<String, Long> firstLineOfEachSplit() {
+        Map<String, TreeMap<Long, Long>> splitsByFile = new HashMap<>();
+        for (SourceRead s : tallied()) {
+            for (ReadTally.Part p : s.tally().value().values()) {
+                int at = p.key().lastIndexOf('@');
+                if (at > 0) {
+                    splitsByFile.computeIfAbsent(p.key().substring(0, at), f -> new TreeMap<>())
+                            .put(Long.parseLong(p.key().substring(at + 1)), p.lines());
+                }
+            }
+        }
+        Map<String, Long> first = new HashMap<>();
+        splitsByFile.forEach((file, splits) -> {
+            long next = 1;
+            for (Map.Entry<Long, Long> split : splits.entrySet()) {
+                first.put(file + "@" + split.getKey(), next);
+                next += split.getValue();
+            }
+        });
+        return first;
+    }
+
+    /** The sources, their tallies complete: when some unit has not been parsed yet, one pass parses all. */
+    private List<SourceRead> tallied() {
+        if (!sources.stream().allMatch(SourceRead::complete)) {
+            outcomes.foreachPartition(partition -> partition.forEachRemaining(o -> { })); // parsing tallies
+        }
+        return sources;
     }
 }

@@ -1,14 +1,12 @@
 package org.agentflan.dataprep.tokenize;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.xxhash64;
 
 import java.io.File;
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
@@ -20,9 +18,10 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.expressions.XXH64;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.unsafe.Platform;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -58,15 +57,47 @@ public final class TokenizeStage {
     public record Settings(String tokenizerPath, int maxLength, OverLengthPolicy overLength, boolean eos)
             implements Serializable {}
 
+    /** Spark's seed for xxhash64. */
+    private static final long XXHASH_SEED = 42L;
+
     private TokenizeStage() {}
 
     /** Every conversation encoded in place, emitted or not ({@link #TOKENIZED_SCHEMA}); lazy. */
     public static Dataset<Row> tokenize(Dataset<Conversation> conversations, Settings settings, long seed) {
-        // The hashes are taken here, from the conversation, so that the sort after tokenization orders exactly
-        // as a sort of the conversations would: hash(seed, source, id), then source, id, a hash of the turns.
-        Dataset<Row> keyed = conversations.select(col("id"), col("source"), col("turns"),
-                xxhash64(lit(seed), col("source"), col("id")).as("sort_hash"), xxhash64(col("turns")).as("content_hash"));
-        return keyed.mapPartitions(new Encode(settings, keyed.schema()), Encoders.row(TOKENIZED_SCHEMA));
+        // A typed step straight after the typed transforms: Spark hands it the transforms' objects, so the
+        // turns are never encoded back into rows and decoded again on the way.
+        return conversations.mapPartitions(new Encode(settings, seed), Encoders.row(TOKENIZED_SCHEMA));
+    }
+
+    /**
+     * The sort key's first part: Spark's {@code xxhash64(seed, source, id)}, computed here with the same
+     * function so that the order is what a sort of the conversations on that expression would give.
+     */
+    static long sortHash(long seed, String source, String id) {
+        long h = XXH64.hashLong(seed, XXHASH_SEED);
+        h = hashString(source, h);
+        return hashString(id, h);
+    }
+
+    /** The tie-breaker of the sort key: a hash of every turn's role, content, loss and capability. */
+    static long contentHash(List<Turn> turns) {
+        long h = XXHASH_SEED;
+        for (Turn t : turns) {
+            h = hashString(t.getRole(), h);
+            h = hashString(t.getContent(), h);
+            h = XXH64.hashInt(t.isLoss() ? 1 : 0, h);
+            h = hashString(t.getCapability(), h);
+        }
+        return h;
+    }
+
+    /** As Spark hashes a string column: its UTF-8 bytes; a null leaves the hash as it is. */
+    private static long hashString(String s, long seed) {
+        if (s == null) {
+            return seed;
+        }
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        return XXH64.hashUnsafeBytes(utf8, Platform.BYTE_ARRAY_OFFSET, utf8.length, seed);
     }
 
     /**
@@ -98,27 +129,22 @@ public final class TokenizeStage {
                 + Llama2Tokenizer.FILE_NAME + " was shipped with --files");
     }
 
-    /** Encodes rows of (id, source, turns, sort_hash, content_hash), reading the turns straight from the rows. */
-    private static final class Encode implements MapPartitionsFunction<Row, Row> {
+    /** Encodes conversations into {@link #TOKENIZED_SCHEMA} rows. */
+    private static final class Encode implements MapPartitionsFunction<Conversation, Row> {
         private static final long serialVersionUID = 1L;
         private final Settings settings;
-        private final int role;
-        private final int content;
-        private final int loss;
-        private final int capability;
+        private final long seed;
 
-        Encode(Settings settings, StructType input) {
+        Encode(Settings settings, long seed) {
             this.settings = settings;
-            StructType turn = (StructType) ((ArrayType) input.apply("turns").dataType()).elementType();
-            this.role = turn.fieldIndex("role");
-            this.content = turn.fieldIndex("content");
-            this.loss = turn.fieldIndex("loss");
-            this.capability = turn.fieldIndex("capability");
+            this.seed = seed;
         }
 
         @Override
-        public Iterator<Row> call(Iterator<Row> input) {
-            SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.forThread(resolveTokenizer(settings.tokenizerPath())),
+        public Iterator<Row> call(Iterator<Conversation> input) {
+            // One tokenizer per executor JVM: its segment memo is shared by the task threads, and loading it per
+            // task would cost more than a small task's work.
+            SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(resolveTokenizer(settings.tokenizerPath())),
                     settings.maxLength(), settings.overLength(), settings.eos());
             return new Iterator<>() {
                 @Override
@@ -128,20 +154,16 @@ public final class TokenizeStage {
 
                 @Override
                 public Row next() {
-                    Row c = input.next();
-                    List<Row> rows = c.getList(2);
-                    List<Turn> turns = new ArrayList<>(rows.size());
-                    for (Row t : rows) {
-                        turns.add(new Turn(t.getString(role), t.getString(content), t.getBoolean(loss),
-                                t.getString(capability)));
-                    }
-                    SampleEncoder.Result r = encoder.encode(turns);
+                    Conversation c = input.next();
+                    long sortHash = sortHash(seed, c.getSource(), c.getId());
+                    long contentHash = contentHash(c.getTurns());
+                    SampleEncoder.Result r = encoder.encode(c.getTurns());
                     SampleEncoder.Sample s = r.sample();
                     return r.rejectReason() != null
-                            ? RowFactory.create(c.getString(0), c.getString(1), null, null, null, null, c.getLong(3),
-                                    c.getLong(4), false, r.rejectReason())
-                            : RowFactory.create(c.getString(0), c.getString(1), s.inputIds(), s.lossMask(),
-                                    s.length(), s.lossTokens(), c.getLong(3), c.getLong(4), r.truncated(), null);
+                            ? RowFactory.create(c.getId(), c.getSource(), null, null, null, null, sortHash, contentHash,
+                                    false, r.rejectReason())
+                            : RowFactory.create(c.getId(), c.getSource(), s.inputIds(), s.lossMask(), s.length(),
+                                    s.lossTokens(), sortHash, contentHash, r.truncated(), null);
                 }
             };
         }

@@ -23,8 +23,8 @@ public record ReActStep(String thought, String action, String actionInput, Strin
     private static final Pattern THOUGHT_ONLY = Pattern.compile("\\s*Thought:[ \\t]*(.*?)\\s*", Pattern.DOTALL);
 
     public static Optional<ReActStep> parse(String content) {
-        if (content == null) {
-            return Optional.empty();
+        if (content == null || !startsWithThought(content)) {
+            return Optional.empty(); // most turns are not ReAct; four regex matches each cost more than this check
         }
         Matcher m = CALL.matcher(content);
         if (m.matches() && !m.group(2).isEmpty()) {
@@ -43,6 +43,15 @@ public record ReActStep(String thought, String action, String actionInput, Strin
             return Optional.of(new ReActStep(m.group(1), null, null, null));
         }
         return Optional.empty();
+    }
+
+    /** Whether the text after leading whitespace ({@code \s}, as in the patterns) opens a thought. */
+    private static boolean startsWithThought(String content) {
+        int i = 0;
+        while (i < content.length() && " \t\n\u000B\f\r".indexOf(content.charAt(i)) >= 0) {
+            i++;
+        }
+        return content.startsWith("Thought:", i) || content.startsWith("Think:", i) || content.startsWith("THOUGHT:", i);
     }
 
     public boolean isFinish() {

@@ -54,9 +54,9 @@ public final class ReaderThroughput {
         SparkSession spark = SparkSession.builder().master(master).appName("ReaderThroughput")
                 .config("spark.ui.enabled", "false").getOrCreate();
         SourceSpec spec = new SourceSpec("bench", corpus.toString(), SourceFormat.AGENT_FLAN);
-        ConversationReader.read(spark, spec).counts(); // warm-up: JIT, codegen
+        ConversationReader.read(spark, spec).countsBySource(); // warm-up: JIT, codegen
         long t1 = System.nanoTime();
-        ReadResult.Counts counts = ConversationReader.read(spark, spec).counts();
+        ReadResult.Counts counts = ConversationReader.read(spark, spec).countsBySource().get(spec.name());
         long conversations = counts.conversations();
         long rejects = counts.rejects();
         double sparkSeconds = (System.nanoTime() - t1) / 1e9;

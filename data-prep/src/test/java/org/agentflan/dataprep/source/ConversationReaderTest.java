@@ -92,7 +92,6 @@ class ConversationReaderTest {
             assertEquals(-1, r.getLine());
             assertTrue(r.getReason().contains("valid_data is false"), r.getReason());
         }
-        result.unpersist();
     }
 
     /** The ToolLLaMA convention, restated from agent-flan.md on the raw messages. */
@@ -156,7 +155,6 @@ class ConversationReaderTest {
                 assertEquals(t.getRole().equals("assistant"), t.isLoss());
             }
         }
-        result.unpersist();
     }
 
     @Test
@@ -250,7 +248,7 @@ class ConversationReaderTest {
         assertStartsWith(reasons, 12L, "record must be a JSON object, got array");
         List<Conversation> good = flan.conversations().collectAsList();
         assertEquals(2, good.size());
-        assertEquals(new ReadResult.Counts(2, 9), flan.counts(), "one-pass counts agree with the datasets");
+        assertEquals(Map.of("flan", new ReadResult.Counts(2, 9)), flan.countsBySource(), "one-pass counts agree with the datasets");
         assertTrue(good.stream().anyMatch(c -> c.getId().equals("good_1")));
         assertTrue(good.stream().anyMatch(c -> c.getId().matches("[0-9a-f]{32}")), "a content-hash id for the record without one");
 
@@ -328,6 +326,26 @@ class ConversationReaderTest {
             assertTrue(split.rejects().rdd().getNumPartitions() > 5, "the file must really be split");
             assertEquals(wholeRejects, split.rejects().collectAsList());
             assertEquals(wholeConversations, split.conversations().collectAsList());
+        } finally {
+            spark.sparkContext().hadoopConfiguration().unset(key);
+        }
+    }
+
+    @Test
+    void talliesCountEachRecordOnceHoweverOftenTheInputIsParsed() {
+        SourceSpec spec = new SourceSpec("flan", SparkTestSession.testResource("bad/agent_flan_bad.jsonl").toString(),
+                SourceFormat.AGENT_FLAN);
+        String key = "mapreduce.input.fileinputformat.split.maxsize";
+        spark.sparkContext().hadoopConfiguration().set(key, "64");
+        try {
+            ReadResult fresh = ConversationReader.read(spark, spec);
+            Map<String, ReadResult.Counts> counted = fresh.countsBySource(); // no job has parsed yet: one pass
+            ReadResult reread = ConversationReader.read(spark, spec);
+            long conversations = reread.conversations().count();
+            long rejects = reread.rejects().count();
+            reread.conversations().count(); // every split parsed three times: its part is replaced, not added
+            assertEquals(Map.of("flan", new ReadResult.Counts(conversations, rejects)), reread.countsBySource());
+            assertEquals(counted, reread.countsBySource());
         } finally {
             spark.sparkContext().hadoopConfiguration().unset(key);
         }

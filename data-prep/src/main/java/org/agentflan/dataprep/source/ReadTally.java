@@ -1,0 +1,58 @@
+package org.agentflan.dataprep.source;
+
+import java.io.Serializable;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.util.AccumulatorV2;
+
+/**
+ * What parsing one source found, reported by the tasks of whichever job first parses it, so that counting
+ * records and numbering the lines of rejects need no pass of their own. One {@link Part} per unit of input (a
+ * JSONL split or a whole file), keyed by that unit: a task that runs twice (a retry, a recomputed stage, a
+ * second job) reports the same part again and replaces it, so nothing is counted twice, unlike a summing
+ * accumulator. The tally is complete once every unit has reported.
+ */
+public final class ReadTally extends AccumulatorV2<ReadTally.Part, Map<String, ReadTally.Part>> {
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * One unit of input: its key ({@code file@start} for a split), its number of lines (JSONL splits; 0
+     * otherwise), and the conversations and rejects parsed from it.
+     */
+    public record Part(String key, long lines, long conversations, long rejects) implements Serializable {}
+
+    private final Map<String, Part> parts = new HashMap<>();
+
+    @Override
+    public boolean isZero() {
+        return parts.isEmpty();
+    }
+
+    @Override
+    public ReadTally copy() {
+        ReadTally copy = new ReadTally();
+        copy.parts.putAll(parts);
+        return copy;
+    }
+
+    @Override
+    public void reset() {
+        parts.clear();
+    }
+
+    @Override
+    public void add(Part part) {
+        parts.put(part.key(), part);
+    }
+
+    @Override
+    public void merge(AccumulatorV2<Part, Map<String, Part>> other) {
+        parts.putAll(other.value());
+    }
+
+    @Override
+    public Map<String, Part> value() {
+        return new TreeMap<>(parts);
+    }
+}
