@@ -66,6 +66,32 @@ class SegmentMemoTest {
     }
 
     @Test
+    void threadsSharingOneTokenizerGetTheSameIds() throws Exception {
+        Llama2Tokenizer tokenizer = Llama2Tokenizer.load(TestPaths.tokenizer());
+        List<String> texts = texts();
+        List<int[]> expected = texts.stream().map(tokenizer::encodeWhole).toList();
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread[] threads = new Thread[3];
+        for (int t = 0; t < threads.length; t++) {
+            int offset = t;
+            threads[t] = new Thread(() -> {
+                for (int i = 0; i < texts.size(); i++) {
+                    int k = (i + offset * texts.size() / threads.length) % texts.size(); // different orders
+                    if (!java.util.Arrays.equals(expected.get(k), tokenizer.encode(texts.get(k)))) {
+                        failures.add(texts.get(k));
+                    }
+                }
+            });
+            threads[t].start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertTrue(failures.isEmpty(), "differs on: " + failures);
+        tokenizer.close();
+    }
+
+    @Test
     void aVocabularyWithSpaceInsidePiecesIsEncodedWhole(@TempDir Path dir) throws Exception {
         ObjectMapper json = new ObjectMapper();
         ObjectNode tree = (ObjectNode) json.readTree(TestPaths.tokenizer().resolve("tokenizer.json").toFile());
