@@ -17,6 +17,8 @@ public final class ChatTemplate {
     public static final String ASSISTANT_BEGIN = "<|Assistant|>\u0D46";
     public static final String HUMAN_END = "\n ";
     public static final String ASSISTANT_END = "\u0D3F\n ";
+    private static final int MARKERS_PER_TURN = Math.max(HUMAN_BEGIN.length() + HUMAN_END.length(),
+            ASSISTANT_BEGIN.length() + ASSISTANT_END.length());
 
     private ChatTemplate() {}
 
@@ -25,7 +27,11 @@ public final class ChatTemplate {
      * loss, one per loss turn, and the end offset of every turn (the boundaries where a sample may be cut).
      */
     public static Rendered render(List<Turn> turns) {
-        StringBuilder text = new StringBuilder();
+        int size = 0;
+        for (Turn turn : turns) { // sized up front: growing by doubling was the stage's largest allocation
+            size += MARKERS_PER_TURN + (turn.getContent() == null ? 0 : turn.getContent().length());
+        }
+        StringBuilder text = new StringBuilder(size);
         int[] lossStarts = new int[turns.size()];
         int[] lossEnds = new int[turns.size()];
         int[] turnEnds = new int[turns.size()];

@@ -79,16 +79,25 @@ public final class TokenizeStage {
         return hashString(id, h);
     }
 
-    /** The tie-breaker of the sort key: a hash of every turn's role, content, loss and capability. */
+    /**
+     * The tie-breaker of the sort key: a hash of every turn's role, content, loss and capability (64-bit FNV-1a
+     * over their characters, each field ended by a code no character has, so field boundaries count).
+     */
     static long contentHash(List<Turn> turns) {
-        long h = XXHASH_SEED;
+        long h = 0xcbf29ce484222325L;
         for (Turn t : turns) {
-            h = hashString(t.getRole(), h);
-            h = hashString(t.getContent(), h);
-            h = XXH64.hashInt(t.isLoss() ? 1 : 0, h);
-            h = hashString(t.getCapability(), h);
+            h = fnv(fnv(fnv(fnv(h, t.getRole()), t.getContent()), t.isLoss() ? "1" : "0"), t.getCapability());
         }
-        return h;
+        return h ^ (h >>> 29);
+    }
+
+    private static long fnv(long h, String s) {
+        if (s != null) {
+            for (int i = 0; i < s.length(); i++) {
+                h = (h ^ s.charAt(i)) * 0x100000001b3L;
+            }
+        }
+        return (h ^ 0x10000) * 0x100000001b3L; // 0x10000: above every char, ends the field (null ends it too)
     }
 
     /** As Spark hashes a string column: its UTF-8 bytes; a null leaves the hash as it is. */
