@@ -40,7 +40,8 @@ import scala.Tuple2;
  *
  * <p>JSONL is read as raw bytes per line through Hadoop's {@link TextInputFormat}, so large files split across
  * tasks and invalid UTF-8 is caught by a reporting decoder rather than replaced. Line numbers need the count of
- * lines before each split: a first cheap pass counts lines per split, the driver turns the counts into offsets.
+ * lines before each split: the parse counts each split's lines into a {@link ReadTally}, and
+ * {@link ReadResult#rejects()} turns those counts into each reject's line in its file.
  * One-document files (ToolBench answer trees) and JSON-array files (ShareGPT) are read whole, one task per file.
  */
 public final class ConversationReader {
