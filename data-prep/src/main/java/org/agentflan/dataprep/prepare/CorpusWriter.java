@@ -72,8 +72,8 @@ public final class CorpusWriter {
 
     /**
      * The emitted samples in their total order as zstd Parquet shards, the int arrays in the two-level list layout
-     * ({@code repeated int32 array} inside the LIST group): the Parquet spec's compatibility rules define it, and
-     * Spark, pyarrow and the trainer read it. Spark's default three-level layout opens a group for every element,
+     * ({@code repeated int32 array} inside the LIST group), which the Parquet format's compatibility rules define
+     * and Spark and the trainer read (both tested). Spark's default three-level layout opens a group for every element,
      * the largest single cost of writing token arrays. The setting is session-wide in Spark, so it is set for this
      * write and put back.
      *

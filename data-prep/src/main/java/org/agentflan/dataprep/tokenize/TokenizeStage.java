@@ -26,7 +26,7 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The Spark step from conversations to training samples, in two parts. {@link #tokenize} encodes every
- * conversation where it already is (the input partitions, no shuffle of text) with its task thread's own
+ * conversation where it already is (the input partitions, no shuffle of text) with the executor's shared
  * tokenizer, and keeps with each sample its sort key and its outcome (emitted, truncated, or rejected with a
  * reason); the caller persists that, counts from it and writes its rejects. {@link #ordered} then puts the emitted
  * samples in a total order that depends only on (seed, source, id, content), so the output is the same rows in the
