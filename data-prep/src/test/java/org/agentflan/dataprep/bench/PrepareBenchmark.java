@@ -49,16 +49,22 @@ public final class PrepareBenchmark {
         tokenizer.encode(texts.get(0));
         long t0 = System.nanoTime();
         long baseTokens = 0;
+        long baseChecksum = 0;
         for (String text : texts) {
-            baseTokens += tokenizer.encodeWhole(text).length;
+            int[] ids = tokenizer.encodeWhole(text);
+            baseTokens += ids.length;
+            baseChecksum = 31 * baseChecksum + Arrays.hashCode(ids);
         }
         double baseSeconds = (System.nanoTime() - t0) / 1e9;
         // The tokenizer as the stage uses it (segment memo, starting empty), on one thread.
         Llama2Tokenizer memo = Llama2Tokenizer.load(tokenizerDir);
         long m0 = System.nanoTime();
         long memoTokens = 0;
+        long memoChecksum = 0;
         for (String text : texts) {
-            memoTokens += memo.encode(text).length;
+            int[] ids = memo.encode(text);
+            memoTokens += ids.length;
+            memoChecksum = 31 * memoChecksum + Arrays.hashCode(ids);
         }
         double memoSeconds = (System.nanoTime() - m0) / 1e9;
         memo.close();
@@ -114,6 +120,8 @@ public final class PrepareBenchmark {
                 memoTokens, memoSeconds, memoTokens / memoSeconds, memoTokens / memoSeconds / baseRate);
         System.out.printf("| prepare end to end, %s | %,d | %.1f | %,.0f | %.2fx |%n", master, prepTokens, prepSeconds,
                 prepRate, prepRate / baseRate);
+        System.out.println("stage tokenizer ids equal the raw tokenizer's on every text (checksum of all ids): "
+                + (memoChecksum == baseChecksum ? "yes" : "NO"));
         System.out.printf("Spark session start-up (not in the prepare time): %.1f s; emitted %,d samples%n", startup,
                 result.manifest().totals().emitted());
         System.out.println("peak RSS (VmHWM) of this JVM: " + vmHwm());
