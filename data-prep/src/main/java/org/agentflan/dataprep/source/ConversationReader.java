@@ -153,10 +153,17 @@ public final class ConversationReader {
     /** The tally's part for a unit of input from what parsing it gave. */
     private static ReadTally.Part part(String key, long lines, List<ReadOutcome> outcomes) {
         long conversations = 0;
+        List<ReadOutcome> rejects = new ArrayList<>();
         for (ReadOutcome o : outcomes) {
-            conversations += o.getConversation() != null ? 1 : 0;
+            if (o.getConversation() != null) {
+                conversations++;
+            } else if (rejects.size() <= ReadTally.MAX_REJECTS_PER_PART) {
+                rejects.add(o);
+            }
         }
-        return new ReadTally.Part(key, lines, conversations, outcomes.size() - conversations);
+        long rejected = outcomes.size() - conversations;
+        return new ReadTally.Part(key, lines, conversations, rejected,
+                rejected <= ReadTally.MAX_REJECTS_PER_PART ? rejects : null);
     }
 
     // ---- JSONL, split across tasks ----

@@ -1,6 +1,7 @@
 package org.agentflan.dataprep.source;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,14 +52,36 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
                 .map(ConversationReader.ReadOutcome::getConversation).rdd(), Encoders.bean(Conversation.class));
     }
 
-    /** The rejects, a reject from a JSONL split numbered by its line in the whole file. */
+    /**
+     * The rejects, a reject from a JSONL split numbered by its line in the whole file. They come from the tallies
+     * when every part brought its rejects along (the usual case: few bad records), else from another parse.
+     */
     public Dataset<Reject> rejects() {
         Map<String, Long> firstLine = firstLineOfEachSplit();
-        return spark.createDataset(outcomes.filter(o -> o.getReject() != null).map(o -> {
-            Reject r = o.getReject();
-            return o.getSplit() == null ? r : new Reject(r.getFile(), firstLine.get(o.getSplit()) + r.getLine() - 1,
-                    r.getSource(), r.getReason(), r.getRecord());
-        }).rdd(), Encoders.bean(Reject.class));
+        List<ConversationReader.ReadOutcome> kept = new ArrayList<>();
+        for (SourceRead s : sources) {
+            for (ReadTally.Part p : s.tally().value().values()) {
+                if (p.rejectOutcomes() == null) {
+                    JavaRDD<Reject> reparsed = outcomes.filter(o -> o.getReject() != null)
+                            .map(o -> numbered(o, firstLine));
+                    return spark.createDataset(reparsed.rdd(), Encoders.bean(Reject.class));
+                }
+                kept.addAll(p.rejectOutcomes());
+            }
+        }
+        List<Reject> rejects = new ArrayList<>(kept.size());
+        for (ConversationReader.ReadOutcome o : kept) {
+            rejects.add(numbered(o, firstLine));
+        }
+        rejects.sort(Comparator.comparing(Reject::getSource).thenComparing(Reject::getFile)
+                .thenComparingLong(Reject::getLine));
+        return spark.createDataset(rejects, Encoders.bean(Reject.class));
+    }
+
+    private static Reject numbered(ConversationReader.ReadOutcome o, Map<String, Long> firstLine) {
+        Reject r = o.getReject();
+        return o.getSplit() == null ? r : new Reject(r.getFile(), firstLine.get(o.getSplit()) + r.getLine() - 1,
+                r.getSource(), r.getReason(), r.getRecord());
     }
 
     /** Both counts per source (every configured source, zeros included). */

@@ -2,6 +2,7 @@ package org.agentflan.dataprep.source;
 
 import java.io.Serializable;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.util.AccumulatorV2;
@@ -17,10 +18,18 @@ public final class ReadTally extends AccumulatorV2<ReadTally.Part, Map<String, R
     private static final long serialVersionUID = 1L;
 
     /**
-     * One unit of input: its key ({@code file@start} for a split), its number of lines (JSONL splits; 0
-     * otherwise), and the conversations and rejects parsed from it.
+     * Rejects a part carries to the driver (each keeps at most 4 KB of its record, so at most 400 KB a part); past
+     * this, writing the rejects parses the input again.
      */
-    public record Part(String key, long lines, long conversations, long rejects) implements Serializable {}
+    public static final int MAX_REJECTS_PER_PART = 100;
+
+    /**
+     * One unit of input: its key ({@code file@start} for a split), its number of lines (JSONL splits; 0
+     * otherwise), the conversations and rejects parsed from it, and those rejects themselves (null when there
+     * were more than {@link #MAX_REJECTS_PER_PART}), so that bad records need no second parse.
+     */
+    public record Part(String key, long lines, long conversations, long rejects,
+                       List<ConversationReader.ReadOutcome> rejectOutcomes) implements Serializable {}
 
     private final Map<String, Part> parts = new HashMap<>();
 

@@ -323,7 +323,7 @@ class ConversationReaderTest {
         spark.sparkContext().hadoopConfiguration().set(key, "64");
         try {
             ReadResult split = ConversationReader.read(spark, spec);
-            assertTrue(split.rejects().rdd().getNumPartitions() > 5, "the file must really be split");
+            assertTrue(split.outcomes().getNumPartitions() > 5, "the file must really be split");
             assertEquals(wholeRejects, split.rejects().collectAsList());
             assertEquals(wholeConversations, split.conversations().collectAsList());
         } finally {
@@ -348,6 +348,26 @@ class ConversationReaderTest {
             assertEquals(counted, reread.countsBySource());
         } finally {
             spark.sparkContext().hadoopConfiguration().unset(key);
+        }
+    }
+
+    @Test
+    void manyRejectsInOneSplitAreReadAgainWithTheirLines(@TempDir Path dir) throws IOException {
+        // More bad lines than a tally part carries: the rejects come from a second parse, numbered the same way.
+        List<String> lines = new ArrayList<>();
+        int bad = ReadTally.MAX_REJECTS_PER_PART + 200;
+        for (int i = 0; i < bad; i++) {
+            lines.add(i % 100 == 0 ? "{\"conversation\":[{\"role\":\"user\",\"content\":\"q\",\"loss\":false},"
+                    + "{\"role\":\"assistant\",\"content\":\"a" + i + "\",\"loss\":true}]}" : "not json " + i);
+        }
+        Path file = Files.write(dir.resolve("many_bad.jsonl"), lines);
+        ReadResult result = ConversationReader.read(spark, new SourceSpec("flan", file.toString(), SourceFormat.AGENT_FLAN));
+        assertEquals(bad / 100, result.conversations().count());
+        List<Reject> rejects = result.rejects().collectAsList();
+        assertEquals(bad - bad / 100, rejects.size());
+        assertEquals(Map.of("flan", new ReadResult.Counts(bad / 100, bad - bad / 100)), result.countsBySource());
+        for (Reject r : rejects) {
+            assertEquals("not json " + (r.getLine() - 1), r.getRecord(), "line " + r.getLine());
         }
     }
 
