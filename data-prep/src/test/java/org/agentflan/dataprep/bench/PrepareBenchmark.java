@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.prepare.DataConfig;
 import org.agentflan.dataprep.prepare.PrepareJob;
@@ -47,26 +48,12 @@ public final class PrepareBenchmark {
         }
         Llama2Tokenizer tokenizer = Llama2Tokenizer.shared(tokenizerDir);
         tokenizer.encode(texts.get(0));
-        long t0 = System.nanoTime();
-        long baseTokens = 0;
-        long baseChecksum = 0;
-        for (String text : texts) {
-            int[] ids = tokenizer.encodeWhole(text);
-            baseTokens += ids.length;
-            baseChecksum = 31 * baseChecksum + Arrays.hashCode(ids);
-        }
-        double baseSeconds = (System.nanoTime() - t0) / 1e9;
+        Timed base = encodeAll(texts, tokenizer::encodeWhole);
+        long baseTokens = base.tokens();
+        double baseSeconds = base.seconds();
         // The tokenizer as the stage uses it (segment memo, starting empty), on one thread.
         Llama2Tokenizer memo = Llama2Tokenizer.load(tokenizerDir);
-        long m0 = System.nanoTime();
-        long memoTokens = 0;
-        long memoChecksum = 0;
-        for (String text : texts) {
-            int[] ids = memo.encode(text);
-            memoTokens += ids.length;
-            memoChecksum = 31 * memoChecksum + Arrays.hashCode(ids);
-        }
-        double memoSeconds = (System.nanoTime() - m0) / 1e9;
+        Timed stage = encodeAll(texts, memo::encode);
         memo.close();
         // The ceiling of any parallel run on this machine: the same texts on two threads, each with its own
         // tokenizer instance (as prepare's task threads have), even and odd texts apart.
@@ -117,14 +104,31 @@ public final class PrepareBenchmark {
                 halfTokens[0] + halfTokens[1], twoSeconds, (halfTokens[0] + halfTokens[1]) / twoSeconds,
                 (halfTokens[0] + halfTokens[1]) / twoSeconds / baseRate);
         System.out.printf("| stage tokenizer (segment memo, empty at start), 1 thread | %,d | %.1f | %,.0f | %.2fx |%n",
-                memoTokens, memoSeconds, memoTokens / memoSeconds, memoTokens / memoSeconds / baseRate);
+                stage.tokens(), stage.seconds(), stage.tokens() / stage.seconds(),
+                stage.tokens() / stage.seconds() / baseRate);
         System.out.printf("| prepare end to end, %s | %,d | %.1f | %,.0f | %.2fx |%n", master, prepTokens, prepSeconds,
                 prepRate, prepRate / baseRate);
         System.out.println("stage tokenizer ids equal the raw tokenizer's on every text (checksum of all ids): "
-                + (memoChecksum == baseChecksum ? "yes" : "NO"));
+                + (stage.checksum() == base.checksum() ? "yes" : "NO"));
         System.out.printf("Spark session start-up (not in the prepare time): %.1f s; emitted %,d samples%n", startup,
                 result.manifest().totals().emitted());
         System.out.println("peak RSS (VmHWM) of this JVM: " + vmHwm());
+    }
+
+    /** Tokens, seconds and a checksum of all ids of one encoding pass. */
+    private record Timed(long tokens, double seconds, long checksum) {}
+
+    /** Encodes every text on this thread. */
+    private static Timed encodeAll(List<String> texts, Function<String, int[]> encode) {
+        long start = System.nanoTime();
+        long tokens = 0;
+        long checksum = 0;
+        for (String text : texts) {
+            int[] ids = encode.apply(text);
+            tokens += ids.length;
+            checksum = 31 * checksum + Arrays.hashCode(ids);
+        }
+        return new Timed(tokens, (System.nanoTime() - start) / 1e9, checksum);
     }
 
     private static List<Turn> turns(JsonNode record) {
