@@ -69,7 +69,9 @@ public final class ConversationReader {
         boolean wholeFiles = spec.format() == SourceFormat.TOOLBENCH_RAW
                 || (spec.format() == SourceFormat.SHAREGPT && !files.allEndWith(".jsonl"));
         ReadTally tally = new ReadTally();
-        spark.sparkContext().register(tally, "read " + spec.name());
+        // Unnamed: Spark shows a named accumulator's whole value (here every part, rejects included) in the UI and
+        // the event log with every task that updates it.
+        spark.sparkContext().register(tally);
         JavaRDD<ReadOutcome> outcomes;
         int units;
         if (wholeFiles) {
