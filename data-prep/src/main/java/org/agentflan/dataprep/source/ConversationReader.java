@@ -1,6 +1,5 @@
 package org.agentflan.dataprep.source;
 
-
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
@@ -10,11 +9,7 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Reject;
 import org.apache.hadoop.conf.Configuration;
@@ -23,7 +18,6 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.io.LongWritable;
 import org.apache.hadoop.io.Text;
-import org.apache.hadoop.mapreduce.InputSplit;
 import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
 import org.apache.hadoop.mapreduce.lib.input.FileSplit;
@@ -31,9 +25,7 @@ import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
 import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.input.PortableDataStream;
 import org.apache.spark.sql.SparkSession;
-import scala.Tuple2;
 
 /**
  * Reads one configured source into canonical conversations and rejects, parsing with Jackson on the executors.
@@ -85,33 +77,14 @@ public final class ConversationReader {
         return new ReadResult(spark, outcomes, List.of(new ReadResult.SourceRead(spec.name(), tally, units)));
     }
 
-    /** A conversation or a reject (the other is null); one record may give several of either. */
-    public static final class ReadOutcome implements Serializable {
-        private static final long serialVersionUID = 1L;
-        private Conversation conversation;
-        private Reject reject;
-        /** For a reject from a JSONL split: the split's key; its line is then counted from the split's start. */
-        private String split;
-
-        public ReadOutcome() {}
-
-        ReadOutcome(Conversation conversation, Reject reject) {
-            this(conversation, reject, null);
+    /**
+     * A conversation or a reject (the other is null); one record may give several of either. {@code split}: for a
+     * reject from a JSONL split, the split's key, its line then being counted from the split's start; else null.
+     */
+    public record ReadOutcome(Conversation conversation, Reject reject, String split) implements Serializable {
+        static ReadOutcome of(Conversation conversation) {
+            return new ReadOutcome(conversation, null, null);
         }
-
-        ReadOutcome(Conversation conversation, Reject reject, String split) {
-            this.conversation = conversation;
-            this.reject = reject;
-            this.split = split;
-        }
-
-        public String getSplit() { return split; }
-        public void setSplit(String split) { this.split = split; }
-
-        public Conversation getConversation() { return conversation; }
-        public void setConversation(Conversation conversation) { this.conversation = conversation; }
-        public Reject getReject() { return reject; }
-        public void setReject(Reject reject) { this.reject = reject; }
     }
 
     /** Collects a parser's output for one raw record. */
@@ -127,7 +100,7 @@ public final class ConversationReader {
 
         @Override
         public void accept(Conversation conversation) {
-            out.add(new ReadOutcome(conversation, null));
+            out.add(ReadOutcome.of(conversation));
         }
 
         @Override
@@ -157,9 +130,9 @@ public final class ConversationReader {
         long conversations = 0;
         List<ReadOutcome> rejects = new ArrayList<>();
         for (ReadOutcome o : outcomes) {
-            if (o.getConversation() != null) {
+            if (o.conversation() != null) {
                 conversations++;
-            } else if (rejects.size() <= ReadTally.MAX_REJECTS_PER_PART) {
+            } else if (rejects.size() < ReadTally.MAX_REJECTS_PER_PART) {
                 rejects.add(o);
             }
         }
@@ -223,7 +196,7 @@ public final class ConversationReader {
         }
     }
 
-    static String splitKey(FileSplit split) {
+    private static String splitKey(FileSplit split) {
         return split.getPath() + "@" + split.getStart();
     }
 
@@ -293,7 +266,7 @@ public final class ConversationReader {
                     : e.getLocation().getCharOffset() - 200)));
             out.add(new ReadOutcome(null, new Reject(file, index, source, "malformed JSON array at element [" + index
                     + "], line " + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + " of the file: "
-                    + e.getOriginalMessage() + "; the rest of the file cannot be read", rest)));
+                    + e.getOriginalMessage() + "; the rest of the file cannot be read", rest), null));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -48,8 +48,8 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
     }
 
     public Dataset<Conversation> conversations() {
-        return spark.createDataset(outcomes.filter(o -> o.getConversation() != null)
-                .map(ConversationReader.ReadOutcome::getConversation).rdd(), Encoders.bean(Conversation.class));
+        return spark.createDataset(outcomes.filter(o -> o.conversation() != null)
+                .map(ConversationReader.ReadOutcome::conversation).rdd(), Encoders.bean(Conversation.class));
     }
 
     /**
@@ -62,7 +62,7 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
         for (SourceRead s : sources) {
             for (ReadTally.Part p : s.tally().value().values()) {
                 if (p.rejectOutcomes() == null) {
-                    JavaRDD<Reject> reparsed = outcomes.filter(o -> o.getReject() != null)
+                    JavaRDD<Reject> reparsed = outcomes.filter(o -> o.reject() != null)
                             .map(o -> numbered(o, firstLine));
                     return spark.createDataset(reparsed.rdd(), Encoders.bean(Reject.class));
                 }
@@ -79,8 +79,8 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
     }
 
     private static Reject numbered(ConversationReader.ReadOutcome o, Map<String, Long> firstLine) {
-        Reject r = o.getReject();
-        return o.getSplit() == null ? r : new Reject(r.getFile(), firstLine.get(o.getSplit()) + r.getLine() - 1,
+        Reject r = o.reject();
+        return o.split() == null ? r : new Reject(r.getFile(), firstLine.get(o.split()) + r.getLine() - 1,
                 r.getSource(), r.getReason(), r.getRecord());
     }
 
