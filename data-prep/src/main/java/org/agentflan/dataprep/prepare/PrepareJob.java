@@ -124,8 +124,9 @@ public final class PrepareJob {
                 reads.add(ConversationReader.read(spark, spec));
             }
             // The first job (the sample counts) parses, transforms and tokenizes, once: the tokenized samples are
-            // persisted for the sort's sampling pass, the shards and the rejects, and the reader counts come from
-            // the tally that parse filled in. Only reader rejects, when there are any, parse again.
+            // persisted for the sort's sampling pass, the shards and the rejects, and the reader counts and reader
+            // rejects come from the tally that parse filled in (only a split or file with more than
+            // ReadTally.MAX_REJECTS_PER_PART rejects makes writing them parse again).
             ReadResult input = ReadResult.union(reads);
             Dataset<Conversation> transformed = AgentFlanTransforms.apply(input.conversations(), cfg);
             TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),

@@ -126,7 +126,7 @@ public final class ConversationReader {
     }
 
     /** The tally's part for a unit of input from what parsing it gave. */
-    private static ReadTally.Part part(String key, long lines, List<ReadOutcome> outcomes) {
+    private static ReadTally.Part part(String file, long start, long lines, List<ReadOutcome> outcomes) {
         long conversations = 0;
         List<ReadOutcome> rejects = new ArrayList<>();
         for (ReadOutcome o : outcomes) {
@@ -137,7 +137,7 @@ public final class ConversationReader {
             }
         }
         long rejected = outcomes.size() - conversations;
-        return new ReadTally.Part(key, lines, conversations, rejected,
+        return new ReadTally.Part(file, start, lines, conversations, rejected,
                 rejected <= ReadTally.MAX_REJECTS_PER_PART ? rejects : null);
     }
 
@@ -150,7 +150,7 @@ public final class ConversationReader {
         RecordParser parser = RecordParser.forFormat(spec.format());
         return lines.mapPartitionsWithInputSplit((split, records) -> {
             FileSplit fileSplit = (FileSplit) split;
-            String key = splitKey(fileSplit);
+            String key = ReadTally.splitKey(fileSplit.getPath().toString(), fileSplit.getStart());
             String file = InputFiles.relativeName(fileSplit.getPath().toString(), baseUri);
             long line = 0; // counted from the split's start; ReadResult.rejects adds the lines before it
             List<ReadOutcome> out = new ArrayList<>();
@@ -169,7 +169,7 @@ public final class ConversationReader {
                     out.addAll(parseRecord(parser, record, key));
                 }
             }
-            tally.add(part(key, line, out));
+            tally.add(part(fileSplit.getPath().toString(), fileSplit.getStart(), line, out));
             return out.iterator();
         }, true);
     }
@@ -194,10 +194,6 @@ public final class ConversationReader {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static String splitKey(FileSplit split) {
-        return split.getPath() + "@" + split.getStart();
     }
 
     private static String stripBom(String text) {
@@ -228,7 +224,7 @@ public final class ConversationReader {
                         ? readArray(parser, source, name, text, decoded, shift)
                         : readLinesOfText(parser, source, name, text, decoded, shift);
             }
-            tally.add(part(file._1(), 0, out));
+            tally.add(part(file._1(), -1, 0, out));
             return out.iterator();
         });
     }

@@ -105,10 +105,8 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
         Map<String, TreeMap<Long, Long>> splitsByFile = new HashMap<>();
         for (SourceRead s : tallied()) {
             for (ReadTally.Part p : s.tally().value().values()) {
-                int at = p.key().lastIndexOf('@');
-                if (at > 0) {
-                    splitsByFile.computeIfAbsent(p.key().substring(0, at), f -> new TreeMap<>())
-                            .put(Long.parseLong(p.key().substring(at + 1)), p.lines());
+                if (p.isSplit()) {
+                    splitsByFile.computeIfAbsent(p.file(), f -> new TreeMap<>()).put(p.start(), p.lines());
                 }
             }
         }
@@ -116,7 +114,7 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
         splitsByFile.forEach((file, splits) -> {
             long next = 1;
             for (Map.Entry<Long, Long> split : splits.entrySet()) {
-                first.put(file + "@" + split.getKey(), next);
+                first.put(ReadTally.splitKey(file, split.getKey()), next);
                 next += split.getValue();
             }
         });

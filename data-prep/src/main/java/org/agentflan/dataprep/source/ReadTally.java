@@ -24,12 +24,26 @@ public final class ReadTally extends AccumulatorV2<ReadTally.Part, Map<String, R
     public static final int MAX_REJECTS_PER_PART = 100;
 
     /**
-     * One unit of input: its key ({@code file@start} for a split), its number of lines (JSONL splits; 0
-     * otherwise), the conversations and rejects parsed from it, and those rejects themselves (null when there
-     * were more than {@link #MAX_REJECTS_PER_PART}), so that bad records need no second parse.
+     * One unit of input: its file, where it starts in it (-1 for a file read whole), its number of lines (JSONL
+     * splits; 0 otherwise), the conversations and rejects parsed from it, and those rejects themselves (null when
+     * there were more than {@link #MAX_REJECTS_PER_PART}), so that bad records need no second parse.
      */
-    public record Part(String key, long lines, long conversations, long rejects,
-                       List<ConversationReader.ReadOutcome> rejectOutcomes) implements Serializable {}
+    public record Part(String file, long start, long lines, long conversations, long rejects,
+                       List<ConversationReader.ReadOutcome> rejectOutcomes) implements Serializable {
+        public boolean isSplit() {
+            return start >= 0;
+        }
+
+        /** The unit's key: {@link #splitKey} for a split, the file for a whole file. */
+        public String key() {
+            return isSplit() ? splitKey(file, start) : file;
+        }
+    }
+
+    /** How a JSONL split is named, in the tally and in its rejects' {@code split}. */
+    public static String splitKey(String file, long start) {
+        return file + "@" + start;
+    }
 
     private final Map<String, Part> parts = new HashMap<>();
 

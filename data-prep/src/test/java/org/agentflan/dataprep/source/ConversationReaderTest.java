@@ -352,6 +352,19 @@ class ConversationReaderTest {
     }
 
     @Test
+    void aWholeFileWithAnAtInItsNameKeepsItsRejects(@TempDir Path dir) throws IOException {
+        // Split keys read "file@start"; a whole file's name may hold an '@' too, and must not be taken for a split.
+        Files.writeString(dir.resolve("tree@1.json"), "not json");
+        ReadResult result = ConversationReader.read(spark,
+                new SourceSpec("toolbench", dir.resolve("*.json").toString(), SourceFormat.TOOLBENCH_RAW));
+        List<Reject> rejects = result.rejects().collectAsList();
+        assertEquals(1, rejects.size());
+        assertEquals("tree@1.json", rejects.get(0).getFile());
+        assertEquals(-1, rejects.get(0).getLine());
+        assertTrue(rejects.get(0).getReason().startsWith("malformed JSON"), rejects.get(0).getReason());
+    }
+
+    @Test
     void manyRejectsInOneSplitAreReadAgainWithTheirLines(@TempDir Path dir) throws IOException {
         // More bad lines than a tally part carries: the rejects come from a second parse, numbered the same way.
         List<String> lines = new ArrayList<>();
