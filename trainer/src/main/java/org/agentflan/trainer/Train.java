@@ -24,7 +24,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.agentflan.config.ConfigLoader;
+import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import org.agentflan.trainer.checkpoint.OptimizerState;
+import org.agentflan.trainer.checkpoint.TrainerState;
 import org.agentflan.trainer.data.DataCursor;
 import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.data.DataStream;
@@ -41,9 +44,6 @@ import org.agentflan.trainer.model.MaskedCrossEntropy;
 import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.GradClip;
 import org.agentflan.trainer.optim.LrSchedule;
-import org.agentflan.trainer.state.CheckpointManager;
-import org.agentflan.trainer.state.OptimizerState;
-import org.agentflan.trainer.state.TrainerState;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
@@ -51,7 +51,7 @@ import sun.misc.SignalHandler;
  * The full-parameter SFT recipe, top to bottom: config -> data -> model -> optimizer -> resume -> for each step
  * (accumulate micro-batches -> normalise by the global batch's loss tokens -> clip -> NaN check -> AdamW step ->
  * metrics -> eval -> checkpoint -> signal check). Reusable parts live in the {@code data}, {@code optim},
- * {@code state} and {@code metrics} packages; this class only wires them.
+ * {@code checkpoint} and {@code metrics} packages; this class only wires them.
  */
 public final class Train {
     /**

@@ -18,13 +18,13 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.agentflan.trainer.Train;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.data.Sample;
 import org.agentflan.trainer.data.ShardWriter;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
-import org.agentflan.trainer.state.OptimizerState;
 
 /**
  * Benchmark (not a test), run by scripts/bench-train.sh: (1) tokens/s of the tiny recipe's loop on synthetic packed

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.optim.AdamW;
-import org.agentflan.trainer.state.OptimizerState;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

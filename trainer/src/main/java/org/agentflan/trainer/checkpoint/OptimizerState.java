@@ -1,4 +1,4 @@
-package org.agentflan.trainer.state;
+package org.agentflan.trainer.checkpoint;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,8 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.agentflan.trainer.checkpoint.SafetensorsReader;
-import org.agentflan.trainer.checkpoint.SafetensorsWriter;
 import org.agentflan.trainer.optim.AdamW;
 
 /**
@@ -35,7 +33,7 @@ public final class OptimizerState {
         String json = "{\n  \"type\": \"adamw\",\n  \"step\": " + adamw.step() + ",\n  \"beta1\": " + s.beta1()
                 + ",\n  \"beta2\": " + s.beta2() + ",\n  \"eps\": " + s.eps() + ",\n  \"weight_decay\": " + s.weightDecay()
                 + "\n}\n";
-        AtomicWrite.bytes(dir.resolve(META), json.getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeBytes(dir.resolve(META), json.getBytes(StandardCharsets.UTF_8));
         return bytes;
     }
 

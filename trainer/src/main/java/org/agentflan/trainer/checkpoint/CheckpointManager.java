@@ -1,4 +1,4 @@
-package org.agentflan.trainer.state;
+package org.agentflan.trainer.checkpoint;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -63,15 +63,15 @@ public final class CheckpointManager {
         Files.createDirectories(temp);
         content.write(temp);
         testDelay();
-        AtomicWrite.bytes(temp.resolve(MARKER), ("step " + step + "\n").getBytes(StandardCharsets.UTF_8));
-        AtomicWrite.syncDir(temp);
+        AtomicFiles.writeBytes(temp.resolve(MARKER), ("step " + step + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.syncDirectory(temp);
         if (Files.exists(fin)) {
             // Same step saved again (a run resumed from an older checkpoint): the old folder goes, marker first.
             removeCheckpoint(fin);
         }
         Files.move(temp, fin, StandardCopyOption.ATOMIC_MOVE);
-        AtomicWrite.syncDir(root);
-        AtomicWrite.bytes(root.resolve(LATEST), (dirName(step) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.syncDirectory(root);
+        AtomicFiles.writeBytes(root.resolve(LATEST), (dirName(step) + "\n").getBytes(StandardCharsets.UTF_8));
         prune(step);
         return fin;
     }
@@ -143,7 +143,7 @@ public final class CheckpointManager {
 
     private static void removeCheckpoint(Path dir) throws IOException {
         Files.deleteIfExists(dir.resolve(MARKER));
-        AtomicWrite.syncDir(dir);
+        AtomicFiles.syncDirectory(dir);
         deleteTree(dir);
     }
 
