@@ -374,7 +374,7 @@ public final class Train {
 
     private static LlamaModel loadModel(TrainConfig cfg, Path resumeFrom, NDManager manager) throws IOException {
         if (resumeFrom != null) {
-            return LlamaModel.load(resumeFrom.resolve("model"), manager);
+            return HfCheckpoint.loadModel(resumeFrom.resolve("model"), manager);
         }
         return switch (cfg.model().init()) {
             case "hf" -> {
@@ -382,7 +382,7 @@ public final class Train {
                 if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
                     throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
                 }
-                yield LlamaModel.load(dir, manager);
+                yield HfCheckpoint.loadModel(dir, manager);
             }
             case "llama2_7b" -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
             case "llama2_13b" -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.agentflan.trainer.model.LlamaConfig;
+import org.agentflan.trainer.model.LlamaModel;
 
 /**
  * A Llama checkpoint folder in Hugging Face layout: {@code config.json}, weights in {@code model.safetensors} or in
@@ -105,6 +107,27 @@ public final class HfCheckpoint {
                 e.getValue().readInto(e.getKey(), parameters.get(e.getKey()));
             }
         }
+    }
+
+    /**
+     * Loads a model folder in HF layout ({@code config.json} plus single or sharded safetensors in F32, F16 or BF16)
+     * as a model with fp32 weights on {@code parent}'s device. The weights are allocated once and each tensor is read
+     * straight into its parameter (see {@link #loadInto}).
+     */
+    public static LlamaModel loadModel(Path dir, NDManager parent) throws IOException {
+        Path configFile = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw new NoSuchFileException(configFile.toString(), null, "no config.json: not an HF model directory");
+        }
+        LlamaConfig config = LlamaConfig.read(configFile);
+        LlamaModel model = LlamaModel.allocate(config, parent);
+        try {
+            loadInto(dir, config, model.parameters());
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return model;
     }
 
     /** The weight files of a checkpoint folder (one file, or every shard named by the index). */

@@ -93,7 +93,7 @@ public final class TrainLoopBenchmark {
             long bytes = sizeOf(dir);
             t0 = System.nanoTime();
             try (NDManager scope = manager.newSubManager()) {
-                LlamaModel loaded = LlamaModel.load(dir.resolve("model"), scope);
+                LlamaModel loaded = HfCheckpoint.loadModel(dir.resolve("model"), scope);
                 OptimizerState.restore(dir, new AdamW.Settings(0.9, 0.95, 1e-8, 0), loaded.parameters(), scope);
             }
             double load = (System.nanoTime() - t0) / 1e9;
