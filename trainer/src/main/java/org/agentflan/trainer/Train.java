@@ -27,6 +27,7 @@ import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.checkpoint.OptimizerState;
+import org.agentflan.trainer.checkpoint.SaveObserver;
 import org.agentflan.trainer.checkpoint.TrainerState;
 import org.agentflan.trainer.data.DataCursor;
 import org.agentflan.trainer.data.DataException;
@@ -71,7 +72,7 @@ public final class Train {
     private Train() {}
 
     public static Result run(Options options, PrintStream console) throws IOException {
-        return run(options, console, (step, model) -> { });
+        return run(options, console, (step, model) -> { }, SaveObserver.NONE);
     }
 
     /** Called once per step, after the optimizer step and before its metrics line (tests inject work here). */
@@ -80,14 +81,15 @@ public final class Train {
         void afterStep(long step, LlamaModel model);
     }
 
-    static Result run(Options options, PrintStream console, StepHook hook) throws IOException {
+    /** {@code saves} sees each checkpoint save's progress (the crash test stops the process inside a save with it). */
+    static Result run(Options options, PrintStream console, StepHook hook, SaveObserver saves) throws IOException {
         // ---- config (and, when resuming, the checkpoint's pinned keys)
         List<String> overrides = new ArrayList<>(options.overrides());
         if (options.runDir() != null) overrides.add("run_dir=" + options.runDir());
         if (options.maxSteps() != null) overrides.add("max_steps=" + options.maxSteps());
         TrainConfig cfg = TrainConfig.load(options.configFile(), overrides);
         Path runDir = Path.of(cfg.runDir());
-        CheckpointManager checkpoints = new CheckpointManager(runDir, cfg.checkpoint().keep());
+        CheckpointManager checkpoints = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
         Path resumeFrom = resumeTarget(options.resume(), checkpoints);
         TrainerState resumed = null;
         if (resumeFrom != null) {
@@ -349,11 +351,11 @@ public final class Train {
         DataType saveType = DataType.valueOf(cfg.checkpoint().saveDtype().toUpperCase(Locale.ROOT));
         TrainerState state = new TrainerState(c.step, cursor.epoch(), cursor, c.rowsSeen, c.tokensSeen, c.lossTokensSeen,
                 cfg.seed(), 1, c.consecutiveNonFinite, fingerprint, configHash, resolved);
-        return checkpoints.save(c.step, dir -> {
-            HfCheckpoint.write(dir.resolve("model"), model.config(), model.parameters(), cfg.checkpoint().maxShardBytes(),
-                    saveType, tokenizerDir);
-            OptimizerState.write(dir, adamw);
-            state.write(dir);
+        return checkpoints.save(c.step, (dir, files) -> {
+            HfCheckpoint.write(files, dir.resolve("model"), model.config(), model.parameters(),
+                    cfg.checkpoint().maxShardBytes(), saveType, tokenizerDir);
+            OptimizerState.write(files, dir, adamw);
+            state.write(files, dir);
         });
     }
 

@@ -22,18 +22,18 @@ public final class OptimizerState {
 
     private OptimizerState() {}
 
-    /** Writes both files; returns the bytes written. */
-    public static long write(Path dir, AdamW adamw) throws IOException {
+    /** Writes both files through {@code files}; returns the bytes of the tensor file. */
+    public static long write(AtomicFileWriter files, Path dir, AdamW adamw) throws IOException {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         meta.put("step", Long.toString(adamw.step()));
-        long bytes = SafetensorsWriter.write(dir.resolve(TENSORS),
+        long bytes = SafetensorsWriter.write(files, dir.resolve(TENSORS),
                 SafetensorsWriter.entries(adamw.stateTensors(), DataType.FLOAT32), meta);
         AdamW.Settings s = adamw.settings();
         String json = "{\n  \"type\": \"adamw\",\n  \"step\": " + adamw.step() + ",\n  \"beta1\": " + s.beta1()
                 + ",\n  \"beta2\": " + s.beta2() + ",\n  \"eps\": " + s.eps() + ",\n  \"weight_decay\": " + s.weightDecay()
                 + "\n}\n";
-        AtomicFiles.writeBytes(dir.resolve(META), json.getBytes(StandardCharsets.UTF_8));
+        files.writeBytes(dir.resolve(META), json.getBytes(StandardCharsets.UTF_8));
         return bytes;
     }
 

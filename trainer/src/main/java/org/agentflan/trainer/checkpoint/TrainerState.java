@@ -34,8 +34,8 @@ public record TrainerState(
 
     public static final String FILE = "trainer_state.json";
 
-    public void write(Path dir) throws IOException {
-        AtomicFiles.writeBytes(dir.resolve(FILE), JSON.writeValueAsString(this).getBytes(StandardCharsets.UTF_8));
+    public void write(AtomicFileWriter files, Path dir) throws IOException {
+        files.writeBytes(dir.resolve(FILE), JSON.writeValueAsString(this).getBytes(StandardCharsets.UTF_8));
     }
 
     public static TrainerState read(Path dir) throws IOException {

@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.agentflan.trainer.checkpoint.AtomicFileWriter;
 import org.agentflan.trainer.checkpoint.SafetensorsReader;
 import org.agentflan.trainer.checkpoint.SafetensorsWriter;
 
@@ -77,7 +78,8 @@ public final class CheckpointThroughput {
                 plainSeconds = Math.min(plainSeconds, plainWrite(plain, tensors.values()));
                 Files.deleteIfExists(plain);
                 long t1 = System.nanoTime();
-                SafetensorsWriter.write(saved, tensors, saveType);
+                SafetensorsWriter.write(AtomicFileWriter.UNOBSERVED, saved, SafetensorsWriter.entries(tensors, saveType),
+                        SafetensorsWriter.PT_METADATA);
                 long t2 = System.nanoTime();
                 saveSeconds = Math.min(saveSeconds, (t2 - t1) / 1e9);
                 loadSeconds = Math.min(loadSeconds, loadAndCheck(saved, tensors.values().iterator().next(), saveType, scope));

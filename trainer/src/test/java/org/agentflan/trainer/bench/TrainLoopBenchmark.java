@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.agentflan.trainer.Train;
+import org.agentflan.trainer.checkpoint.AtomicFileWriter;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.data.Sample;
@@ -86,9 +87,9 @@ public final class TrainLoopBenchmark {
             AdamW adamw = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), model.parameters(), manager);
             Path dir = work.resolve("ckpt");
             long t0 = System.nanoTime();
-            HfCheckpoint.write(dir.resolve("model"), arch, model.parameters(), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES,
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, dir.resolve("model"), arch, model.parameters(), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES,
                     DataType.FLOAT32, null);
-            OptimizerState.write(dir, adamw);
+            OptimizerState.write(AtomicFileWriter.UNOBSERVED, dir, adamw);
             double save = (System.nanoTime() - t0) / 1e9;
             long bytes = sizeOf(dir);
             t0 = System.nanoTime();
