@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.agentflan.trainer.checkpoint.AtomicFileWriter;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
@@ -26,7 +27,7 @@ class ModelCommandsTest {
         modelDir = dir.resolve("model");
         LlamaConfig config = LlamaConfig.tiny(); // Llama-2's 32,000-token vocabulary, so the real tokenizer fits
         try (NDManager manager = NDManager.newBaseManager(); LlamaModel model = LlamaModel.create(config, manager, 1)) {
-            HfCheckpoint.write(modelDir, config, model.parameters(), 4_000_000, DataType.FLOAT16, TOKENIZER);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, modelDir, config, model.parameters(), 4_000_000, DataType.FLOAT16, TOKENIZER);
         }
     }
 

@@ -12,8 +12,8 @@ import java.util.stream.Stream;
 import org.agentflan.dataprep.prepare.DataConfig;
 import org.agentflan.dataprep.prepare.PrepareJob;
 import org.agentflan.trainer.TrainConfig;
+import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.metrics.MetricsLog;
-import org.agentflan.trainer.state.CheckpointManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

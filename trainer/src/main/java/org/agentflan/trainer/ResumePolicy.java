@@ -6,7 +6,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import org.agentflan.config.ConfigLoader;
-import org.agentflan.trainer.state.TrainerState;
+import org.agentflan.trainer.checkpoint.TrainerState;
 
 /**
  * What a resumed run takes from its checkpoint: the architecture ({@code model.*}) and everything that fixes the

@@ -24,7 +24,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.agentflan.config.ConfigLoader;
+import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import org.agentflan.trainer.checkpoint.OptimizerState;
+import org.agentflan.trainer.checkpoint.SaveObserver;
+import org.agentflan.trainer.checkpoint.TrainerState;
 import org.agentflan.trainer.data.DataCursor;
 import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.data.DataStream;
@@ -41,9 +45,6 @@ import org.agentflan.trainer.model.MaskedCrossEntropy;
 import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.GradClip;
 import org.agentflan.trainer.optim.LrSchedule;
-import org.agentflan.trainer.state.CheckpointManager;
-import org.agentflan.trainer.state.OptimizerState;
-import org.agentflan.trainer.state.TrainerState;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
@@ -51,7 +52,7 @@ import sun.misc.SignalHandler;
  * The full-parameter SFT recipe, top to bottom: config -> data -> model -> optimizer -> resume -> for each step
  * (accumulate micro-batches -> normalise by the global batch's loss tokens -> clip -> NaN check -> AdamW step ->
  * metrics -> eval -> checkpoint -> signal check). Reusable parts live in the {@code data}, {@code optim},
- * {@code state} and {@code metrics} packages; this class only wires them.
+ * {@code checkpoint} and {@code metrics} packages; this class only wires them.
  */
 public final class Train {
     /**
@@ -71,7 +72,7 @@ public final class Train {
     private Train() {}
 
     public static Result run(Options options, PrintStream console) throws IOException {
-        return run(options, console, (step, model) -> { });
+        return run(options, console, (step, model) -> { }, SaveObserver.NONE);
     }
 
     /** Called once per step, after the optimizer step and before its metrics line (tests inject work here). */
@@ -80,14 +81,15 @@ public final class Train {
         void afterStep(long step, LlamaModel model);
     }
 
-    static Result run(Options options, PrintStream console, StepHook hook) throws IOException {
+    /** {@code saves} sees each checkpoint save's progress (the crash test stops the process inside a save with it). */
+    static Result run(Options options, PrintStream console, StepHook hook, SaveObserver saves) throws IOException {
         // ---- config (and, when resuming, the checkpoint's pinned keys)
         List<String> overrides = new ArrayList<>(options.overrides());
         if (options.runDir() != null) overrides.add("run_dir=" + options.runDir());
         if (options.maxSteps() != null) overrides.add("max_steps=" + options.maxSteps());
         TrainConfig cfg = TrainConfig.load(options.configFile(), overrides);
         Path runDir = Path.of(cfg.runDir());
-        CheckpointManager checkpoints = new CheckpointManager(runDir, cfg.checkpoint().keep());
+        CheckpointManager checkpoints = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
         Path resumeFrom = resumeTarget(options.resume(), checkpoints);
         TrainerState resumed = null;
         if (resumeFrom != null) {
@@ -349,11 +351,11 @@ public final class Train {
         DataType saveType = DataType.valueOf(cfg.checkpoint().saveDtype().toUpperCase(Locale.ROOT));
         TrainerState state = new TrainerState(c.step, cursor.epoch(), cursor, c.rowsSeen, c.tokensSeen, c.lossTokensSeen,
                 cfg.seed(), 1, c.consecutiveNonFinite, fingerprint, configHash, resolved);
-        return checkpoints.save(c.step, dir -> {
-            HfCheckpoint.write(dir.resolve("model"), model.config(), model.parameters(), cfg.checkpoint().maxShardBytes(),
-                    saveType, tokenizerDir);
-            OptimizerState.write(dir, adamw);
-            state.write(dir);
+        return checkpoints.save(c.step, (dir, files) -> {
+            HfCheckpoint.write(files, dir.resolve("model"), model.config(), model.parameters(),
+                    cfg.checkpoint().maxShardBytes(), saveType, tokenizerDir);
+            OptimizerState.write(files, dir, adamw);
+            state.write(files, dir);
         });
     }
 
@@ -374,7 +376,7 @@ public final class Train {
 
     private static LlamaModel loadModel(TrainConfig cfg, Path resumeFrom, NDManager manager) throws IOException {
         if (resumeFrom != null) {
-            return LlamaModel.load(resumeFrom.resolve("model"), manager);
+            return HfCheckpoint.loadModel(resumeFrom.resolve("model"), manager);
         }
         return switch (cfg.model().init()) {
             case "hf" -> {
@@ -382,7 +384,7 @@ public final class Train {
                 if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
                     throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
                 }
-                yield LlamaModel.load(dir, manager);
+                yield HfCheckpoint.loadModel(dir, manager);
             }
             case "llama2_7b" -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
             case "llama2_13b" -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());

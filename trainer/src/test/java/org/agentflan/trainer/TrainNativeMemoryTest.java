@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.agentflan.trainer.checkpoint.SaveObserver;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +48,7 @@ class TrainNativeMemoryTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Train.Result result = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "data.holdout_fraction=0.2",
                 "eval.every=5", "eval.max_rows=4", "checkpoint.every=10", "checkpoint.keep=2"), tmp.resolve(name + "-run"),
-                (long) STEPS, "none", null), new PrintStream(log, true), hook);
+                (long) STEPS, "none", null), new PrintStream(log, true), hook, SaveObserver.NONE);
         assertEquals("completed", result.stopReason(), log.toString());
         assertTrue(log.toString().contains("eval step 5"), "eval must run inside the measured steps: " + log);
         List<Integer> counts = new ArrayList<>();

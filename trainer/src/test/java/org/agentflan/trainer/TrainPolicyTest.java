@@ -75,7 +75,7 @@ class TrainPolicyTest {
         List<JsonNode> lines = MetricsLog.read(r.metrics());
         assertTrue(lines.get(lines.size() - 1).get("skipped").asBoolean());
         // The last checkpoint predates the non-finite steps.
-        assertTrue(org.agentflan.trainer.state.CheckpointManager.stepOf(r.lastCheckpoint()) < r.endStep());
+        assertTrue(org.agentflan.trainer.checkpoint.CheckpointManager.stepOf(r.lastCheckpoint()) < r.endStep());
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.agentflan.trainer.model.LlamaConfig;
+import org.agentflan.trainer.model.LlamaModel;
 
 /**
  * A Llama checkpoint folder in Hugging Face layout: {@code config.json}, weights in {@code model.safetensors} or in
@@ -105,6 +107,27 @@ public final class HfCheckpoint {
                 e.getValue().readInto(e.getKey(), parameters.get(e.getKey()));
             }
         }
+    }
+
+    /**
+     * Loads a model folder in HF layout ({@code config.json} plus single or sharded safetensors in F32, F16 or BF16)
+     * as a model with fp32 weights on {@code parent}'s device. The weights are allocated once and each tensor is read
+     * straight into its parameter (see {@link #loadInto}).
+     */
+    public static LlamaModel loadModel(Path dir, NDManager parent) throws IOException {
+        Path configFile = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw new NoSuchFileException(configFile.toString(), null, "no config.json: not an HF model directory");
+        }
+        LlamaConfig config = LlamaConfig.read(configFile);
+        LlamaModel model = LlamaModel.allocate(config, parent);
+        try {
+            loadInto(dir, config, model.parameters());
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return model;
     }
 
     /** The weight files of a checkpoint folder (one file, or every shard named by the index). */
@@ -276,10 +299,11 @@ public final class HfCheckpoint {
      * Writes a checkpoint folder that Hugging Face transformers loads as it is: weights as {@code saveType} (FLOAT32,
      * FLOAT16 or BFLOAT16) in shards of at most {@code maxShardBytes} (one {@code model.safetensors} when everything
      * fits), the index, {@code config.json}, {@code generation_config.json}, and the tokenizer files found in
-     * {@code tokenizerDirOrNull}. Stale weight files of an earlier save into the same folder are removed.
+     * {@code tokenizerDirOrNull}, each file through {@code files}. Stale weight files of an earlier save into the same
+     * folder are removed.
      */
-    public static WriteResult write(Path dir, LlamaConfig config, Map<String, NDArray> weights, long maxShardBytes,
-                                    DataType saveType, Path tokenizerDirOrNull) throws IOException {
+    public static WriteResult write(AtomicFileWriter files, Path dir, LlamaConfig config, Map<String, NDArray> weights,
+                                    long maxShardBytes, DataType saveType, Path tokenizerDirOrNull) throws IOException {
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("maxShardBytes must be > 0, got " + maxShardBytes);
         }
@@ -302,15 +326,15 @@ public final class HfCheckpoint {
         shards.add(current);
 
         Files.createDirectories(dir);
-        List<Path> files = new ArrayList<>();
+        List<Path> weightFiles = new ArrayList<>();
         Map<String, String> weightMap = new TreeMap<>();
         for (int i = 0; i < shards.size(); i++) {
             String fileName = shards.size() == 1
                     ? SINGLE_FILE
                     : String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
             Path file = dir.resolve(fileName);
-            SafetensorsWriter.write(file, shards.get(i), SafetensorsWriter.PT_METADATA);
-            files.add(file);
+            SafetensorsWriter.write(files, file, shards.get(i), SafetensorsWriter.PT_METADATA);
+            weightFiles.add(file);
             for (SafetensorsWriter.Entry e : shards.get(i)) {
                 weightMap.put(e.name(), fileName);
             }
@@ -320,14 +344,14 @@ public final class HfCheckpoint {
             index.putObject("metadata").put("total_size", totalBytes);
             ObjectNode map = index.putObject("weight_map");
             weightMap.forEach(map::put);
-            AtomicFiles.writeBytes(dir.resolve(INDEX_FILE), (JSON.writeValueAsString(index) + "\n").getBytes(StandardCharsets.UTF_8));
+            files.writeBytes(dir.resolve(INDEX_FILE), (JSON.writeValueAsString(index) + "\n").getBytes(StandardCharsets.UTF_8));
         }
-        removeStaleWeights(dir, files, shards.size() > 1);
+        removeStaleWeights(dir, weightFiles, shards.size() > 1);
 
         String dtypeName = saveType == DataType.BFLOAT16 ? "bfloat16" : saveType == DataType.FLOAT16 ? "float16" : "float32";
-        AtomicFiles.writeBytes(dir.resolve(CONFIG_FILE),
+        files.writeBytes(dir.resolve(CONFIG_FILE),
                 (config.withTorchDtype(dtypeName).toJson() + "\n").getBytes(StandardCharsets.UTF_8));
-        writeGenerationConfig(dir, config, tokenizerDirOrNull);
+        writeGenerationConfig(files, dir, config, tokenizerDirOrNull);
         if (tokenizerDirOrNull != null) {
             if (!Files.isDirectory(tokenizerDirOrNull)) {
                 throw new IOException("tokenizer folder " + tokenizerDirOrNull + " does not exist");
@@ -335,11 +359,11 @@ public final class HfCheckpoint {
             for (String name : TOKENIZER_FILES) {
                 Path source = tokenizerDirOrNull.resolve(name);
                 if (Files.isRegularFile(source)) {
-                    AtomicFiles.copy(source, dir.resolve(name));
+                    files.copy(source, dir.resolve(name));
                 }
             }
         }
-        return new WriteResult(dir, List.copyOf(files), totalBytes);
+        return new WriteResult(dir, List.copyOf(weightFiles), totalBytes);
     }
 
     private static List<SafetensorsWriter.Entry> entriesInConfigOrder(
@@ -385,16 +409,17 @@ public final class HfCheckpoint {
     }
 
     /** Keeps the source model's sampling defaults when it has them; otherwise records the special token ids. */
-    private static void writeGenerationConfig(Path dir, LlamaConfig config, Path tokenizerDirOrNull) throws IOException {
+    private static void writeGenerationConfig(AtomicFileWriter files, Path dir, LlamaConfig config, Path tokenizerDirOrNull)
+            throws IOException {
         if (tokenizerDirOrNull != null && Files.isRegularFile(tokenizerDirOrNull.resolve(GENERATION_CONFIG_FILE))) {
-            AtomicFiles.copy(tokenizerDirOrNull.resolve(GENERATION_CONFIG_FILE), dir.resolve(GENERATION_CONFIG_FILE));
+            files.copy(tokenizerDirOrNull.resolve(GENERATION_CONFIG_FILE), dir.resolve(GENERATION_CONFIG_FILE));
             return;
         }
         ObjectNode generation = JSON.createObjectNode();
         generation.put("_from_model_config", true);
         generation.put("bos_token_id", config.bosTokenId());
         generation.put("eos_token_id", config.eosTokenId());
-        AtomicFiles.writeBytes(dir.resolve(GENERATION_CONFIG_FILE),
+        files.writeBytes(dir.resolve(GENERATION_CONFIG_FILE),
                 (JSON.writeValueAsString(generation) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 }

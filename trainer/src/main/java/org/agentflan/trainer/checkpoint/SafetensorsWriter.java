@@ -25,7 +25,7 @@ import java.util.Map;
  * compact JSON header padded with spaces to 8 bytes, {@code __metadata__ {"format":"pt"}}.
  *
  * <p>Tensors are written from a view of each array's own memory (no copy when the stored type equals the array's);
- * narrowing to F16/BF16 goes through one small staging array per tensor. Files appear atomically (see {@link AtomicFiles}).
+ * narrowing to F16/BF16 goes through one small staging array per tensor. Files appear atomically (see {@link AtomicFileWriter}).
  */
 public final class SafetensorsWriter {
     /** Metadata HF's PyTorch writer records; loaders such as transformers check it. */
@@ -43,14 +43,9 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
     /**
-     * Writes named arrays; floating arrays are stored as {@code saveType} (FLOAT32, FLOAT16 or BFLOAT16, rounding to
-     * nearest even), other arrays as their own type. Returns the file size in bytes.
+     * Entries for named arrays: floating arrays stored as {@code saveType} (FLOAT32, FLOAT16 or BFLOAT16, rounding to
+     * nearest even), other arrays as their own type.
      */
-    public static long write(Path file, Map<String, NDArray> tensors, DataType saveType) throws IOException {
-        return write(file, entries(tensors, saveType), PT_METADATA);
-    }
-
-    /** The entries {@link #write(Path, Map, DataType)} stores. */
     public static List<Entry> entries(Map<String, NDArray> tensors, DataType saveType) {
         SafetensorsDType floatType = SafetensorsDType.of(saveType);
         if (!floatType.isFloat() || floatType == SafetensorsDType.F64) {
@@ -65,8 +60,9 @@ public final class SafetensorsWriter {
         return entries;
     }
 
-    /** Writes entries with the given metadata; returns the file size in bytes. */
-    public static long write(Path file, List<Entry> entries, Map<String, String> metadata) throws IOException {
+    /** Writes entries with the given metadata through {@code files}; returns the file size in bytes. */
+    public static long write(AtomicFileWriter files, Path file, List<Entry> entries, Map<String, String> metadata)
+            throws IOException {
         List<Entry> ordered = new ArrayList<>(entries);
         // HF orders data by alignment (element size, largest first) and then by name.
         ordered.sort(Comparator.comparingInt((Entry e) -> -e.dtype().bytes()).thenComparing(Entry::name));
@@ -76,10 +72,10 @@ public final class SafetensorsWriter {
             dataBytes += e.byteSize();
         }
         long total = 8 + header.length + dataBytes;
-        AtomicFiles.write(file, channel -> {
+        files.write(file, channel -> {
             ByteBuffer prefix = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
             prefix.putLong(header.length).put(header).flip();
-            AtomicFiles.writeFully(channel, prefix);
+            AtomicFileWriter.writeFully(channel, prefix);
             for (Entry e : ordered) {
                 writeTensor(channel, e);
             }
@@ -159,7 +155,7 @@ public final class SafetensorsWriter {
         // (DJL hands a non-contiguous array's bytes as a contiguous copy owned by the array's manager).
         ByteBuffer view = array.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
         if (!narrowFromFloat32) {
-            AtomicFiles.writeFully(channel, view);
+            AtomicFileWriter.writeFully(channel, view);
             return;
         }
         // The staging buffer is a native array freed right after this tensor, not a Java direct buffer that would
@@ -174,7 +170,7 @@ public final class SafetensorsWriter {
                 staging.clear();
                 FloatBits.fromFloat32(e.dtype(), view, (int) done, staging, count);
                 staging.limit(count * e.dtype().bytes());
-                AtomicFiles.writeFully(channel, staging);
+                AtomicFileWriter.writeFully(channel, staging);
                 done += count;
             }
         }

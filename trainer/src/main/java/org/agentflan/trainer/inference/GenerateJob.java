@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.model.LlamaModel;
 
 /** {@code agentflan generate}: render the Agent-FLAN prompt, tokenize, decode with a KV cache, detokenize. */
@@ -39,7 +40,7 @@ public final class GenerateJob {
         }
         try (NDManager manager = NDManager.newBaseManager();
              HuggingFaceTokenizer tokenizer = tokenizer(options.tokenizerDir());
-             LlamaModel model = LlamaModel.load(options.modelDir(), manager)) {
+             LlamaModel model = HfCheckpoint.loadModel(options.modelDir(), manager)) {
             DataType type = ComputeType.parse(options.dtype(), manager.getDevice());
             long[] prompt = encodePrompt(tokenizer, model.config().bosTokenId(), options.system(), options.prompt());
             Set<Long> stops = new LinkedHashSet<>();

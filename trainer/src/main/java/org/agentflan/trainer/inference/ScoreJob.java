@@ -14,6 +14,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.model.MaskedCrossEntropy;
 
@@ -45,7 +46,7 @@ public final class ScoreJob {
         long tokens = 0;
         double nllSum = 0;
         try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel model = LlamaModel.load(modelDir, manager);
+             LlamaModel model = HfCheckpoint.loadModel(modelDir, manager);
              BufferedReader reader = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
             String line;
             int lineNumber = 0;

@@ -11,11 +11,6 @@ import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -116,26 +111,6 @@ public final class LlamaModel implements AutoCloseable {
             parameters.put(name, weight);
         }
         return new LlamaModel(config, manager, parameters);
-    }
-
-    /**
-     * Loads an HF-layout model directory ({@code config.json} plus single or sharded safetensors in F32, F16 or
-     * BF16) as fp32 weights on {@code parent}'s device.
-     */
-    public static LlamaModel load(Path modelDir, NDManager parent) throws IOException {
-        Path configFile = modelDir.resolve(HfCheckpoint.CONFIG_FILE);
-        if (!Files.isRegularFile(configFile)) {
-            throw new NoSuchFileException(configFile.toString(), null, "no config.json: not an HF model directory");
-        }
-        LlamaConfig config = LlamaConfig.read(configFile);
-        LlamaModel model = allocate(config, parent);
-        try {
-            HfCheckpoint.loadInto(modelDir, config, model.parameters());
-        } catch (IOException | RuntimeException e) {
-            model.close();
-            throw e;
-        }
-        return model;
     }
 
     /**

@@ -17,14 +17,15 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.agentflan.trainer.Train;
+import org.agentflan.trainer.checkpoint.AtomicFileWriter;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.data.Sample;
 import org.agentflan.trainer.data.ShardWriter;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
-import org.agentflan.trainer.state.OptimizerState;
 
 /**
  * Benchmark (not a test), run by scripts/bench-train.sh: (1) tokens/s of the tiny recipe's loop on synthetic packed
@@ -86,14 +87,14 @@ public final class TrainLoopBenchmark {
             AdamW adamw = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), model.parameters(), manager);
             Path dir = work.resolve("ckpt");
             long t0 = System.nanoTime();
-            HfCheckpoint.write(dir.resolve("model"), arch, model.parameters(), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES,
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, dir.resolve("model"), arch, model.parameters(), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES,
                     DataType.FLOAT32, null);
-            OptimizerState.write(dir, adamw);
+            OptimizerState.write(AtomicFileWriter.UNOBSERVED, dir, adamw);
             double save = (System.nanoTime() - t0) / 1e9;
             long bytes = sizeOf(dir);
             t0 = System.nanoTime();
             try (NDManager scope = manager.newSubManager()) {
-                LlamaModel loaded = LlamaModel.load(dir.resolve("model"), scope);
+                LlamaModel loaded = HfCheckpoint.loadModel(dir.resolve("model"), scope);
                 OptimizerState.restore(dir, new AdamW.Settings(0.9, 0.95, 1e-8, 0), loaded.parameters(), scope);
             }
             double load = (System.nanoTime() - t0) / 1e9;

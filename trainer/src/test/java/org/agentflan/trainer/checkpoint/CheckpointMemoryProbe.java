@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.optim.AdamW;
-import org.agentflan.trainer.state.OptimizerState;
 
 /**
  * Run in a fresh JVM by {@link CheckpointMemoryTest}: loads a checkpoint and prints how much the process's peak

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.optim.AdamW;
-import org.agentflan.trainer.state.OptimizerState;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,12 +53,12 @@ class CheckpointMemoryTest {
                 totalBytes += w.size() * 4;
                 largestBytes = Math.max(largestBytes, w.size() * 4);
             }
-            HfCheckpoint.write(tmp.resolve("f32"), WIDE, weights, 40 * MB, DataType.FLOAT32, null);
-            HfCheckpoint.write(tmp.resolve("bf16"), WIDE, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.BFLOAT16, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("f32"), WIDE, weights, 40 * MB, DataType.FLOAT32, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("bf16"), WIDE, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.BFLOAT16, null);
             // AdamW state for these weights (moments of the parameters' shapes), next to a copy of the model config.
             AdamW adamw = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), weights, manager);
             Path optimizer = Files.createDirectories(tmp.resolve("optimizer"));
-            OptimizerState.write(optimizer, adamw);
+            OptimizerState.write(AtomicFileWriter.UNOBSERVED, optimizer, adamw);
             Files.copy(tmp.resolve("f32").resolve(HfCheckpoint.CONFIG_FILE), optimizer.resolve(HfCheckpoint.CONFIG_FILE));
         }
         assertEquals(16 * MB, largestBytes);

@@ -90,7 +90,7 @@ class HfCheckpointTest {
         Path tokenizer = Fixtures.repoRoot().resolve("sample-data/llama2-tokenizer");
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, NDArray> weights = HfCheckpoint.read(tiny("f32-sharded"), config, manager);
-            HfCheckpoint.WriteResult result = HfCheckpoint.write(out, config, weights, 1500, DataType.FLOAT32, tokenizer);
+            HfCheckpoint.WriteResult result = HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, 1500, DataType.FLOAT32, tokenizer);
             assertTrue(result.weightFiles().size() > 2, "split into several shards: " + result.weightFiles());
             assertEquals("model-00001-of-0000" + result.weightFiles().size() + ".safetensors",
                     result.weightFiles().get(0).getFileName().toString());
@@ -120,7 +120,7 @@ class HfCheckpointTest {
             }
 
             // Saving again unsharded into the same folder replaces shards and index by one model.safetensors.
-            HfCheckpoint.write(out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
             assertEquals(List.of(out.resolve("model.safetensors")), HfCheckpoint.weightFiles(out));
             assertFalse(Files.exists(out.resolve(HfCheckpoint.INDEX_FILE)));
             for (Path shard : result.weightFiles()) {
@@ -148,7 +148,7 @@ class HfCheckpointTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, NDArray> weights = HfCheckpoint.read(tiny("f32-sharded"), config, manager);
             Path out = tmp.resolve(variant);
-            HfCheckpoint.write(out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, saveType, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, saveType, null);
             assertEquals(variant.equals("f16") ? "float16" : "bfloat16", LlamaConfig.read(out.resolve("config.json")).torchDtype());
             assertMatchesGolden(variant, HfCheckpoint.read(out, config, manager), config);
         }
@@ -197,7 +197,7 @@ class HfCheckpointTest {
             assertEquals(tied.parameterShapes().keySet(), weights.keySet());
             // and a tied save has no lm_head at all
             Path out = tmp.resolve("tied");
-            HfCheckpoint.write(out, tied, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, tied, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
             try (SafetensorsReader reader = SafetensorsReader.open(out.resolve("model.safetensors"))) {
                 assertFalse(reader.tensors().containsKey("lm_head.weight"));
             }
@@ -236,7 +236,7 @@ class HfCheckpointTest {
             Map<String, NDArray> weights = new LinkedHashMap<>(HfCheckpoint.read(tiny("f16"), config, manager));
             weights.remove("model.norm.weight");
             weights.put("extra.bias", manager.ones(new ai.djl.ndarray.types.Shape(3)));
-            String message = assertThrows(IllegalArgumentException.class, () -> HfCheckpoint.write(tmp.resolve("x"), config,
+            String message = assertThrows(IllegalArgumentException.class, () -> HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("x"), config,
                     weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null)).getMessage();
             assertTrue(message.contains("missing tensor 'model.norm.weight'") && message.contains("unexpected tensor 'extra.bias'"), message);
         }

@@ -57,7 +57,7 @@ class SafetensorsWriterTest {
             tensors.put("m.ints", manager.create(new int[] {5, -6}));
             tensors.put("s.scalar", manager.create(2.5f));
             tensors.put("e.empty", manager.create(new Shape(0, 4), DataType.FLOAT32));
-            long size = SafetensorsWriter.write(file, tensors, DataType.FLOAT32);
+            long size = write(file, tensors, DataType.FLOAT32);
             assertEquals(Files.size(file), size);
 
             byte[] bytes = Files.readAllBytes(file);
@@ -88,7 +88,7 @@ class SafetensorsWriterTest {
         Path file = tmp.resolve("half.safetensors");
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray half = manager.randomNormal(new Shape(33, 17)).toType(DataType.FLOAT16, false);
-            SafetensorsWriter.write(file, Map.of("h", half), DataType.FLOAT16);
+            write(file, Map.of("h", half), DataType.FLOAT16);
             try (SafetensorsReader reader = SafetensorsReader.open(file)) {
                 assertEquals(SafetensorsDType.F16, reader.info("h").dtype());
                 NDArray back = reader.read("h", manager, DataType.FLOAT16);
@@ -109,7 +109,7 @@ class SafetensorsWriterTest {
             tensors.put("b", manager.create(new float[] {1.5f, -0.25f, 1e-3f}, new Shape(3, 1)));
             tensors.put("ids", manager.create(new long[] {4, 5}));
             Path reference = tmp.resolve("ref-f32.safetensors");
-            SafetensorsWriter.write(reference, tensors, DataType.FLOAT32);
+            write(reference, tensors, DataType.FLOAT32);
 
             Fixtures.Result f32 = Fixtures.runChecker(reference, null);
             assertEquals(0, f32.exitCode(), f32.stderr());
@@ -120,7 +120,7 @@ class SafetensorsWriterTest {
 
             for (DataType narrow : new DataType[] {DataType.FLOAT16, DataType.BFLOAT16}) {
                 Path file = tmp.resolve(narrow + ".safetensors");
-                SafetensorsWriter.write(file, tensors, narrow);
+                write(file, tensors, narrow);
                 Fixtures.Result r = Fixtures.runChecker(file, reference);
                 assertEquals(0, r.exitCode(), narrow + ": " + r.stderr());
                 // and the Java reader widens exactly what python read
@@ -142,7 +142,7 @@ class SafetensorsWriterTest {
             Map<String, NDArray> tensors = new LinkedHashMap<>();
             tensors.put("a", good);
             tensors.put("b", closed);
-            assertThrows(Exception.class, () -> SafetensorsWriter.write(file, tensors, DataType.FLOAT32));
+            assertThrows(Exception.class, () -> write(file, tensors, DataType.FLOAT32));
             assertFalse(Files.exists(file));
             try (Stream<Path> files = Files.list(tmp)) {
                 assertEquals(0, files.count(), "temporary file removed");
@@ -155,8 +155,13 @@ class SafetensorsWriterTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, NDArray> tensors = Map.of("a", manager.ones(new Shape(2)));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> SafetensorsWriter.write(tmp.resolve("x.safetensors"), tensors, DataType.INT32));
+                    () -> write(tmp.resolve("x.safetensors"), tensors, DataType.INT32));
             assertTrue(e.getMessage().contains("save type"), e.getMessage());
         }
+    }
+
+    private static long write(Path file, Map<String, NDArray> tensors, DataType saveType) throws Exception {
+        return SafetensorsWriter.write(AtomicFileWriter.UNOBSERVED, file, SafetensorsWriter.entries(tensors, saveType),
+                SafetensorsWriter.PT_METADATA);
     }
 }

@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.util.Map;
+import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -62,7 +63,7 @@ class LlamaParityTest {
     void theCheckpointOnDiskLoadsToTheReferenceWeights(String name) throws Exception {
         ReferenceCase ref = ReferenceCase.load(name);
         try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel model = LlamaModel.load(ref.modelDir(), manager)) {
+             LlamaModel model = HfCheckpoint.loadModel(ref.modelDir(), manager)) {
             assertEquals(ref.config, model.config());
             Map<String, NDArray> expected = ref.weights(manager);
             assertEquals(expected.keySet(), model.parameters().keySet());

@@ -16,7 +16,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.agentflan.trainer.state.OptimizerState;
+import org.agentflan.trainer.checkpoint.AtomicFileWriter;
+import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,7 +97,7 @@ class AdamWGoldenTest {
             JsonNode steps = run.get("steps");
             for (int k = 0; k < steps.size(); k++) {
                 if (k == 3) {
-                    OptimizerState.write(tmp, b);
+                    OptimizerState.write(AtomicFileWriter.UNOBSERVED, tmp, b);
                     b = new AdamW(settings, resumed, manager);
                     OptimizerState.read(tmp, b);
                     assertEquals(3, b.step());

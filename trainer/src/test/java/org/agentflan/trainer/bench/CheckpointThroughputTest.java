@@ -1,4 +1,4 @@
-package org.agentflan.trainer.checkpoint;
+package org.agentflan.trainer.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,10 +1,11 @@
-package org.agentflan.trainer.checkpoint;
+package org.agentflan.trainer.bench;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -13,6 +14,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.agentflan.trainer.checkpoint.AtomicFileWriter;
+import org.agentflan.trainer.checkpoint.SafetensorsReader;
+import org.agentflan.trainer.checkpoint.SafetensorsWriter;
 
 /**
  * Benchmark hook: times a safetensors save and load of a given number of FLOAT32 bytes next to a plain write of
@@ -74,7 +78,8 @@ public final class CheckpointThroughput {
                 plainSeconds = Math.min(plainSeconds, plainWrite(plain, tensors.values()));
                 Files.deleteIfExists(plain);
                 long t1 = System.nanoTime();
-                SafetensorsWriter.write(saved, tensors, saveType);
+                SafetensorsWriter.write(AtomicFileWriter.UNOBSERVED, saved, SafetensorsWriter.entries(tensors, saveType),
+                        SafetensorsWriter.PT_METADATA);
                 long t2 = System.nanoTime();
                 saveSeconds = Math.min(saveSeconds, (t2 - t1) / 1e9);
                 loadSeconds = Math.min(loadSeconds, loadAndCheck(saved, tensors.values().iterator().next(), saveType, scope));
@@ -116,7 +121,10 @@ public final class CheckpointThroughput {
         long start = System.nanoTime();
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             for (NDArray t : tensors) {
-                AtomicFiles.writeFully(channel, t.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN));
+                ByteBuffer bytes = t.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+                while (bytes.hasRemaining()) {
+                    channel.write(bytes);
+                }
             }
             channel.force(true);
         }

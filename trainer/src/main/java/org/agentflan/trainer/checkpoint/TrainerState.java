@@ -1,4 +1,4 @@
-package org.agentflan.trainer.state;
+package org.agentflan.trainer.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -34,8 +34,8 @@ public record TrainerState(
 
     public static final String FILE = "trainer_state.json";
 
-    public void write(Path dir) throws IOException {
-        AtomicWrite.bytes(dir.resolve(FILE), JSON.writeValueAsString(this).getBytes(StandardCharsets.UTF_8));
+    public void write(AtomicFileWriter files, Path dir) throws IOException {
+        files.writeBytes(dir.resolve(FILE), JSON.writeValueAsString(this).getBytes(StandardCharsets.UTF_8));
     }
 
     public static TrainerState read(Path dir) throws IOException {

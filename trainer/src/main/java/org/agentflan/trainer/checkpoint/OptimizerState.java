@@ -1,4 +1,4 @@
-package org.agentflan.trainer.state;
+package org.agentflan.trainer.checkpoint;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,8 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.agentflan.trainer.checkpoint.SafetensorsReader;
-import org.agentflan.trainer.checkpoint.SafetensorsWriter;
 import org.agentflan.trainer.optim.AdamW;
 
 /**
@@ -24,18 +22,18 @@ public final class OptimizerState {
 
     private OptimizerState() {}
 
-    /** Writes both files; returns the bytes written. */
-    public static long write(Path dir, AdamW adamw) throws IOException {
+    /** Writes both files through {@code files}; returns the bytes of the tensor file. */
+    public static long write(AtomicFileWriter files, Path dir, AdamW adamw) throws IOException {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         meta.put("step", Long.toString(adamw.step()));
-        long bytes = SafetensorsWriter.write(dir.resolve(TENSORS),
+        long bytes = SafetensorsWriter.write(files, dir.resolve(TENSORS),
                 SafetensorsWriter.entries(adamw.stateTensors(), DataType.FLOAT32), meta);
         AdamW.Settings s = adamw.settings();
         String json = "{\n  \"type\": \"adamw\",\n  \"step\": " + adamw.step() + ",\n  \"beta1\": " + s.beta1()
                 + ",\n  \"beta2\": " + s.beta2() + ",\n  \"eps\": " + s.eps() + ",\n  \"weight_decay\": " + s.weightDecay()
                 + "\n}\n";
-        AtomicWrite.bytes(dir.resolve(META), json.getBytes(StandardCharsets.UTF_8));
+        files.writeBytes(dir.resolve(META), json.getBytes(StandardCharsets.UTF_8));
         return bytes;
     }
 

@@ -1,4 +1,4 @@
-package org.agentflan.trainer.state;
+package org.agentflan.trainer.checkpoint;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,12 +16,9 @@ import java.util.stream.Stream;
  * The checkpoint folders of a run: {@code <run>/checkpoints/step_%08d/}. A checkpoint is written into a hidden
  * temporary folder, its {@code COMPLETE} marker last, and only then renamed into place; {@code latest} (a file
  * naming the folder) is replaced atomically after that, and older checkpoints beyond {@code keep} are removed
- * marker first. So a crash at any moment leaves every visible checkpoint either complete or ignorable, and a
- * checkpoint without its marker does not exist.
- *
- * <p>Test hook: the environment variable {@code AGENTFLAN_TEST_CHECKPOINT_DELAY_MS} pauses that many milliseconds
- * after the content is written and before the marker, to widen the window in which the crash test kills the process
- * mid-write. It is never set outside tests.
+ * marker first. Every file, {@code latest} included, is written by one {@link AtomicFileWriter}. So a crash at any
+ * moment leaves every visible checkpoint either complete or ignorable, and a checkpoint without its marker does not
+ * exist. The {@link SaveObserver} sees each file of a save and the rename of its folder.
  */
 public final class CheckpointManager {
     public static final String MARKER = "COMPLETE";
@@ -29,17 +26,25 @@ public final class CheckpointManager {
     private static final String PREFIX = "step_";
     private static final String TEMP_PREFIX = ".tmp-";
 
-    /** Writes the content of one checkpoint into the (temporary) folder it is given. */
+    /** Writes the content of one checkpoint into the (temporary) folder it is given, every file through {@code files}. */
     public interface Content {
-        void write(Path dir) throws IOException;
+        void write(Path dir, AtomicFileWriter files) throws IOException;
     }
 
     private final Path root;
     private final int keep;
+    private final SaveObserver observer;
+    private final AtomicFileWriter files;
 
     public CheckpointManager(Path runDir, int keep) {
+        this(runDir, keep, SaveObserver.NONE);
+    }
+
+    public CheckpointManager(Path runDir, int keep, SaveObserver observer) {
         this.root = runDir.resolve("checkpoints");
         this.keep = keep;
+        this.observer = observer;
+        this.files = new AtomicFileWriter(observer);
     }
 
     public Path root() {
@@ -61,17 +66,26 @@ public final class CheckpointManager {
         Path temp = root.resolve(TEMP_PREFIX + dirName(step));
         deleteTree(temp);
         Files.createDirectories(temp);
-        content.write(temp);
-        testDelay();
-        AtomicWrite.bytes(temp.resolve(MARKER), ("step " + step + "\n").getBytes(StandardCharsets.UTF_8));
-        AtomicWrite.syncDir(temp);
+        try {
+            content.write(temp, files);
+            // Forcing the marker's folder also makes the entries of the content written before it durable.
+            files.writeBytes(temp.resolve(MARKER), ("step " + step + "\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException | RuntimeException e) {
+            try {
+                deleteTree(temp);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
         if (Files.exists(fin)) {
             // Same step saved again (a run resumed from an older checkpoint): the old folder goes, marker first.
             removeCheckpoint(fin);
         }
         Files.move(temp, fin, StandardCopyOption.ATOMIC_MOVE);
-        AtomicWrite.syncDir(root);
-        AtomicWrite.bytes(root.resolve(LATEST), (dirName(step) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFileWriter.syncDirectory(root);
+        observer.reached(SaveObserver.Point.CHECKPOINT_IN_PLACE, fin);
+        files.writeBytes(root.resolve(LATEST), (dirName(step) + "\n").getBytes(StandardCharsets.UTF_8));
         prune(step);
         return fin;
     }
@@ -93,16 +107,21 @@ public final class CheckpointManager {
         return complete.isEmpty() ? Optional.empty() : Optional.of(complete.get(complete.size() - 1));
     }
 
-    /** Removes temporary folders of interrupted saves (call once at start, before saving). */
+    /**
+     * Removes what interrupted saves left: temporary folders, step folders without their marker, and a temporary
+     * file of {@code latest} (call once at start, before saving).
+     */
     public void removeIncomplete() throws IOException {
         if (!Files.isDirectory(root)) {
             return;
         }
-        try (Stream<Path> dirs = Files.list(root)) {
-            for (Path d : dirs.toList()) {
-                String name = d.getFileName().toString();
-                if (Files.isDirectory(d) && (name.startsWith(TEMP_PREFIX) || (name.startsWith(PREFIX) && !isComplete(d)))) {
-                    deleteTree(d);
+        try (Stream<Path> entries = Files.list(root)) {
+            for (Path p : entries.toList()) {
+                String name = p.getFileName().toString();
+                if (Files.isDirectory(p) && (name.startsWith(TEMP_PREFIX) || (name.startsWith(PREFIX) && !isComplete(p)))) {
+                    deleteTree(p);
+                } else if (Files.isRegularFile(p) && AtomicFileWriter.isTemporary(p)) {
+                    Files.delete(p);
                 }
             }
         }
@@ -143,7 +162,7 @@ public final class CheckpointManager {
 
     private static void removeCheckpoint(Path dir) throws IOException {
         Files.deleteIfExists(dir.resolve(MARKER));
-        AtomicWrite.syncDir(dir);
+        AtomicFileWriter.syncDirectory(dir);
         deleteTree(dir);
     }
 
@@ -157,17 +176,6 @@ public final class CheckpointManager {
             }
         } catch (UncheckedIOException e) {
             throw e.getCause();
-        }
-    }
-
-    private static void testDelay() {
-        String delay = System.getenv("AGENTFLAN_TEST_CHECKPOINT_DELAY_MS");
-        if (delay != null && !delay.isBlank()) {
-            try {
-                Thread.sleep(Long.parseLong(delay.trim()));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 }
