@@ -1,66 +1,84 @@
 package org.agentflan.trainer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.TrainerState;
 
 /**
- * What a resumed run takes from its checkpoint: the architecture ({@code model.*}) and everything that fixes the
- * data order ({@code seed}, {@code data.dirs/eval_dirs/holdout_fraction/seq_len/overlong/shuffle}), since the saved
- * cursor only means something under those. A differing value is replaced by the checkpoint's, with a warning;
- * everything else (learning rate, batch, checkpoint cadence, ...) may change between runs.
+ * What may change when a run resumes. A checkpoint's steps were trained under one config; continuing under another
+ * would change the run without a word: a new batch size or step count recomputes the schedule (the learning rate
+ * jumps, data goes untrained), a new learning rate or seed changes the updates, new data makes the saved cursor point
+ * at other samples. So every key must equal the checkpoint's except the few below, which only say how the run is
+ * watched and saved; all differences are reported at once with what to do. Every start is recorded in the run
+ * folder ({@link RunRecord}), so a changed free key is traceable too.
  */
 final class ResumePolicy {
-    static final List<String> PINNED = List.of("seed", "model", "data.dirs", "data.eval_dirs", "data.holdout_fraction",
-            "data.seq_len", "data.overlong", "data.shuffle");
-
-    /** 42 read back from JSON is an int node, the config's is a long node: compare numbers by value. */
-    private static final java.util.Comparator<JsonNode> NUMBERS_BY_VALUE = (a, b) -> {
-        if (a.isNumber() && b.isNumber()) {
-            return a.decimalValue().compareTo(b.decimalValue());
-        }
-        return a.equals(b) ? 0 : 1;
-    };
+    /** Keys (or key prefixes) that may differ on resume: they do not touch the weights, the data order or the schedule. */
+    static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan");
 
     private ResumePolicy() {}
 
-    static TrainConfig pin(TrainConfig config, TrainerState state, Path checkpoint, PrintStream console) {
+    /** Throws a {@link TrainException} listing every key that differs from the checkpoint's config. */
+    static void requireSameRun(TrainConfig config, TrainerState state, Path checkpoint) {
         if (state.worldSize() != 1) {
             throw new TrainException(checkpoint + " was written by " + state.worldSize()
                     + " ranks; this trainer runs one process, so its data cursor and optimizer shards do not apply");
         }
-        ObjectNode tree = (ObjectNode) ConfigLoader.toTree(config);
-        JsonNode saved = state.config();
-        for (String key : PINNED) {
-            String[] path = key.split("\\.");
-            JsonNode savedValue = at(saved, path);
-            if (savedValue == null || savedValue.isMissingNode()) {
-                throw new TrainException(checkpoint + ": trainer_state.json has no config key '" + key
-                        + "' (written by another version?); resume with --resume none or another --run-dir");
-            }
-            JsonNode mine = at(tree, path);
-            if (mine == null || !savedValue.equals(NUMBERS_BY_VALUE, mine)) {
-                console.println("warning: config key '" + key + "' is " + mine + " here but " + savedValue + " in "
-                        + checkpoint.getFileName() + "; using the checkpoint's (architecture and data order are fixed for a run)");
-                ObjectNode parent = tree;
-                for (int i = 0; i < path.length - 1; i++) {
-                    parent = (ObjectNode) parent.get(path[i]);
-                }
-                parent.set(path[path.length - 1], savedValue.deepCopy());
-            }
+        List<String> differences = new ArrayList<>();
+        compare("", state.config(), ConfigLoader.toTree(config), differences);
+        if (!differences.isEmpty()) {
+            throw new TrainException("cannot resume from " + checkpoint + ": the config differs from the one its "
+                    + state.step() + " steps were trained with (" + String.join("; ", differences) + "). These keys fix"
+                    + " the weights, the data order or the schedule, so continuing would silently change the run. Use"
+                    + " the checkpoint's values (its config is in " + checkpoint.resolve(TrainerState.FILE) + "), or"
+                    + " start a separate run: --resume none with another --run-dir, or model.init=hf with model.hf_dir="
+                    + checkpoint.resolve("model") + " to start from its weights");
         }
-        return ConfigLoader.bind(TrainConfig.class, tree, checkpoint.resolve(TrainerState.FILE).toString());
     }
 
-    private static JsonNode at(JsonNode node, String[] path) {
-        JsonNode cur = node;
-        for (String p : path) {
-            cur = cur == null ? null : cur.get(p);
+    private static void compare(String prefix, JsonNode saved, JsonNode mine, List<String> differences) {
+        if (isFree(prefix)) {
+            return;
         }
-        return cur;
+        if (saved != null && mine != null && saved.isObject() && mine.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = saved.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                compare(join(prefix, e.getKey()), e.getValue(), mine.get(e.getKey()), differences);
+            }
+            for (Iterator<String> it = mine.fieldNames(); it.hasNext(); ) {
+                String key = it.next();
+                if (!saved.has(key) && !isFree(join(prefix, key))) {
+                    differences.add(join(prefix, key) + " is new (not in the checkpoint's config)");
+                }
+            }
+            return;
+        }
+        if (!sameValue(saved, mine)) {
+            differences.add(prefix + ": " + saved + " in the checkpoint, " + mine + " now");
+        }
+    }
+
+    /** 42 read back from JSON is an int node, the config's is a long node: numbers compare by value. */
+    private static boolean sameValue(JsonNode a, JsonNode b) {
+        if (a == null || b == null) {
+            return a == b;
+        }
+        if (a.isNumber() && b.isNumber()) {
+            return a.decimalValue().compareTo(b.decimalValue()) == 0;
+        }
+        return a.equals(b);
+    }
+
+    private static boolean isFree(String key) {
+        return FREE.stream().anyMatch(f -> key.equals(f) || key.startsWith(f + "."));
+    }
+
+    private static String join(String prefix, String key) {
+        return prefix.isEmpty() ? key : prefix + "." + key;
     }
 }

@@ -3,6 +3,7 @@ package org.agentflan.trainer.model;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -16,8 +17,9 @@ import java.util.Map;
 
 /**
  * Llama-2 hyper-parameters, bound directly from a Hugging Face {@code config.json} so a checkpoint's own
- * config is the source of truth. Unknown HF keys are ignored on read: real config.json files carry many
- * (pretraining_tp, rope_scaling, transformers_version, ...) that do not change the architecture we build.
+ * config is the source of truth. Keys that do not change the function we compute are ignored on read (real files
+ * carry many: pretraining_tp, which only splits HF's matmuls, transformers_version, ...); keys that would change it
+ * and are not implemented (rope_scaling, attention_bias, mlp_bias, a decoupled head_dim) are refused by {@link #read}.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -197,19 +199,50 @@ public record LlamaConfig(
         return n;
     }
 
-    /** Reads an HF {@code config.json}; rejects configs we cannot build, naming the file and every problem. */
+    /**
+     * Reads an HF {@code config.json}; rejects configs we cannot build, naming the file and every problem. Keys that
+     * change the architecture in ways this model does not implement (RoPE scaling, biases, a decoupled head size)
+     * are refused rather than ignored: ignoring them would give wrong logits and drop them from saved checkpoints.
+     */
     public static LlamaConfig read(Path configJson) {
         LlamaConfig config;
+        JsonNode raw;
         try {
-            config = JSON.readValue(configJson.toFile(), LlamaConfig.class);
+            raw = JSON.readTree(configJson.toFile());
+            if (raw == null || !raw.isObject()) {
+                throw new IllegalArgumentException("invalid Llama config " + configJson + ": not a JSON object");
+            }
+            config = JSON.treeToValue(raw, LlamaConfig.class);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read Llama config " + configJson + ": " + e.getMessage(), e);
         }
-        List<String> problems = config.problems();
+        List<String> problems = unsupportedKeys(raw, config);
+        problems.addAll(config.problems());
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid Llama config " + configJson + ": " + String.join("; ", problems));
         }
         return config;
+    }
+
+    /** Architecture keys HF's Llama understands and this model does not implement, when set to a non-default value. */
+    private static List<String> unsupportedKeys(JsonNode raw, LlamaConfig config) {
+        List<String> problems = new ArrayList<>();
+        JsonNode scaling = raw.get("rope_scaling");
+        if (scaling != null && !scaling.isNull()) {
+            problems.add("rope_scaling " + scaling + " is not implemented (only unscaled RoPE); use a checkpoint without it");
+        }
+        for (String bias : List.of("attention_bias", "mlp_bias")) {
+            if (raw.path(bias).asBoolean(false)) {
+                problems.add(bias + " true is not implemented (Llama-2 has no biases)");
+            }
+        }
+        JsonNode headDim = raw.get("head_dim");
+        if (headDim != null && !headDim.isNull() && config.numAttentionHeads() > 0
+                && headDim.asLong() != config.headDim()) {
+            problems.add("head_dim " + headDim + " differs from hidden_size / num_attention_heads = " + config.headDim()
+                    + ", which is not implemented");
+        }
+        return problems;
     }
 
     /** Writes an HF-loadable {@code config.json} (transformers' LlamaConfig reads every key written here). */

@@ -108,4 +108,31 @@ class LlamaConfigTest {
         assertTrue(e.getMessage().contains("num_key_value_heads 3"), e.getMessage());
         assertTrue(e.getMessage().contains("rms_norm_eps"), e.getMessage());
     }
+
+    /** Each architecture key we do not implement is refused by name, all of them in one message. */
+    @Test
+    void refusesArchitectureKeysItDoesNotImplement(@TempDir Path dir) throws Exception {
+        String config = LLAMA2_7B_CHAT_CONFIG
+                .replace("\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}")
+                .replace("\"use_cache\": true", "\"use_cache\": true, \"attention_bias\": true, \"mlp_bias\": true, \"head_dim\": 64")
+                .replace("\"hidden_act\": \"silu\"", "\"hidden_act\": \"gelu\"")
+                .replace("\"model_type\": \"llama\"", "\"model_type\": \"mistral\"");
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, config);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LlamaConfig.read(file));
+        for (String key : List.of("rope_scaling", "attention_bias", "mlp_bias", "head_dim 64", "hidden_act", "model_type")) {
+            assertTrue(e.getMessage().contains(key), key + " missing from: " + e.getMessage());
+        }
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+    }
+
+    /** Defaults written out explicitly (as recent transformers versions do) are accepted. */
+    @Test
+    void acceptsExplicitDefaultsOfThoseKeys(@TempDir Path dir) throws Exception {
+        String config = LLAMA2_7B_CHAT_CONFIG.replace("\"use_cache\": true",
+                "\"use_cache\": true, \"attention_bias\": false, \"mlp_bias\": false, \"head_dim\": 128");
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, config);
+        assertEquals(LlamaConfig.llama2_7b(), LlamaConfig.read(file));
+    }
 }
