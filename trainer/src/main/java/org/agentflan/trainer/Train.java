@@ -89,12 +89,22 @@ public final class Train {
         if (options.maxSteps() != null) overrides.add("max_steps=" + options.maxSteps());
         TrainConfig cfg = TrainConfig.load(options.configFile(), overrides);
         Path runDir = Path.of(cfg.runDir());
+        Files.createDirectories(runDir);
+        // Held until the run ends: a second run on this folder would delete this one's temporary checkpoints.
+        try (RunLock lock = RunLock.acquire(runDir, console)) {
+            return runLocked(cfg, options, console, hook, saves);
+        }
+    }
+
+    private static Result runLocked(TrainConfig cfg, Options options, PrintStream console, StepHook hook,
+                                    SaveObserver saves) throws IOException {
+        Path runDir = Path.of(cfg.runDir());
         CheckpointManager checkpoints = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
         Path resumeFrom = resumeTarget(options.resume(), checkpoints);
         TrainerState resumed = null;
         if (resumeFrom != null) {
             resumed = TrainerState.read(resumeFrom);
-            cfg = ResumePolicy.pin(cfg, resumed, resumeFrom, console);
+            ResumePolicy.requireSameRun(cfg, resumed, resumeFrom);
             console.println("resuming from " + resumeFrom + " (step " + resumed.step() + ")");
         }
         long resumeStep = resumed == null ? 0 : resumed.step();
@@ -103,12 +113,12 @@ public final class Train {
                     + " earlier run; they are replaced as this run reaches their steps (use another --run-dir to keep them)");
         }
         checkpoints.removeIncomplete();
-        Files.createDirectories(runDir);
         JsonNode resolved = ConfigLoader.toTree(cfg);
         Files.writeString(runDir.resolve("config.json"), ConfigLoader.json().writeValueAsString(resolved));
 
         // ---- engine, device and data
         Engine engine = Engine.getEngine("PyTorch");
+        RunRecord.append(runDir, resolved, resumed == null ? 0 : resumed.step(), resumeFrom, engine);
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }

@@ -81,7 +81,7 @@ class TrainPolicyTest {
     @Test
     void resumingOntoOtherDataIsAnErrorThatSaysWhy() throws Exception {
         Path data = TrainFixtures.dataDir(tmp);
-        Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "max_steps=2"), tmp.resolve("run"), null, null, null), QUIET);
+        Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "max_steps=4"), tmp.resolve("run"), null, null, 2L), QUIET);
         // data.dirs is pinned by the checkpoint, so replace the content of that folder.
         try (var shards = java.nio.file.Files.list(data.resolve("shards"))) {
             for (Path p : shards.toList()) {
@@ -92,5 +92,52 @@ class TrainPolicyTest {
         TrainException e = assertThrows(TrainException.class, () -> Train.run(new Train.Options(null,
                 TrainFixtures.tinyRun(data, "max_steps=4"), tmp.resolve("run"), null, null, null), QUIET));
         assertTrue(e.getMessage().contains("is not the data") && e.getMessage().contains("--resume none"), e.getMessage());
+    }
+
+    /** A changed batch, learning rate or step count on resume is refused, every difference named, nothing trained. */
+    @Test
+    void resumeWithAChangedRunDefiningKeyIsRefusedListingEveryDifference() throws Exception {
+        Path data = TrainFixtures.dataDir(tmp);
+        Path run = tmp.resolve("run");
+        Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "max_steps=4"), run, null, null, 2L), QUIET);
+        TrainException e = assertThrows(TrainException.class, () -> Train.run(new Train.Options(null,
+                TrainFixtures.tinyRun(data, "max_steps=6", "optimizer.lr=0.5", "batch.micro_batch=3"), run, null, null, null), QUIET));
+        for (String key : List.of("max_steps", "optimizer.lr", "batch.micro_batch", "--resume none")) {
+            assertTrue(e.getMessage().contains(key), key + " missing: " + e.getMessage());
+        }
+        // Free keys (cadence, logging) may change; the run then continues and both starts are recorded.
+        Train.Result resumed = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "max_steps=4",
+                "log.every=2", "checkpoint.keep=5"), run, null, null, null), QUIET);
+        assertEquals(2, resumed.startStep());
+        assertEquals(4, resumed.endStep());
+        List<String> starts = java.nio.file.Files.readAllLines(run.resolve(RunRecord.FILE));
+        assertEquals(2, starts.size(), String.join("\n", starts));
+        JsonNode second = new com.fasterxml.jackson.databind.ObjectMapper().readTree(starts.get(1));
+        assertEquals(2, second.get("start_step").asLong());
+        assertTrue(second.get("resumed_from").asText().endsWith("step_00000002"), second.toString());
+        assertEquals(2, second.at("/config/log/every").asLong());
+        assertTrue(second.at("/versions/djl").asText().startsWith("0."), second.toString());
+        assertTrue(second.at("/versions/pytorch").asText().startsWith("2."), second.toString());
+    }
+
+    /** A run folder in use stops a second run at start, naming the holder; a dead holder's lock is taken over. */
+    @Test
+    void oneRunPerRunFolder() throws Exception {
+        Path run = java.nio.file.Files.createDirectories(tmp.resolve("locked"));
+        try (RunLock held = RunLock.acquire(run, QUIET)) {
+            TrainException e = assertThrows(TrainException.class, () -> RunLock.acquire(run, QUIET));
+            assertTrue(e.getMessage().contains("pid " + ProcessHandle.current().pid()) && e.getMessage().contains("--run-dir"),
+                    e.getMessage());
+            Path data = TrainFixtures.dataDir(tmp);
+            TrainException t = assertThrows(TrainException.class, () -> Train.run(new Train.Options(null,
+                    TrainFixtures.tinyRun(data, "max_steps=1"), run, null, null, null), QUIET));
+            assertTrue(t.getMessage().contains("is in use by"), t.getMessage());
+        }
+        // A holder killed with -9 leaves its record behind but not its OS lock.
+        java.nio.file.Files.writeString(run.resolve(RunLock.FILE), "{\"pid\":999999,\"host\":\"gone\",\"started\":\"x\"}");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (RunLock taken = RunLock.acquire(run, new PrintStream(out, true))) {
+            assertTrue(out.toString().contains("taking over the stale lock of pid 999999 on host gone"), out.toString());
+        }
     }
 }
