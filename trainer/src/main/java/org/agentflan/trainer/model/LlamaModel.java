@@ -12,7 +12,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -172,48 +171,6 @@ public final class LlamaModel implements AutoCloseable {
                     : manager.randomNormal(0f, 0.02f, shape, DataType.FLOAT32);
             weight.setName(entry.getKey());
             parameters.put(entry.getKey(), weight);
-        }
-        return new LlamaModel(config, manager, parameters);
-    }
-
-    /**
-     * A model over given weights (e.g. from {@code HfCheckpoint.read}); takes ownership of the arrays, converting
-     * any non-fp32 one to fp32. Names and shapes must match {@code config.parameterShapes()} exactly; a stray
-     * {@code lm_head.weight} in a tied checkpoint is dropped, as transformers does.
-     */
-    public static LlamaModel fromTensors(LlamaConfig config, Map<String, NDArray> tensors) {
-        requireValid(config);
-        Map<String, long[]> expected = config.parameterShapes();
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, long[]> entry : expected.entrySet()) {
-            NDArray tensor = tensors.get(entry.getKey());
-            if (tensor == null) {
-                problems.add("missing tensor " + entry.getKey());
-            } else if (!Arrays.equals(tensor.getShape().getShape(), entry.getValue())) {
-                problems.add("tensor " + entry.getKey() + " has shape " + tensor.getShape() + ", config expects "
-                        + new Shape(entry.getValue()));
-            }
-        }
-        for (String name : tensors.keySet()) {
-            if (!expected.containsKey(name) && !(config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
-                problems.add("unexpected tensor " + name);
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("weights do not match the Llama config: " + String.join("; ", problems));
-        }
-        NDManager manager = tensors.get("model.embed_tokens.weight").getManager().newSubManager();
-        LinkedHashMap<String, NDArray> parameters = new LinkedHashMap<>();
-        for (String name : expected.keySet()) {
-            NDArray tensor = tensors.get(name);
-            NDArray weight = tensor;
-            if (tensor.getDataType() != DataType.FLOAT32) {
-                weight = tensor.toType(DataType.FLOAT32, true);
-                tensor.close();
-            }
-            weight.attach(manager);
-            weight.setName(name);
-            parameters.put(name, weight);
         }
         return new LlamaModel(config, manager, parameters);
     }
