@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
+import org.agentflan.trainer.checkpoint.SaveObserver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,7 +37,7 @@ class TrainCrashTest {
                 tmp.resolve("reference"), null, null, null), new PrintStream(OutputStream.nullOutputStream()));
 
         Path run = tmp.resolve("crashed");
-        CheckpointManager checkpoints = new CheckpointManager(run, 2);
+        CheckpointManager checkpoints = new CheckpointManager(run, 2, SaveObserver.NONE);
         Random random = new Random(20240317);
         int kills = 0;
         List<String> history = new ArrayList<>();
@@ -119,7 +120,7 @@ class TrainCrashTest {
         assertTrue(out.contains("received SIGTERM"), out);
         Matcher finished = Pattern.compile("child finished: signal_TERM at step (\\d+)").matcher(out);
         assertTrue(finished.find(), out);
-        Path last = new CheckpointManager(run, 2).latestComplete().orElseThrow();
+        Path last = new CheckpointManager(run, 2, SaveObserver.NONE).latestComplete().orElseThrow();
         assertEquals(CheckpointManager.dirName(Long.parseLong(finished.group(1))), last.getFileName().toString(), out);
     }
 
