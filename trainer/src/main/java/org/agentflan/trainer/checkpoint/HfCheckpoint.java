@@ -42,14 +42,9 @@ public final class HfCheckpoint {
     /** Tokenizer files copied into a written checkpoint when the tokenizer folder has them. */
     public static final List<String> TOKENIZER_FILES =
             List.of("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json");
-    /** HF's default shard size for save_pretrained. */
-    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final int MAX_LISTED_PROBLEMS = 20;
-
-    /** What {@link #write} produced. */
-    public record WriteResult(Path dir, List<Path> weightFiles, long weightBytes) {}
 
     private HfCheckpoint() {}
 
@@ -260,8 +255,8 @@ public final class HfCheckpoint {
      * {@code tokenizerDirOrNull}, each file through {@code files}. Stale weight files of an earlier save into the same
      * folder are removed.
      */
-    public static WriteResult write(AtomicFileWriter files, Path dir, LlamaConfig config, Map<String, NDArray> weights,
-                                    long maxShardBytes, DataType saveType, Path tokenizerDirOrNull) throws IOException {
+    public static void write(AtomicFileWriter files, Path dir, LlamaConfig config, Map<String, NDArray> weights,
+                             long maxShardBytes, DataType saveType, Path tokenizerDirOrNull) throws IOException {
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("maxShardBytes must be > 0, got " + maxShardBytes);
         }
@@ -321,7 +316,6 @@ public final class HfCheckpoint {
                 }
             }
         }
-        return new WriteResult(dir, List.copyOf(weightFiles), totalBytes);
     }
 
     private static List<SafetensorsWriter.Entry> entriesInConfigOrder(

@@ -54,7 +54,7 @@ class CheckpointMemoryTest {
                 largestBytes = Math.max(largestBytes, w.size() * 4);
             }
             HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("f32"), WIDE, weights, 40 * MB, DataType.FLOAT32, null);
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("bf16"), WIDE, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.BFLOAT16, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("bf16"), WIDE, weights, Fixtures.HF_SHARD_BYTES, DataType.BFLOAT16, null);
             // AdamW state for these weights (moments of the parameters' shapes), next to a copy of the model config.
             AdamW adamw = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), weights, manager);
             Path optimizer = Files.createDirectories(tmp.resolve("optimizer"));

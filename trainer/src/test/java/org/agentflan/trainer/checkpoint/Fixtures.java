@@ -30,6 +30,8 @@ import org.junit.jupiter.api.Assumptions;
 final class Fixtures {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Path PYTHON = Path.of("/usr/bin/python3");
+    /** HF's default shard size for save_pretrained (as in train-defaults.yaml): test checkpoints fit in one file. */
+    static final long HF_SHARD_BYTES = 5_000_000_000L;
 
     private Fixtures() {}
 

@@ -90,10 +90,13 @@ class HfCheckpointTest {
         Path tokenizer = Fixtures.repoRoot().resolve("sample-data/llama2-tokenizer");
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, NDArray> weights = Fixtures.readWeights(tiny("f32-sharded"), config, manager);
-            HfCheckpoint.WriteResult result = HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, 1500, DataType.FLOAT32, tokenizer);
-            assertTrue(result.weightFiles().size() > 2, "split into several shards: " + result.weightFiles());
-            assertEquals("model-00001-of-0000" + result.weightFiles().size() + ".safetensors",
-                    result.weightFiles().get(0).getFileName().toString());
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, 1500, DataType.FLOAT32, tokenizer);
+            List<Path> shards = Fixtures.safetensorsFiles(out);
+            assertTrue(shards.size() > 2, "split into several shards: " + shards);
+            for (int i = 0; i < shards.size(); i++) {
+                assertEquals(String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size()),
+                        shards.get(i).getFileName().toString());
+            }
             JsonNode index = Fixtures.JSON.readTree(out.resolve(HfCheckpoint.INDEX_FILE).toFile());
             assertEquals(config.parameterCount() * 4, index.get("metadata").get("total_size").asLong());
             assertEquals(config.parameterShapes().size(), index.get("weight_map").size());
@@ -113,17 +116,17 @@ class HfCheckpointTest {
             Map<String, NDArray> back = Fixtures.readWeights(out, config, manager);
             assertMatchesGolden("f32-sharded", back, config);
             if (pythonAvailable()) {
-                for (Path shard : result.weightFiles()) {
+                for (Path shard : shards) {
                     Fixtures.Result r = Fixtures.runChecker(shard, null);
                     assertEquals(0, r.exitCode(), r.stderr());
                 }
             }
 
             // Saving again unsharded into the same folder replaces shards and index by one model.safetensors.
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, Fixtures.HF_SHARD_BYTES, DataType.FLOAT32, null);
             assertEquals(List.of(out.resolve("model.safetensors")), Fixtures.safetensorsFiles(out));
             assertFalse(Files.exists(out.resolve(HfCheckpoint.INDEX_FILE)));
-            for (Path shard : result.weightFiles()) {
+            for (Path shard : shards) {
                 assertFalse(Files.exists(shard), "stale shard removed: " + shard);
             }
             assertMatchesGolden("f32-sharded", Fixtures.readWeights(out, config, manager), config);
@@ -148,7 +151,7 @@ class HfCheckpointTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, NDArray> weights = Fixtures.readWeights(tiny("f32-sharded"), config, manager);
             Path out = tmp.resolve(variant);
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, saveType, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, Fixtures.HF_SHARD_BYTES, saveType, null);
             assertEquals(variant.equals("f16") ? "float16" : "bfloat16", LlamaConfig.read(out.resolve("config.json")).torchDtype());
             assertMatchesGolden(variant, Fixtures.readWeights(out, config, manager), config);
         }
@@ -197,7 +200,7 @@ class HfCheckpointTest {
             assertEquals(tied.parameterShapes().keySet(), weights.keySet());
             // and a tied save has no lm_head at all
             Path out = tmp.resolve("tied");
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, tied, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, tied, weights, Fixtures.HF_SHARD_BYTES, DataType.FLOAT32, null);
             try (SafetensorsReader reader = SafetensorsReader.open(out.resolve("model.safetensors"))) {
                 assertFalse(reader.tensors().containsKey("lm_head.weight"));
             }
@@ -237,7 +240,7 @@ class HfCheckpointTest {
             weights.remove("model.norm.weight");
             weights.put("extra.bias", manager.ones(new ai.djl.ndarray.types.Shape(3)));
             String message = assertThrows(IllegalArgumentException.class, () -> HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("x"), config,
-                    weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null)).getMessage();
+                    weights, Fixtures.HF_SHARD_BYTES, DataType.FLOAT32, null)).getMessage();
             assertTrue(message.contains("missing tensor 'model.norm.weight'") && message.contains("unexpected tensor 'extra.bias'"), message);
         }
     }
