@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import org.agentflan.config.ConfigEnums;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
@@ -67,7 +68,7 @@ public final class Train {
 
     /** What a run did; {@code losses} maps each step this process ran to its loss (NaN for a skipped step). */
     public record Result(Path runDir, long startStep, long endStep, long totalSteps, Map<Long, Double> losses,
-                         Path lastCheckpoint, String stopReason, Path metrics, Path plot) {}
+                         Path lastCheckpoint, StopReason stopReason, Path metrics, Path plot) {}
 
     private Train() {}
 
@@ -124,7 +125,7 @@ public final class Train {
         }
         Device device = engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         DataType computeType = computeType(cfg.computeDtype(), device);
-        Packer packer = new Packer(cfg.data().seqLen(), Packer.Overlong.valueOf(cfg.data().overlong().toUpperCase(Locale.ROOT)));
+        Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
         Datasets data = Datasets.load(cfg);
         Packer.Stats stats = packer.stats(data.train());
         console.printf(Locale.ROOT, "data: %d train samples (%d split, %d dropped as too long, %d without loss), %d eval samples, %d loss tokens%n",
@@ -146,7 +147,7 @@ public final class Train {
             LlamaConfig arch = model.config();
             requireVocabulary(data.train(), arch);
             model.setTrainable(true);
-            console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", cfg.model().init(),
+            console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", ConfigEnums.name(cfg.model().init()),
                     arch.parameterCount(), computeType, device);
 
             // ---- optimizer and schedule
@@ -162,10 +163,10 @@ public final class Train {
             long totalSteps = bySteps ? cfg.maxSteps() : ceilDiv(stream.countRemainingRows(), (long) microBatch * gradAccum);
             long warmup = cfg.schedule().warmupSteps() >= 0 ? cfg.schedule().warmupSteps()
                     : Math.round(cfg.schedule().warmupRatio() * totalSteps);
-            LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(cfg.schedule().kind().toUpperCase(Locale.ROOT)),
+            LrSchedule schedule = new LrSchedule(cfg.schedule().kind(),
                     cfg.optimizer().lr(), warmup, totalSteps, cfg.schedule().minLrRatio());
             console.printf(Locale.ROOT, "plan: %d steps of %d x %d rows of %d tokens (%d rows per epoch), warm-up %d, %s schedule%n",
-                    totalSteps, gradAccum, microBatch, packer.seqLen(), stream.rowsPerEpoch(), warmup, cfg.schedule().kind());
+                    totalSteps, gradAccum, microBatch, packer.seqLen(), stream.rowsPerEpoch(), warmup, ConfigEnums.name(cfg.schedule().kind()));
 
             // ---- resume position
             Counters counters = new Counters();
@@ -177,7 +178,7 @@ public final class Train {
             Path lastCheckpoint = resumeFrom;
             Path metricsFile = runDir.resolve("metrics.jsonl");
             Map<Long, Double> losses = new LinkedHashMap<>();
-            String stopReason = "completed";
+            StopReason stopReason = StopReason.COMPLETED;
             Progress progress = new Progress(console, totalSteps);
             long runStart = System.nanoTime();
             String configHash = sha256(ConfigLoader.json().writeValueAsBytes(resolved));
@@ -185,13 +186,13 @@ public final class Train {
             try (MetricsLog metrics = new MetricsLog(metricsFile, startStep)) {
                 while (counters.step < totalSteps) {
                     if (options.stopAtStep() != null && counters.step >= options.stopAtStep()) {
-                        stopReason = "stop_at_step";
+                        stopReason = StopReason.STOP_AT_STEP;
                         break;
                     }
                     // ---- one optimizer step: global batch -> forward/backward -> clip, NaN check, AdamW, zero grads
                     List<MicroBatch> micro = nextGlobalBatch(stream, packer.seqLen(), microBatch, gradAccum);
                     if (micro.isEmpty()) {
-                        stopReason = "data_exhausted";
+                        stopReason = StopReason.DATA_EXHAUSTED;
                         break;
                     }
                     long lossTokens = micro.stream().mapToLong(MicroBatch::lossTokens).sum();
@@ -228,7 +229,7 @@ public final class Train {
                         progress.step(counters.step, loss, lr, gradNorm, tokens / stepSeconds, counters.step - startStep, elapsed);
                     }
                     if (counters.consecutiveNonFinite >= cfg.nan().maxConsecutive()) {
-                        stopReason = "non_finite";
+                        stopReason = StopReason.NON_FINITE;
                         console.println("error: " + counters.consecutiveNonFinite + " non-finite steps in a row; stopping. The last good checkpoint is "
                                 + (lastCheckpoint == null ? "(none)" : lastCheckpoint) + "; lower optimizer.lr or check the data, then resume from it");
                         break;
@@ -251,7 +252,7 @@ public final class Train {
                         console.println("checkpoint: " + lastCheckpoint);
                     }
                     if (stop) {
-                        stopReason = signals.raised() != null ? "signal_" + signals.raised() : "stop_at_step";
+                        stopReason = signals.raised() != null ? StopReason.ofSignal(signals.raised()) : StopReason.STOP_AT_STEP;
                         break;
                     }
                 }
@@ -358,7 +359,7 @@ public final class Train {
     private static Path save(CheckpointManager checkpoints, Counters c, DataCursor cursor, LlamaModel model, AdamW adamw,
                              TrainConfig cfg, JsonNode resolved, String configHash, String fingerprint) throws IOException {
         Path tokenizerDir = tokenizerDir(cfg);
-        DataType saveType = DataType.valueOf(cfg.checkpoint().saveDtype().toUpperCase(Locale.ROOT));
+        DataType saveType = cfg.checkpoint().saveDtype().dataType();
         TrainerState state = new TrainerState(c.step, cursor.epoch(), cursor, c.rowsSeen, c.tokensSeen, c.lossTokensSeen,
                 cfg.seed(), 1, c.consecutiveNonFinite, fingerprint, configHash, resolved);
         return checkpoints.save(c.step, (dir, files) -> {
@@ -389,17 +390,17 @@ public final class Train {
             return HfCheckpoint.loadModel(resumeFrom.resolve("model"), manager);
         }
         return switch (cfg.model().init()) {
-            case "hf" -> {
+            case HF -> {
                 Path dir = Path.of(cfg.model().hfDir());
                 if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
                     throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
                 }
                 yield HfCheckpoint.loadModel(dir, manager);
             }
-            case "llama2_7b" -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
-            case "llama2_13b" -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
-            case "llama2_70b" -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
-            default -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
+            case TINY -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
+            case LLAMA2_7B -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
+            case LLAMA2_13B -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
+            case LLAMA2_70B -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
         };
     }
 
@@ -407,11 +408,11 @@ public final class Train {
         if (!cfg.model().tokenizerDir().isBlank()) {
             return Path.of(cfg.model().tokenizerDir());
         }
-        return cfg.model().init().equals("hf") ? Path.of(cfg.model().hfDir()) : null;
+        return cfg.model().init() == TrainConfig.Init.HF ? Path.of(cfg.model().hfDir()) : null;
     }
 
-    private static DataType computeType(String name, Device device) {
-        DataType type = DataType.valueOf(name.toUpperCase(Locale.ROOT));
+    private static DataType computeType(TrainConfig.Dtype dtype, Device device) {
+        DataType type = dtype.dataType();
         if (type == DataType.BFLOAT16 && !device.isGpu()) {
             throw new TrainException("compute_dtype bfloat16 crashes DJL's PyTorch engine on CPU; use float32 on CPU (bfloat16 is for GPUs)");
         }

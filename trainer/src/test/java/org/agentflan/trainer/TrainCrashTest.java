@@ -117,7 +117,7 @@ class TrainCrashTest {
         String out = Files.readString(log);
         assertEquals(0, child.exitValue(), out);
         assertTrue(out.contains("received SIGTERM"), out);
-        Matcher finished = Pattern.compile("child finished: signal_TERM at step (\\d+)").matcher(out);
+        Matcher finished = Pattern.compile("child finished: signal_term at step (\\d+)").matcher(out);
         assertTrue(finished.find(), out);
         Path last = new CheckpointManager(run, 2).latestComplete().orElseThrow();
         assertEquals(CheckpointManager.dirName(Long.parseLong(finished.group(1))), last.getFileName().toString(), out);
