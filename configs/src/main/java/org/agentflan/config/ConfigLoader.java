@@ -257,7 +257,9 @@ public final class ConfigLoader {
             ShapeCheck.Result shape = ShapeCheck.check(type, tree, defaults, texts);
             List<String> malformed = new ArrayList<>();
             for (ShapeCheck.Finding f : shape.findings()) {
-                malformed.add(f.path());
+                if (f.replaced()) {
+                    malformed.add(f.path());
+                }
                 report(originOf(f.path()), f.message());
             }
             T value = null;

@@ -30,8 +30,11 @@ final class ShapeCheck {
     private static final PropertyNamingStrategies.NamingBase SNAKE =
             (PropertyNamingStrategies.NamingBase) PropertyNamingStrategies.SNAKE_CASE;
 
-    /** A malformed value at a dotted path; the message starts with the path. */
-    record Finding(String path, String message) {}
+    /**
+     * A problem at a dotted path; the message names the path. {@code replaced}: the value there was malformed and
+     * stands replaced by its default, or left out (false for an unknown key, which is left out and touches no value).
+     */
+    record Finding(String path, String message, boolean replaced) {}
 
     /** The tree to bind, and what was wrong with the one given. */
     record Result(JsonNode bindable, List<Finding> findings) {}
@@ -112,7 +115,7 @@ final class ShapeCheck {
         node.fieldNames().forEachRemaining(name -> {
             if (!known.contains(name)) {
                 String at = YamlDocument.child(path, name);
-                findings.add(new Finding(at, "unknown key '" + at + "'" + KeySuggestion.among(name, List.copyOf(known))));
+                findings.add(new Finding(at, "unknown key '" + at + "'" + KeySuggestion.among(name, List.copyOf(known)), false));
             }
         });
         // A record bound through a @JsonCreator factory gives absent keys their defaults itself (list items have no
@@ -176,7 +179,7 @@ final class ShapeCheck {
     }
 
     private JsonNode bad(String path, String problem, JsonNode fallback) {
-        findings.add(new Finding(path, (path.isEmpty() ? "the config" : path) + " " + problem));
+        findings.add(new Finding(path, (path.isEmpty() ? "the config" : path) + " " + problem, true));
         return fallback;
     }
 

@@ -29,6 +29,9 @@ class ConfigLoaderTest {
             if (steps <= 0) p.add("steps must be > 0, got " + steps);
             if (optimizer.lr() <= 0) p.add("optimizer.lr must be > 0, got " + optimizer.lr());
             if (init == Init.HF && name.equals("tiny")) p.add("set name when init is hf");
+            for (int i = 0; i < items.size(); i++) {
+                if (items.get(i).weight() < 0) p.add("items[" + i + "].weight must be >= 0, got " + items.get(i).weight());
+            }
             return p;
         }
     }
@@ -176,6 +179,10 @@ class ConfigLoaderTest {
                 line(4) + ": unknown key 'items[0].colour'; known keys here: name, weight",
                 line(5) + ": items[1].weight is missing",
                 line(6) + ": items[2] must be a mapping of keys, got 'plain'"), e.problems());
+        // An unknown key touches no value, so the item's own checks still run.
+        assertEquals(List.of(line(1) + ": unknown key 'items[0].colour'; known keys here: name, weight",
+                line(1) + ": items[0].weight must be >= 0, got -1.0"),
+                invalid("items: [{name: a, weight: -1, colour: red}]\n").problems());
         assertEquals(List.of(new Item("a", 1), new Item("b", 0.5)),
                 load("items: [{name: a, weight: 1}, {name: b, weight: 0.5}]\n").items());
     }
