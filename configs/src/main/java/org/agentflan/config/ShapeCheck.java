@@ -57,7 +57,7 @@ final class ShapeCheck {
     }
 
     /** The snake_case key of a record component, as Jackson binds it. */
-    static String key(RecordComponent component) {
+    private static String key(RecordComponent component) {
         return SNAKE.translate(component.getName());
     }
 
