@@ -8,7 +8,7 @@ import org.agentflan.config.Validatable;
 
 /**
  * Everything {@code agentflan train} needs, bound from YAML by {@link ConfigLoader} over {@code train-defaults.yaml}
- * (which documents every key). Architecture and data-order keys are pinned by a run's first checkpoint.
+ * (which documents every key). A resume may change only the keys {@link ResumePolicy#FREE} lists.
  */
 public record TrainConfig(
         String runDir,
