@@ -10,8 +10,8 @@ import org.agentflan.trainer.optim.LrSchedule;
 
 /**
  * Everything {@code agentflan train} needs, bound from YAML by {@link ConfigLoader} over {@code train-defaults.yaml}
- * (which documents every key). Architecture and data-order keys are pinned by a run's first checkpoint. Closed
- * sets of values are enums, written in YAML as their lowercase names ({@code init: hf}, {@code kind: cosine}).
+ * (which documents every key). A resume may change only the keys {@link ResumePolicy#FREE} lists. Closed sets of
+ * values are enums, written in YAML as their lowercase names ({@code init: hf}, {@code kind: cosine}).
  */
 public record TrainConfig(
         String runDir,
