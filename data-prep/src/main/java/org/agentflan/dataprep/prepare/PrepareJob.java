@@ -16,7 +16,7 @@ import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.source.ConversationReader;
 import org.agentflan.dataprep.source.ReadResult;
 import org.agentflan.dataprep.source.SourceSpec;
-import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.format.ChatTemplate;
 import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.SparkConf;

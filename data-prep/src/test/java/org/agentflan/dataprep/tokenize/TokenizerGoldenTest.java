@@ -16,7 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.agentflan.dataprep.model.Turn;
-import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.format.ChatTemplate;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

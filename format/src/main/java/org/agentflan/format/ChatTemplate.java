@@ -1,22 +1,29 @@
-package org.agentflan.dataprep.template;
+package org.agentflan.format;
 
+import java.util.Arrays;
 import java.util.List;
-import org.agentflan.dataprep.model.Turn;
 
 /**
- * The Agent-FLAN conversation template (agent-flan.md §3). Each turn renders as begin + content + end; the
- * markers use two Malayalam vowel signs that are single Llama-2 tokens (U+0D46 = id 30840, U+0D3F = id 30387).
- * A loss turn contributes its content and its end marker to the loss, so the model learns to stop; begin
- * markers and non-loss turns never carry loss.
+ * The Agent-FLAN conversation template (agent-flan.md §3), the one copy for training and inference. Each turn
+ * renders as begin + content + end; the markers use two Malayalam vowel signs that are single Llama-2 tokens
+ * ({@link #BEGIN_MARK} U+0D46 = id 30840, {@link #END_MARK} U+0D3F = id 30387). A loss turn contributes its
+ * content and its end marker to the loss, so the model learns to stop; begin markers and non-loss turns never
+ * carry loss. {@link #generationPrompt} is {@link #render} of the history followed by the assistant begin marker,
+ * so a prompt is exactly the text a training sample of the same conversation has before the reply.
  */
 public final class ChatTemplate {
     /** Recorded in the manifest so the trainer can tell which template built a corpus. */
     public static final String NAME = "agent-flan";
 
-    public static final String HUMAN_BEGIN = "<|Human|>\u0D46";
-    public static final String ASSISTANT_BEGIN = "<|Assistant|>\u0D46";
+    /** U+0D46, after a role tag. */
+    public static final String BEGIN_MARK = "\u0D46";
+    /** U+0D3F, the end of an assistant turn: generation stops at its token. */
+    public static final String END_MARK = "\u0D3F";
+    public static final String HUMAN_BEGIN = "<|Human|>" + BEGIN_MARK;
+    public static final String ASSISTANT_BEGIN = "<|Assistant|>" + BEGIN_MARK;
+    /** End of a system or user turn: a newline and one space. */
     public static final String HUMAN_END = "\n ";
-    public static final String ASSISTANT_END = "\u0D3F\n ";
+    public static final String ASSISTANT_END = END_MARK + "\n ";
     private static final int MARKERS_PER_TURN = Math.max(HUMAN_BEGIN.length() + HUMAN_END.length(),
             ASSISTANT_BEGIN.length() + ASSISTANT_END.length());
 
@@ -26,9 +33,9 @@ public final class ChatTemplate {
      * Renders turns as text plus the character spans (UTF-16 indices into the text, end exclusive) that carry
      * loss, one per loss turn, and the end offset of every turn (the boundaries where a sample may be cut).
      */
-    public static Rendered render(List<Turn> turns) {
+    public static Rendered render(List<? extends ChatTurn> turns) {
         int size = 0;
-        for (Turn turn : turns) { // sized up front: growing by doubling was the stage's largest allocation
+        for (ChatTurn turn : turns) { // sized up front: growing by doubling was the stage's largest allocation
             size += MARKERS_PER_TURN + (turn.getContent() == null ? 0 : turn.getContent().length());
         }
         StringBuilder text = new StringBuilder(size);
@@ -37,8 +44,8 @@ public final class ChatTemplate {
         int[] turnEnds = new int[turns.size()];
         int spans = 0;
         for (int i = 0; i < turns.size(); i++) {
-            Turn turn = turns.get(i);
-            boolean assistant = "assistant".equals(turn.getRole());
+            ChatTurn turn = turns.get(i);
+            boolean assistant = ChatTurn.ASSISTANT.equals(turn.getRole());
             text.append(assistant ? ASSISTANT_BEGIN : HUMAN_BEGIN);
             int contentStart = text.length();
             text.append(turn.getContent() == null ? "" : turn.getContent());
@@ -50,8 +57,16 @@ public final class ChatTemplate {
             }
             turnEnds[i] = text.length();
         }
-        return new Rendered(text.toString(), java.util.Arrays.copyOf(lossStarts, spans),
-                java.util.Arrays.copyOf(lossEnds, spans), turnEnds);
+        return new Rendered(text.toString(), Arrays.copyOf(lossStarts, spans), Arrays.copyOf(lossEnds, spans),
+                turnEnds);
+    }
+
+    /**
+     * The text that asks the model for the next assistant turn: the history rendered as for training, then the
+     * assistant begin marker. BOS is not text: it is added as a token id.
+     */
+    public static String generationPrompt(List<? extends ChatTurn> history) {
+        return render(history).text() + ASSISTANT_BEGIN;
     }
 
     /** A rendered conversation; loss spans are sorted and disjoint. */
