@@ -69,6 +69,30 @@ public final class ChatTemplate {
         return render(history).text() + ASSISTANT_BEGIN;
     }
 
+    /**
+     * BOS, then {@link #generationPrompt} encoded as text (a literal "</s>" in a turn stays text): the ids that a
+     * training sample of the same conversation starts with, up to the reply.
+     */
+    public static int[] promptIds(Llama2Tokenizer tokenizer, List<? extends ChatTurn> history) {
+        int[] text = tokenizer.encode(generationPrompt(history));
+        int[] ids = new int[text.length + 1];
+        ids[0] = Llama2Tokenizer.BOS_ID;
+        System.arraycopy(text, 0, ids, 1, text.length);
+        return ids;
+    }
+
+    /** The single token of {@link #END_MARK} (30387 in Llama-2's vocabulary), looked up rather than assumed. */
+    public static int assistantEndId(Llama2Tokenizer tokenizer) {
+        int[] ids = tokenizer.encode(END_MARK);
+        for (int id : ids) {
+            if (tokenizer.decode(new int[] {id}).equals(END_MARK)) {
+                return id;
+            }
+        }
+        throw new IllegalArgumentException("tokenizer " + tokenizer.file() + " has no single token for the assistant "
+                + "end marker U+0D3F (got " + Arrays.toString(ids) + "): it is not Llama-2's tokenizer");
+    }
+
     /** A rendered conversation; loss spans are sorted and disjoint. */
     public record Rendered(String text, int[] lossStarts, int[] lossEnds, int[] turnEnds) {
         /** Whether every character of [start, end) lies inside one loss span; empty ranges never do. */

@@ -17,7 +17,7 @@ import org.agentflan.dataprep.source.ConversationReader;
 import org.agentflan.dataprep.source.ReadResult;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.agentflan.format.ChatTemplate;
-import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
+import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;

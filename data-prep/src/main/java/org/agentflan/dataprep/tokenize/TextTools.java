@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.agentflan.dataprep.model.Turn;
+import org.agentflan.format.Llama2Tokenizer;
 
 /**
  * The {@code tokenize} and {@code render} commands: the stage's own tokenizer and encoder applied to lines of

@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.List;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
+import org.agentflan.format.Llama2Tokenizer;
 import org.apache.spark.SparkFiles;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;

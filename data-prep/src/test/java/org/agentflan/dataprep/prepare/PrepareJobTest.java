@@ -93,7 +93,7 @@ class PrepareJobTest {
         JsonNode manifest = JSON.readTree(out.resolve("manifest.json").toFile());
         assertEquals(Manifest.FORMAT_VERSION, manifest.get("format_version").asInt());
         assertEquals("agent-flan", manifest.get("template").asText());
-        assertEquals(org.agentflan.dataprep.tokenize.Llama2Tokenizer.sha256(TestPaths.tokenizer().resolve("tokenizer.json")),
+        assertEquals(org.agentflan.format.Llama2Tokenizer.sha256(TestPaths.tokenizer().resolve("tokenizer.json")),
                 manifest.get("tokenizer_sha256").asText());
         assertEquals(42, manifest.get("seed").asLong());
         assertEquals(80, manifest.get("max_length").asInt());
