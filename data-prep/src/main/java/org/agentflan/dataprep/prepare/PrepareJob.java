@@ -18,6 +18,8 @@ import org.agentflan.dataprep.source.ReadResult;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.agentflan.format.ChatTemplate;
 import org.agentflan.format.Llama2Tokenizer;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.SourceCounts;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
