@@ -31,9 +31,6 @@ import org.apache.parquet.schema.Type;
  * {@code id}, {@code input_ids} and {@code loss_mask} are read; other columns are ignored.
  */
 public final class ShardReader {
-    /** The manifest format this reader understands (data-prep writes {@code format_version}). */
-    public static final int FORMAT_VERSION = 1;
-
     private ShardReader() {}
 
     /** What one data folder holds: its samples, in shard-file then row order, and the manifest's tokenizer hash. */
