@@ -7,7 +7,7 @@ from lies inside a loss span (a loss turn's content plus its end marker). Senten
 character range; the leading bytes of a byte-fallback character come back with an empty range, so an empty
 piece takes the range of the next non-empty piece (the character it is part of).
 
-Usage: scripts/reference/make_tokenizer_goldens.py  (writes data-prep/src/test/resources/.../tokenizer-goldens.json)
+Usage: scripts/reference/make_tokenizer_goldens.py  (writes format/src/test/resources/.../tokenizer-goldens.json)
 """
 import json
 import os
@@ -15,7 +15,7 @@ import sentencepiece as spm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL = os.path.join(ROOT, "sample-data", "llama2-tokenizer", "tokenizer.model")
-OUT = os.path.join(ROOT, "data-prep", "src", "test", "resources", "org", "agentflan", "dataprep",
+OUT = os.path.join(ROOT, "format", "src", "test", "resources", "org", "agentflan", "format",
                    "tokenizer-goldens.json")
 
 # docs/method.md section 8: begin and end markers per role.

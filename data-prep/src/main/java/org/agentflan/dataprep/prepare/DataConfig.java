@@ -8,7 +8,7 @@ import java.util.Set;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.config.Validatable;
 import org.agentflan.dataprep.source.SourceSpec;
-import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.format.ChatTemplate;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.transform.CapabilityBalancerConfig;
 import org.agentflan.dataprep.transform.CapabilityTaggerConfig;
