@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.agentflan.config.ConfigEnums;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
@@ -56,7 +57,7 @@ public final class Train {
 
     /** What a run did; {@code losses} maps each step this process ran to its loss (NaN for a skipped step). */
     public record Result(Path runDir, long startStep, long endStep, long totalSteps, Map<Long, Double> losses,
-                         Path lastCheckpoint, String stopReason, Path metrics, Path plot) {}
+                         Path lastCheckpoint, StopReason stopReason, Path metrics, Path plot) {}
 
     /** Called once per step, after the optimizer step and before its metrics line (tests inject work here). */
     @FunctionalInterface
@@ -115,7 +116,7 @@ public final class Train {
         }
         Device device = engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         DataType computeType = computeType(cfg.computeDtype(), device);
-        Packer packer = new Packer(cfg.data().seqLen(), Packer.Overlong.valueOf(cfg.data().overlong().toUpperCase(Locale.ROOT)));
+        Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
         Datasets data = loadData(cfg, packer, console);
         String fingerprint = Fingerprint.ofSamples(data.train());
         if (!resume.isFresh()) {
@@ -143,7 +144,7 @@ public final class Train {
         LlamaModel model = loadModel(cfg, resume.from(), manager);
         requireVocabulary(data.train(), model.config());
         model.setTrainable(true);
-        console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", cfg.model().init(),
+        console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", ConfigEnums.name(cfg.model().init()),
                 model.config().parameterCount(), computeType, manager.getDevice());
         return model;
     }
@@ -178,10 +179,11 @@ public final class Train {
                 : ceilDiv(stream.countRemainingRows(), (long) microBatch * gradAccum);
         long warmup = cfg.schedule().warmupSteps() >= 0 ? cfg.schedule().warmupSteps()
                 : Math.round(cfg.schedule().warmupRatio() * totalSteps);
-        LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(cfg.schedule().kind().toUpperCase(Locale.ROOT)),
-                cfg.optimizer().lr(), warmup, totalSteps, cfg.schedule().minLrRatio());
+        LrSchedule schedule = new LrSchedule(cfg.schedule().kind(), cfg.optimizer().lr(), warmup, totalSteps,
+                cfg.schedule().minLrRatio());
         console.printf(Locale.ROOT, "plan: %d steps of %d x %d rows of %d tokens (%d rows per epoch), warm-up %d, %s schedule%n",
-                totalSteps, gradAccum, microBatch, cfg.data().seqLen(), stream.rowsPerEpoch(), warmup, cfg.schedule().kind());
+                totalSteps, gradAccum, microBatch, cfg.data().seqLen(), stream.rowsPerEpoch(), warmup,
+                ConfigEnums.name(cfg.schedule().kind()));
         return schedule;
     }
 
@@ -190,17 +192,17 @@ public final class Train {
             return HfCheckpoint.loadModel(resumeFrom.resolve("model"), manager);
         }
         return switch (cfg.model().init()) {
-            case "hf" -> {
+            case HF -> {
                 Path dir = Path.of(cfg.model().hfDir());
                 if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
                     throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
                 }
                 yield HfCheckpoint.loadModel(dir, manager);
             }
-            case "llama2_7b" -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
-            case "llama2_13b" -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
-            case "llama2_70b" -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
-            default -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
+            case TINY -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
+            case LLAMA2_7B -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
+            case LLAMA2_13B -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
+            case LLAMA2_70B -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
         };
     }
 
@@ -208,11 +210,11 @@ public final class Train {
         if (!cfg.model().tokenizerDir().isBlank()) {
             return Path.of(cfg.model().tokenizerDir());
         }
-        return cfg.model().init().equals("hf") ? Path.of(cfg.model().hfDir()) : null;
+        return cfg.model().init() == TrainConfig.Init.HF ? Path.of(cfg.model().hfDir()) : null;
     }
 
-    private static DataType computeType(String name, Device device) {
-        DataType type = DataType.valueOf(name.toUpperCase(Locale.ROOT));
+    private static DataType computeType(TrainConfig.Dtype dtype, Device device) {
+        DataType type = dtype.dataType();
         if (type == DataType.BFLOAT16 && !device.isGpu()) {
             throw new TrainException("compute_dtype bfloat16 crashes DJL's PyTorch engine on CPU; use float32 on CPU (bfloat16 is for GPUs)");
         }
@@ -282,7 +284,7 @@ public final class Train {
     }
 
     private Result train() throws IOException {
-        String stopReason;
+        StopReason stopReason;
         try (MetricsLog metrics = new MetricsLog(metricsFile, startStep)) {
             stopReason = trainSteps(metrics);
         }
@@ -295,23 +297,23 @@ public final class Train {
     }
 
     /** Trains until a stop condition; returns the stop reason. */
-    private String trainSteps(MetricsLog metrics) throws IOException {
+    private StopReason trainSteps(MetricsLog metrics) throws IOException {
         while (counters.step() < schedule.totalSteps()) {
             if (stopAtStepReached()) {
-                return "stop_at_step"; // resumed at or past --stop-at-step: nothing to train
+                return StopReason.STOP_AT_STEP; // resumed at or past --stop-at-step: nothing to train
             }
             List<MicroBatch> batch = nextGlobalBatch();
             if (batch.isEmpty()) {
-                return "data_exhausted";
+                return StopReason.DATA_EXHAUSTED;
             }
             step(batch, metrics);
             if (tooManyNonFinite()) {
-                return "non_finite";
+                return StopReason.NON_FINITE;
             }
             if (evaluation.due(counters.step())) {
                 evaluate(metrics);
             }
-            String stop = stopRequested();
+            StopReason stop = stopRequested();
             if (stop != null || checkpoints.due(counters.step(), schedule.totalSteps())) {
                 save();
             }
@@ -319,7 +321,7 @@ public final class Train {
                 return stop;
             }
         }
-        return "completed";
+        return StopReason.COMPLETED;
     }
 
     // ------------------------------------------------------------------ step
@@ -387,12 +389,12 @@ public final class Train {
         return stopAtStep != null && counters.step() >= stopAtStep;
     }
 
-    /** Why the run must stop after this step ("signal_TERM", "signal_INT", "stop_at_step"), or null to go on. */
-    private String stopRequested() {
+    /** Why the run must stop after this step (a signal, or --stop-at-step), or null to go on. */
+    private StopReason stopRequested() {
         if (signals.raised() != null) {
-            return "signal_" + signals.raised();
+            return StopReason.ofSignal(signals.raised());
         }
-        return stopAtStepReached() ? "stop_at_step" : null;
+        return stopAtStepReached() ? StopReason.STOP_AT_STEP : null;
     }
 
     // ------------------------------------------------------------------ evaluate

@@ -4,7 +4,6 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Locale;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
@@ -46,7 +45,7 @@ final class TrainCheckpoints {
 
     /** Saves the run as of the step {@code counters} just counted; returns the checkpoint folder. */
     Path save(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw) throws IOException {
-        DataType saveType = DataType.valueOf(cfg.checkpoint().saveDtype().toUpperCase(Locale.ROOT));
+        DataType saveType = cfg.checkpoint().saveDtype().dataType();
         TrainerState state = new TrainerState(counters.step(), cursor.epoch(), cursor, counters.rowsSeen(),
                 counters.tokensSeen(), counters.lossTokensSeen(), cfg.seed(), 1, counters.consecutiveNonFinite(),
                 dataFingerprint, configHash, resolvedConfig);

@@ -76,7 +76,7 @@ class TrainCrashTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Train.Result last = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, RUN), run, null, null, null),
                 new PrintStream(out, true));
-        assertEquals("completed", last.stopReason(), out.toString());
+        assertEquals(StopReason.COMPLETED, last.stopReason(), out.toString());
         assertEquals(4, last.startStep(), out.toString());
         assertEquals(List.of(), temporaryFolders(checkpoints));
 
@@ -106,7 +106,7 @@ class TrainCrashTest {
         assertTrue(child.waitFor(2, TimeUnit.MINUTES), "trainer did not exit after SIGTERM");
         String out = Files.readString(log);
         assertEquals(0, child.exitValue(), out);
-        assertTrue(out.contains("child finished: signal_TERM at step 1"), out);
+        assertTrue(out.contains("child finished: signal_term at step 1"), out);
         Path last = new CheckpointManager(run, 2).latestComplete().orElseThrow();
         assertEquals(CheckpointManager.dirName(1), last.getFileName().toString(), out);
     }

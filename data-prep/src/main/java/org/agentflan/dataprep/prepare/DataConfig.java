@@ -57,9 +57,6 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
         if (maxLength < 8) {
             problems.add("max_length must be >= 8, got " + maxLength);
         }
-        if (overLength == null) {
-            problems.add("over_length must be drop or truncate_turns");
-        }
         if (template == null || !ChatTemplate.NAME.equals(template.name())) {
             problems.add("template.name must be '" + ChatTemplate.NAME + "', got '"
                     + (template == null ? null : template.name()) + "'");

@@ -4,7 +4,7 @@ import java.util.List;
 import org.agentflan.dataprep.model.Turn;
 
 /**
- * The Agent-FLAN conversation template (agent-flan.md §3). Each turn renders as begin + content + end; the
+ * The Agent-FLAN conversation template (docs/method.md section 8). Each turn renders as begin + content + end; the
  * markers use two Malayalam vowel signs that are single Llama-2 tokens (U+0D46 = id 30840, U+0D3F = id 30387).
  * A loss turn contributes its content and its end marker to the loss, so the model learns to stop; begin
  * markers and non-loss turns never carry loss.

@@ -1,7 +1,7 @@
 package org.agentflan.trainer.inference;
 
 /**
- * The Agent-FLAN conversation template (agent-flan.md section 3) for a prompt that asks the model to answer:
+ * The Agent-FLAN conversation template (docs/method.md section 8) for a prompt that asks the model to answer:
  * optional system turn, one user turn, then the assistant begin marker. The two markers are single Llama-2
  * tokens: U+0D46 (id 30840) after a role tag, U+0D3F (id 30387) ending an assistant turn. The data stage renders
  * the same bytes for training; the trainer keeps its own copy so it does not depend on Spark.

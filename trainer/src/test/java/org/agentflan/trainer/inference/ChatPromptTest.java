@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** The prompt bytes of agent-flan.md section 3, and their tokens under the real Llama-2 tokenizer. */
+/** The prompt bytes of docs/method.md section 8, and their tokens under the real Llama-2 tokenizer. */
 class ChatPromptTest {
     static final Path TOKENIZER = Path.of("..", "sample-data", "llama2-tokenizer").toAbsolutePath().normalize();
 
