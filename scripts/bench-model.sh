@@ -16,7 +16,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/agentflan-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 # The benchmark is a test-scope class (trainer/src/test/java), so build test classes and the test classpath.
 mvn -q -B -pl trainer -am test-compile dependency:build-classpath -Dmdep.outputFile="$work/cp.txt" >&2
-classpath="trainer/target/test-classes:trainer/target/classes:configs/target/classes:$(cat "$work/cp.txt")"
+classpath="trainer/target/test-classes:trainer/target/classes:configs/target/classes:format/target/classes:$(cat "$work/cp.txt")"
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-$HOME/.cache/agentflan/djl}"
 echo "threads=$threads ${args[*]:-}" >&2

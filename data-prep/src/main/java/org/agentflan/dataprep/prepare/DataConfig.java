@@ -8,7 +8,7 @@ import java.util.Set;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.config.Validatable;
 import org.agentflan.dataprep.source.SourceSpec;
-import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.format.ChatTemplate;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.transform.CapabilityBalancerConfig;
 import org.agentflan.dataprep.transform.CapabilityTaggerConfig;
@@ -56,9 +56,6 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
         }
         if (maxLength < 8) {
             problems.add("max_length must be >= 8, got " + maxLength);
-        }
-        if (overLength == null) {
-            problems.add("over_length must be drop or truncate_turns");
         }
         if (template == null || !ChatTemplate.NAME.equals(template.name())) {
             problems.add("template.name must be '" + ChatTemplate.NAME + "', got '"

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.agentflan.config.ConfigException;
 import org.agentflan.dataprep.tokenize.TestPaths;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.SourceCounts;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -93,10 +95,13 @@ class PrepareJobTest {
         JsonNode manifest = JSON.readTree(out.resolve("manifest.json").toFile());
         assertEquals(Manifest.FORMAT_VERSION, manifest.get("format_version").asInt());
         assertEquals("agent-flan", manifest.get("template").asText());
-        assertEquals(org.agentflan.dataprep.tokenize.Llama2Tokenizer.sha256(TestPaths.tokenizer().resolve("tokenizer.json")),
+        assertEquals(org.agentflan.format.Llama2Tokenizer.sha256(TestPaths.tokenizer().resolve("tokenizer.json")),
                 manifest.get("tokenizer_sha256").asText());
         assertEquals(42, manifest.get("seed").asLong());
         assertEquals(80, manifest.get("max_length").asInt());
+        Manifest read = Manifest.read(out.resolve(Manifest.FILE_NAME)); // the trainer's reader takes it as written
+        assertEquals(result.manifest().sources(), read.sources());
+        assertEquals(result.manifest().totals(), read.totals());
 
         JsonNode release = manifest.get("sources").get("release");
         assertEquals(44, release.get("read").asLong());

@@ -1,4 +1,4 @@
-package org.agentflan.dataprep.prepare;
+package org.agentflan.format;
 
 import java.util.Map;
 import java.util.TreeMap;

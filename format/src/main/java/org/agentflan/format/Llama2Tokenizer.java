@@ -1,4 +1,4 @@
-package org.agentflan.dataprep.tokenize;
+package org.agentflan.format;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
@@ -141,6 +141,19 @@ public final class Llama2Tokenizer implements AutoCloseable {
         } finally {
             TokenizersLibrary.LIB.deleteEncoding(handle);
         }
+    }
+
+    /**
+     * The text of {@code ids} as Llama-2's decoder spells it: "▁" back to spaces, byte pieces fused into
+     * characters, the space that encoding prepends dropped. With no added tokens, BOS and EOS come back as the
+     * text {@code <s>} and {@code </s>}, as the text that encodes to them would.
+     */
+    public String decode(int[] ids) {
+        long[] wide = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            wide[i] = ids[i];
+        }
+        return tokenizer.decode(wide, false);
     }
 
     /**
