@@ -48,7 +48,8 @@ public record CollectiveBuffer(ByteBuffer memory, ElementType type, int cudaDevi
         if (from < 0 || count < 0 || from + count > elements()) {
             throw new IndexOutOfBoundsException("slice [" + from + ", " + (from + count) + ") of " + elements() + " elements");
         }
-        return new CollectiveBuffer(memory.slice(from * type.bytes(), count * type.bytes()), type, cudaDevice);
+        // slice() resets the byte order to big-endian; keep the view's (native) order for Java readers.
+        return new CollectiveBuffer(memory.slice(from * type.bytes(), count * type.bytes()).order(memory.order()), type, cudaDevice);
     }
 
     String describe() {
