@@ -206,7 +206,7 @@ public final class TcpStore implements KeyValueStore {
                     what, describe(), wait.plus(GRACE).toMillis() / 1e3), e);
         } catch (IOException e) {
             throw new DistributedException(what + ": lost the connection to the " + describe()
-                    + " (rank 0 has exited or was killed): " + e.getMessage(), e);
+                    + " (rank 0 has exited or was killed): " + (e instanceof java.io.EOFException ? "connection closed" : e.getMessage()), e);
         }
     }
 

@@ -16,7 +16,8 @@ import java.time.Duration;
  * <ul>
  *   <li>{@code ops}: every collective on DJL tensors with sums it checks itself, one "ok NAME" line each;</li>
  *   <li>{@code loop}: all-reduces a 1M-float tensor until something fails, printing "iteration N" lines;</li>
- *   <li>{@code join}: the rendezvous only.</li>
+ *   <li>{@code join}: the rendezvous only;</li>
+ *   <li>{@code stall}: rank 0 all-reduces once; the other ranks never call it, and exit after three timeouts.</li>
  * </ul>
  * A {@link DistributedException} prints "FAILED: message" and exits 3.
  */
@@ -35,6 +36,7 @@ public final class CollectivesChildMain {
                 case "ops" -> ops(collectives);
                 case "loop" -> loop(collectives);
                 case "join" -> System.out.println("ok join");
+                case "stall" -> stall(collectives, timeout);
                 default -> throw new IllegalArgumentException("mode " + mode);
             }
         } catch (DistributedException e) {
@@ -117,6 +119,20 @@ public final class CollectivesChildMain {
             }
         }
         System.out.println("ok " + name);
+    }
+
+    private static void stall(Collectives c, Duration timeout) {
+        if (c.rank() == 0) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                c.allReduce(m.ones(new Shape(1000)));
+            }
+        } else {
+            try {
+                Thread.sleep(timeout.multipliedBy(3).toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static void loop(Collectives c) {

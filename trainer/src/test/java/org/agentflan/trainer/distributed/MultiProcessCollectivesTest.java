@@ -18,9 +18,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Two JVMs on 127.0.0.1 ({@link CollectivesChildMain}) run Gloo collectives on DJL tensors through the TCP store and
- * the file store, refuse to start with different config hashes, and survive a peer's SIGKILL by failing within the
- * timeout and naming the lost rank.
+ * Ranks in separate JVMs on 127.0.0.1 ({@link CollectivesChildMain}) run Gloo collectives on DJL tensors through the
+ * TCP store and the file store, refuse to start with different config hashes, fail within the timeout when a peer
+ * never calls, and fail naming the lost rank after a peer's SIGKILL (no hang).
  */
 class MultiProcessCollectivesTest {
     private static final int TIMEOUT_S = 20;
@@ -32,12 +32,15 @@ class MultiProcessCollectivesTest {
         assumeTrue(reason == null, () -> "skipped: " + reason);
     }
 
+    /** Three ranks through the TCP store (Gloo's reduce-scatter takes its non-power-of-two path), two through the file store. */
     @ParameterizedTest
     @ValueSource(strings = {"tcp", "file"})
-    void twoRanksComputeKnownSums(String storeKind) throws Exception {
-        String store = storeKind.equals("tcp") ? "tcp:127.0.0.1:" + freePort() : "file:" + tmp.resolve("store");
-        List<Process> ranks = start("ops", store, "same-hash", "same-hash");
-        for (int r = 0; r < 2; r++) {
+    void ranksComputeKnownSums(String storeKind) throws Exception {
+        boolean tcp = storeKind.equals("tcp");
+        String store = tcp ? "tcp:127.0.0.1:" + freePort() : "file:" + tmp.resolve("store");
+        List<Process> ranks = tcp ? start("ops", store, TIMEOUT_S, "same-hash", "same-hash", "same-hash")
+                : start("ops", store, TIMEOUT_S, "same-hash", "same-hash");
+        for (int r = 0; r < ranks.size(); r++) {
             String out = finish(ranks.get(r), r);
             assertEquals(0, ranks.get(r).exitValue(), out);
             for (String op : List.of("allReduce float32", "allReduce float16", "reduceScatter", "allGather", "broadcast",
@@ -49,7 +52,7 @@ class MultiProcessCollectivesTest {
 
     @Test
     void ranksWithDifferentConfigsRefuseToStart() throws Exception {
-        List<Process> ranks = start("join", "tcp:127.0.0.1:" + freePort(), "hash-of-config-a", "hash-of-config-b");
+        List<Process> ranks = start("join", "tcp:127.0.0.1:" + freePort(), TIMEOUT_S, "hash-of-config-a", "hash-of-config-b");
         for (int r = 0; r < 2; r++) {
             String out = finish(ranks.get(r), r);
             assertEquals(3, ranks.get(r).exitValue(), out);
@@ -62,7 +65,7 @@ class MultiProcessCollectivesTest {
     @ValueSource(ints = {1, 0})
     void aPeerKilledMidCollectiveMakesTheSurvivorFailNamingIt(int victim) throws Exception {
         int survivor = 1 - victim;
-        List<Process> ranks = start("loop", "tcp:127.0.0.1:" + freePort(), "h", "h");
+        List<Process> ranks = start("loop", "tcp:127.0.0.1:" + freePort(), TIMEOUT_S, "h", "h");
         Path survivorLog = log(survivor);
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
         while (!Files.readString(log(victim)).contains("iteration 40") && System.nanoTime() < deadline) {
@@ -83,13 +86,26 @@ class MultiProcessCollectivesTest {
         assertTrue(failure.contains(named), "the lost rank must be named (" + named + "): " + failure);
     }
 
-    private List<Process> start(String mode, String store, String hash0, String hash1) throws IOException {
+    @Test
+    void aPeerThatNeverCallsTheCollectiveMakesItTimeOut() throws Exception {
+        int timeout = 8;
+        List<Process> ranks = start("stall", "tcp:127.0.0.1:" + freePort(), timeout, "h", "h");
+        String out = finish(ranks.get(0), 0);
+        assertEquals(3, ranks.get(0).exitValue(), out);
+        String failure = out.lines().filter(l -> l.startsWith("FAILED: ")).findFirst().orElse("(none)");
+        System.out.println("stalled peer: " + failure);
+        assertTrue(failure.matches("FAILED: allReduce #1 \\(.*\\) failed on rank 0 of 2 after (8|9|1\\d)\\.\\d s \\(timeout 8 s\\): "
+                + "every rank is alive, so one of them is stuck or called a different collective; gloo said: .*"), failure);
+        ranks.get(1).destroyForcibly();
+    }
+
+    private List<Process> start(String mode, String store, int timeoutSeconds, String... hashes) throws IOException {
         List<Process> ranks = new ArrayList<>();
-        for (int r = 0; r < 2; r++) {
+        for (int r = 0; r < hashes.length; r++) {
             List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
                     "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1", "-cp", System.getProperty("java.class.path"),
-                    CollectivesChildMain.class.getName(), mode, store, Integer.toString(r), "2", r == 0 ? hash0 : hash1,
-                    Integer.toString(TIMEOUT_S));
+                    CollectivesChildMain.class.getName(), mode, store, Integer.toString(r), Integer.toString(hashes.length), hashes[r],
+                    Integer.toString(timeoutSeconds));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log(r).toFile());
             pb.environment().put("OMP_NUM_THREADS", "1");
             ranks.add(pb.start());
