@@ -30,7 +30,8 @@ final class CallGuard {
         return (int) (calls + 1);
     }
 
-    synchronized void run(String op, String what, Runnable call) {
+    /** Runs {@code call}; {@code buffer} (null for a barrier) is described only in an error message, off the fast path. */
+    synchronized void run(String op, CollectiveBuffer buffer, Runnable call) {
         if (failed != null) {
             throw new DistributedException(op + " refused on rank " + rank + ": " + failed + " failed earlier and left the "
                     + engine + " connections broken; the job must stop");
@@ -44,7 +45,7 @@ final class CallGuard {
             failed = op + " #" + n;
             String peers = liveness.diagnose();
             throw new DistributedException(String.format("%s #%d (%s) failed on rank %d of %d after %.1f s (timeout %.0f s): %s; %s said: %s",
-                    op, n, what, rank, worldSize, seconds, timeout.toMillis() / 1e3, peers, engine, e.getMessage()), e);
+                    op, n, buffer == null ? "no data" : buffer.describe(), rank, worldSize, seconds, timeout.toMillis() / 1e3, peers, engine, e.getMessage()), e);
         }
     }
 

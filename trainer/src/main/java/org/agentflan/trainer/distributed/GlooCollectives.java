@@ -61,14 +61,14 @@ public final class GlooCollectives implements Collectives {
     public void allReduce(CollectiveBuffer buffer) {
         check(buffer);
         int tag = guard.nextTag();
-        guard.run("allReduce", buffer.describe(), () -> GlooNative.allReduce(context, buffer.memory(), buffer.type().code(), tag, timeoutMs));
+        guard.run("allReduce", buffer, () -> GlooNative.allReduce(context, buffer.memory(), buffer.type().code(), tag, timeoutMs));
     }
 
     @Override
     public void reduceScatter(CollectiveBuffer buffer) {
         check(buffer);
         int slice = sliceElements(buffer, "reduceScatter");
-        guard.run("reduceScatter", buffer.describe(), () -> GlooNative.reduceScatter(context, buffer.memory(), buffer.type().code()));
+        guard.run("reduceScatter", buffer, () -> GlooNative.reduceScatter(context, buffer.memory(), buffer.type().code()));
         if (rank != 0) {
             // Gloo leaves this rank's summed slice at the start of the buffer; move it to slice `rank` (no overlap).
             int bytes = slice * buffer.type().bytes();
@@ -82,7 +82,7 @@ public final class GlooCollectives implements Collectives {
         check(buffer);
         sliceElements(buffer, "allGather");
         int tag = guard.nextTag();
-        guard.run("allGather", buffer.describe(), () -> GlooNative.allGather(context, buffer.memory(), buffer.type().code(), tag, timeoutMs));
+        guard.run("allGather", buffer, () -> GlooNative.allGather(context, buffer.memory(), buffer.type().code(), tag, timeoutMs));
     }
 
     @Override
@@ -92,7 +92,7 @@ public final class GlooCollectives implements Collectives {
             throw new DistributedException("broadcast from rank " + root + " in a world of " + worldSize + " ranks");
         }
         int tag = guard.nextTag();
-        guard.run("broadcast from rank " + root, buffer.describe(),
+        guard.run("broadcast from rank " + root, buffer,
                 () -> GlooNative.broadcast(context, buffer.memory(), buffer.type().code(), root, tag, timeoutMs));
     }
 
@@ -100,7 +100,7 @@ public final class GlooCollectives implements Collectives {
     public void barrier() {
         requireOpen();
         int tag = guard.nextTag();
-        guard.run("barrier", "no data", () -> GlooNative.barrier(context, tag, timeoutMs));
+        guard.run("barrier", null, () -> GlooNative.barrier(context, tag, timeoutMs));
     }
 
     @Override

@@ -107,21 +107,21 @@ public final class NcclCollectives implements Collectives {
     @Override
     public void allReduce(CollectiveBuffer buffer) {
         check(buffer);
-        guard.run("allReduce", buffer.describe(), () -> NcclNative.allReduce(comm, buffer.memory(), buffer.type().code(), timeoutMs));
+        guard.run("allReduce", buffer, () -> NcclNative.allReduce(comm, buffer.memory(), buffer.type().code(), timeoutMs));
     }
 
     @Override
     public void reduceScatter(CollectiveBuffer buffer) {
         check(buffer);
         requireSlices(buffer, "reduceScatter");
-        guard.run("reduceScatter", buffer.describe(), () -> NcclNative.reduceScatter(comm, buffer.memory(), buffer.type().code(), timeoutMs));
+        guard.run("reduceScatter", buffer, () -> NcclNative.reduceScatter(comm, buffer.memory(), buffer.type().code(), timeoutMs));
     }
 
     @Override
     public void allGather(CollectiveBuffer buffer) {
         check(buffer);
         requireSlices(buffer, "allGather");
-        guard.run("allGather", buffer.describe(), () -> NcclNative.allGather(comm, buffer.memory(), buffer.type().code(), timeoutMs));
+        guard.run("allGather", buffer, () -> NcclNative.allGather(comm, buffer.memory(), buffer.type().code(), timeoutMs));
     }
 
     @Override
@@ -130,7 +130,7 @@ public final class NcclCollectives implements Collectives {
         if (root < 0 || root >= worldSize) {
             throw new DistributedException("broadcast from rank " + root + " in a world of " + worldSize + " ranks");
         }
-        guard.run("broadcast from rank " + root, buffer.describe(),
+        guard.run("broadcast from rank " + root, buffer,
                 () -> NcclNative.broadcast(comm, buffer.memory(), buffer.type().code(), root, timeoutMs));
     }
 
