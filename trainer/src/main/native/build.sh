@@ -42,7 +42,7 @@ build agentflan_nccl -ldl
 
 if echo '#include <gloo/allreduce.h>' | g++ -std=c++17 -x c++ -fsyntax-only - 2>/dev/null \
     && echo 'int main(){}' | g++ -x c++ - -o /dev/null -lgloo 2>/dev/null; then
-  build agentflan_gloo -lgloo
+  build agentflan_gloo -lgloo -ldl
 else
   rm -f "$out/libagentflan_gloo.so"
   say "Gloo headers or libgloo not found: skipping the Gloo shim (multi-rank CPU training needs it: apt-get install libgloo-dev)"

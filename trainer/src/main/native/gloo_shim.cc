@@ -3,6 +3,7 @@
 // lets Gloo's rendezvous use agentflan's Java store through StoreBridge. Failures become Java
 // NativeCollectiveExceptions carrying Gloo's message; a Java exception raised inside a store
 // callback unwinds through Gloo unchanged.
+#include <dlfcn.h>
 #include <jni.h>
 
 #include <chrono>
@@ -189,6 +190,19 @@ void guarded(JNIEnv* env, F body) {
   }
 }
 
+// libtorch carries its own, newer Gloo and exports its symbols. The JVM loads libraries with RTLD_LOCAL, so this
+// shim binds to Debian's libgloo.so.0; should a library ever be loaded with RTLD_GLOBAL, the two copies' structures
+// would differ silently. Refuse instead.
+void requireDebianGloo() {
+  void (*allreduce)(const gloo::AllreduceOptions&) = &gloo::allreduce;
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(allreduce), &info) == 0 || info.dli_fname == nullptr ||
+      std::string(info.dli_fname).find("libgloo.so") == std::string::npos) {
+    throw std::runtime_error(std::string("gloo::allreduce resolved to ") + (info.dli_fname ? info.dli_fname : "an unknown library") +
+                             ", not libgloo.so.0 (a library loaded with RTLD_GLOBAL carries another Gloo)");
+  }
+}
+
 std::string utf(JNIEnv* env, jstring s) {
   if (s == nullptr) {
     return "";
@@ -207,6 +221,7 @@ JNIEXPORT jlong JNICALL Java_org_agentflan_trainer_distributed_GlooNative_connec
     JNIEnv* env, jclass, jint rank, jint size, jstring hostname, jstring iface, jlong timeoutMs, jobject bridge) {
   jlong handle = 0;
   guarded(env, [&] {
+    requireDebianGloo();
     gloo::transport::tcp::attr attr;
     attr.hostname = utf(env, hostname);
     attr.iface = utf(env, iface);

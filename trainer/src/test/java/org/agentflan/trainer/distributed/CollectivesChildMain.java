@@ -29,6 +29,8 @@ public final class CollectivesChildMain {
         int rank = Integer.parseInt(args[2]);
         int world = Integer.parseInt(args[3]);
         Duration timeout = Duration.ofSeconds(Long.parseLong(args[5]));
+        // libtorch first, as in the trainer: it carries its own Gloo, and the shim must still bind Debian's.
+        ai.djl.engine.Engine.getInstance();
         try (KeyValueStore store = openStore(args[1], rank, timeout);
              Collectives collectives = Collectives.open(Collectives.Backend.GLOO, store, rank, world, args[4],
                      CollectiveOptions.loopback(timeout))) {
