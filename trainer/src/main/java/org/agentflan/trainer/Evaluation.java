@@ -15,7 +15,8 @@ import org.agentflan.trainer.model.MaskedCrossEntropy;
 /**
  * The eval loss: mean loss per loss token over the first {@code eval.max_rows} packed rows of the eval samples, in
  * their order (no shuffle, so every evaluation of a run sees the same rows and the curve compares like with like),
- * without gradients, every {@code eval.every} steps.
+ * without gradients, every {@code eval.every} steps. With several ranks, rank r runs micro-batches r, r + ranks, ...
+ * and the sums of loss and loss tokens are added up over the ranks: the same number as one rank computes alone.
  */
 final class Evaluation {
     private final List<Sample> samples;
@@ -43,13 +44,13 @@ final class Evaluation {
         return every > 0 && step % every == 0 && !samples.isEmpty();
     }
 
-    /** The eval loss of {@code model}; each batch's arrays die in a scope under {@code manager}. */
-    double loss(LlamaModel model, NDManager manager) {
+    /** The eval loss of {@code model}, every rank of {@code ranks} taking part; each batch's arrays die in a scope under {@code manager}. */
+    double loss(LlamaModel model, NDManager manager, DataParallel ranks) {
         DataStream stream = new DataStream(samples, packer, seed, false, 1);
         double nll = 0;
         long lossTokens = 0;
         int rowsLeft = maxRows;
-        while (rowsLeft > 0) {
+        for (int batch = 0; rowsLeft > 0; batch++) {
             List<Packer.PackedRow> rows = new ArrayList<>();
             Packer.PackedRow row;
             while (rows.size() < Math.min(microBatch, rowsLeft) && (row = stream.next()) != null) {
@@ -57,6 +58,9 @@ final class Evaluation {
             }
             if (rows.isEmpty()) break;
             rowsLeft -= rows.size();
+            if (batch % ranks.worldSize() != ranks.rank()) {
+                continue; // another rank's micro-batch
+            }
             MicroBatch mb = MicroBatch.of(rows, rows.size(), packer.seqLen());
             try (NDManager scope = manager.newSubManager()) {
                 MicroBatch.Arrays b = mb.toNDArrays(scope);
@@ -65,6 +69,7 @@ final class Evaluation {
             }
             lossTokens += mb.lossTokens();
         }
-        return nll / Math.max(1, lossTokens);
+        double[] summed = ranks.sum(nll, lossTokens);
+        return summed[0] / Math.max(1, summed[1]);
     }
 }

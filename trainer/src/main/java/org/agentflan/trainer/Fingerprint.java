@@ -1,11 +1,14 @@
 package org.agentflan.trainer;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.data.Sample;
 
 /** SHA-256 fingerprints, saved in each checkpoint, of what its steps were trained on: the data and the config. */
@@ -31,7 +34,19 @@ final class Fingerprint {
         return HexFormat.of().formatHex(digest.digest());
     }
 
-    static String ofBytes(byte[] bytes) {
+    /**
+     * Of a resolved config: saved in each checkpoint, and compared at the rendezvous so that ranks started with
+     * different configs refuse to train together.
+     */
+    static String ofConfig(JsonNode resolvedConfig) {
+        try {
+            return ofBytes(ConfigLoader.json().writeValueAsBytes(resolvedConfig));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a resolved config that does not serialise: " + e.getMessage(), e);
+        }
+    }
+
+    private static String ofBytes(byte[] bytes) {
         return HexFormat.of().formatHex(sha256().digest(bytes));
     }
 

@@ -15,9 +15,12 @@ import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.GradClip;
 
 /**
- * One optimizer step over a global batch: forward and backward over each of its micro-batches, accumulating the
- * gradients of the mean loss per loss token of the whole global batch; then clip, skip the update when the loss or
- * the gradient norm is not finite, apply AdamW, and zero the gradients. Every temporary array dies inside the step.
+ * One optimizer step over a global batch: forward and backward over each of this rank's micro-batches, accumulating
+ * the gradients of the mean loss per loss token of the whole global batch; then sum the gradients and the loss over
+ * the ranks ({@link GradientReducer}), clip the summed gradient, skip the update when the loss or the gradient norm
+ * is not finite, apply AdamW, and zero the gradients. Every rank then holds the same summed gradient, so every rank
+ * makes the same decisions and the same update, and the weights stay identical. Every temporary array dies inside
+ * the step.
  */
 final class OptimizerStep {
     /**
@@ -33,14 +36,17 @@ final class OptimizerStep {
     private final int chunkTokens;
     private final double maxNorm;
     private final NDManager manager;
+    private final DataParallel ranks;
+    private final GradientReducer reducer;
 
     /**
      * @param chunkTokens tokens per chunk of the output projection in the loss (bounds the logits' memory)
      * @param maxNorm global gradient-norm limit, 0 for no clipping
      * @param manager parent of each step's temporary scopes
+     * @param ranks the job's ranks; {@code reducer} sums their gradients
      */
     OptimizerStep(Engine engine, LlamaModel model, AdamW adamw, DataType computeType, int chunkTokens, double maxNorm,
-                  NDManager manager) {
+                  NDManager manager, DataParallel ranks, GradientReducer reducer) {
         this.engine = engine;
         this.model = model;
         this.adamw = adamw;
@@ -48,6 +54,8 @@ final class OptimizerStep {
         this.chunkTokens = chunkTokens;
         this.maxNorm = maxNorm;
         this.manager = manager;
+        this.ranks = ranks;
+        this.reducer = reducer;
     }
 
     LlamaModel model() {
@@ -58,29 +66,28 @@ final class OptimizerStep {
         return adamw;
     }
 
-    /** Trains on {@code batch} (the micro-batches of one global batch) at learning rate {@code lr}. */
-    Outcome take(List<MicroBatch> batch, double lr) {
-        long lossTokens = batch.stream().mapToLong(MicroBatch::lossTokens).sum();
-        long tokens = batch.stream().mapToLong(MicroBatch::tokens).sum();
-        long rows = batch.stream().mapToLong(MicroBatch::realRows).sum();
-        double loss = accumulateGradients(batch, lossTokens) / lossTokens;
+    /** Trains on this rank's part of {@code batch} at learning rate {@code lr}, together with the other ranks. */
+    Outcome take(GlobalBatch batch, double lr) {
+        double nllHere = accumulateGradients(batch.mine(), batch.lossTokens());
         Map<String, NDArray> params = model.parameters();
         try (NDManager gradScope = manager.newSubManager()) {
-            Map<String, NDArray> grads = gradients(params, gradScope);
+            Map<String, NDArray> grads = reducer.reduce(gradients(params, gradScope), gradScope);
+            double loss = ranks.sum(nllHere)[0] / batch.lossTokens();
             double gradNorm = GradClip.clip(List.copyOf(grads.values()), maxNorm);
             boolean finite = Double.isFinite(loss) && Double.isFinite(gradNorm);
             if (finite) {
                 adamw.update(params, grads, lr);
             }
             model.zeroGradients();
-            return new Outcome(loss, gradNorm, finite, tokens, lossTokens, rows);
+            return new Outcome(loss, gradNorm, finite, batch.tokens(), batch.lossTokens(), batch.rows());
         }
     }
 
     /**
      * Forward and backward over each micro-batch, accumulating into the weights' gradients; returns the summed NLL.
-     * Each micro-batch's loss is divided by the GLOBAL batch's loss-token count, so the accumulated gradient is
-     * that of the mean over all loss tokens of the global batch, however it is split.
+     * Each micro-batch's loss is divided by the GLOBAL batch's loss-token count (all ranks' rows), so the gradients
+     * summed over micro-batches and ranks are those of the mean over all loss tokens of the global batch, however it
+     * is split.
      */
     private double accumulateGradients(List<MicroBatch> batch, long lossTokens) {
         double nllSum = 0;

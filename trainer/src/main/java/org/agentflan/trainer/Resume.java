@@ -16,15 +16,16 @@ record Resume(Path from, TrainerState state) {
     /**
      * The start {@code --resume} asks for: null resumes from the run's newest complete checkpoint if there is one,
      * "none" starts fresh, anything else names a checkpoint folder. A checkpoint is accepted only if the config
-     * equals the one it was trained with ({@link ResumePolicy#requireSameRun}).
+     * equals the one it was trained with and this run's {@code worldSize} ranks keep its global batch
+     * ({@link ResumePolicy#requireSameRun}).
      */
-    static Resume find(String option, CheckpointManager checkpoints, TrainConfig cfg, PrintStream console)
+    static Resume find(String option, CheckpointManager checkpoints, TrainConfig cfg, int worldSize, PrintStream console)
             throws IOException {
         Path from = target(option, checkpoints);
         Resume resume = FRESH;
         if (from != null) {
             resume = new Resume(from, TrainerState.read(from));
-            ResumePolicy.requireSameRun(cfg, resume.state(), from);
+            ResumePolicy.requireSameRun(cfg, worldSize, resume.state(), from);
             console.println("resuming from " + from + " (step " + resume.step() + ")");
         }
         long step = resume.step();

@@ -16,21 +16,37 @@ import org.agentflan.trainer.checkpoint.TrainerState;
  * at other samples. So every key must equal the checkpoint's except the few below, which only say how the run is
  * watched and saved; all differences are reported at once with what to do. Every start is recorded in the run
  * folder ({@link RunRecord}), so a changed free key is traceable too.
+ *
+ * <p>The number of ranks may change: the data cursor counts global batches, and each rank takes its part of every
+ * global batch ({@link GlobalBatch}), so what defines the run is the global batch, {@code micro_batch x grad_accum x
+ * ranks} rows, not its three factors. Resuming 2 ranks' checkpoint on 1 rank with twice the {@code grad_accum}
+ * continues at the exact next sample with the same updates (up to float summation order).
  */
 final class ResumePolicy {
     /** Keys (or key prefixes) that may differ on resume: they do not touch the weights, the data order or the schedule. */
-    static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan");
+    static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan", "distributed");
+    /** Compared as one number, the global batch, rather than key by key. */
+    private static final String BATCH = "batch";
 
     private ResumePolicy() {}
 
-    /** Throws a {@link TrainException} listing every key that differs from the checkpoint's config. */
-    static void requireSameRun(TrainConfig config, TrainerState state, Path checkpoint) {
-        if (state.worldSize() != 1) {
-            throw new TrainException(checkpoint + " was written by " + state.worldSize()
-                    + " ranks; this trainer runs one process, so its data cursor and optimizer shards do not apply");
-        }
+    /**
+     * Throws a {@link TrainException} listing every key that differs from the checkpoint's config, and the global batch
+     * if it differs (this run has {@code worldSize} ranks).
+     */
+    static void requireSameRun(TrainConfig config, int worldSize, TrainerState state, Path checkpoint) {
         List<String> differences = new ArrayList<>();
         compare("", state.config(), ConfigLoader.toTree(config), differences);
+        long savedMicro = state.config().path(BATCH).path("micro_batch").asLong();
+        long savedAccum = state.config().path(BATCH).path("grad_accum").asLong();
+        long saved = savedMicro * savedAccum * state.worldSize();
+        long now = (long) config.batch().microBatch() * config.batch().gradAccum() * worldSize;
+        if (saved != now) {
+            differences.add(String.format("global batch (batch.micro_batch x batch.grad_accum x ranks): %d rows (%d x %d x %d)"
+                    + " in the checkpoint, %d rows (%d x %d x %d) now; on another number of ranks, choose batch.micro_batch"
+                    + " and batch.grad_accum so that the product stays %d", saved, savedMicro, savedAccum, state.worldSize(),
+                    now, config.batch().microBatch(), config.batch().gradAccum(), worldSize, saved));
+        }
         if (!differences.isEmpty()) {
             throw new TrainException("cannot resume from " + checkpoint + ": the config differs from the one its "
                     + state.step() + " steps were trained with (" + String.join("; ", differences) + "). These keys fix"
@@ -87,7 +103,8 @@ final class ResumePolicy {
     }
 
     private static boolean isFree(String key) {
-        return FREE.stream().anyMatch(f -> key.equals(f) || key.startsWith(f + "."));
+        return key.equals(BATCH) || key.startsWith(BATCH + ".")
+                || FREE.stream().anyMatch(f -> key.equals(f) || key.startsWith(f + "."));
     }
 
     private static String join(String prefix, String key) {

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Where a run came from: every start and resume appends one line to {@code <run>/starts.jsonl} with the resolved
- * config, the step it starts at, the checkpoint it resumes from, the code version (git commit, when the code runs
+ * config, the step it starts at, the checkpoint it resumes from, the number of ranks, the code version (git commit, when the code runs
  * from a git checkout) and the DJL, PyTorch and Java versions, so that any part of a loss curve can be traced to
  * the code and settings that made it.
  */
@@ -27,8 +27,8 @@ public final class RunRecord {
     private RunRecord() {}
 
     /** Appends this start's line; returns it (tests and the console read it back). */
-    public static ObjectNode append(Path runDir, JsonNode resolvedConfig, long startStep, Path resumedFrom, Engine engine)
-            throws IOException {
+    public static ObjectNode append(Path runDir, JsonNode resolvedConfig, long startStep, Path resumedFrom, Engine engine,
+                                    int worldSize) throws IOException {
         ObjectNode line = JSON.createObjectNode();
         line.put("time", Instant.now().toString());
         line.put("start_step", startStep);
@@ -37,6 +37,7 @@ public final class RunRecord {
         } else {
             line.put("resumed_from", resumedFrom.toString());
         }
+        line.put("world_size", worldSize);
         line.put("pid", ProcessHandle.current().pid());
         line.put("code_version", codeVersion());
         ObjectNode versions = line.putObject("versions");

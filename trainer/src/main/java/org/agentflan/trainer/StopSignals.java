@@ -13,6 +13,8 @@ import sun.misc.SignalHandler;
  * exits, so no step is lost. The previous handlers are restored on close.
  */
 final class StopSignals implements AutoCloseable {
+    static final List<String> NAMES = List.of("TERM", "INT");
+
     private final AtomicReference<String> raised = new AtomicReference<>();
     private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
 
@@ -20,7 +22,7 @@ final class StopSignals implements AutoCloseable {
 
     static StopSignals install(PrintStream console) {
         StopSignals signals = new StopSignals();
-        for (String name : List.of("TERM", "INT")) {
+        for (String name : NAMES) {
             Signal signal = new Signal(name);
             signals.previous.put(signal, Signal.handle(signal, s -> {
                 if (signals.raised.compareAndSet(null, name)) {

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,9 +25,11 @@ import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.checkpoint.SaveObserver;
 import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.data.DataStream;
-import org.agentflan.trainer.data.MicroBatch;
 import org.agentflan.trainer.data.Packer;
 import org.agentflan.trainer.data.Sample;
+import org.agentflan.trainer.distributed.DistributedException;
+import org.agentflan.trainer.distributed.RankAssignment;
+import org.agentflan.trainer.distributed.RankSources;
 import org.agentflan.trainer.metrics.LossPlot;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.metrics.Progress;
@@ -43,6 +46,11 @@ import org.agentflan.trainer.optim.LrSchedule;
  * non-finite, {@code --stop-at-step} is reached or SIGTERM/SIGINT arrives ({@link StopSignals}). Reusable parts live
  * in the {@code data}, {@code model}, {@code optim}, {@code checkpoint} and {@code metrics} packages; this class
  * wires them.
+ *
+ * <p>The same loop runs as one rank of a data-parallel job ({@link DataParallel}; ranks from torchrun's variables or
+ * {@code train --nproc}): each rank trains on its part of every global batch ({@link GlobalBatch}), the gradients are
+ * summed over the ranks ({@link GradientReducer}), every rank starts from the same weights ({@link IdenticalStart})
+ * and stops after the same step, and rank 0 alone writes the run folder. A single process is a job of one rank.
  */
 public final class Train {
     /**
@@ -51,11 +59,21 @@ public final class Train {
      * @param maxSteps overrides {@code max_steps} when not null
      * @param resume null: resume from the run's {@code latest} if any; "none": start fresh; else a checkpoint folder
      * @param stopAtStep when not null, checkpoint and exit once this step is done, without changing the schedule
+     * @param ranks this process's rank in its job; null: from the environment ({@link RankSources}), one process
+     *     when no launcher set it
      */
     public record Options(Path configFile, List<String> overrides, Path runDir, Long maxSteps, String resume,
-                          Long stopAtStep) {}
+                          Long stopAtStep, RankAssignment ranks) {
+        /** Options of a process whose rank, if any, comes from the environment. */
+        public Options(Path configFile, List<String> overrides, Path runDir, Long maxSteps, String resume, Long stopAtStep) {
+            this(configFile, overrides, runDir, maxSteps, resume, stopAtStep, null);
+        }
+    }
 
-    /** What a run did; {@code losses} maps each step this process ran to its loss (NaN for a skipped step). */
+    /**
+     * What a run did; {@code losses} maps each step this process ran to its loss (NaN for a skipped step). On ranks
+     * other than 0, which write no metrics, {@code metrics} and {@code plot} are null.
+     */
     public record Result(Path runDir, long startStep, long endStep, long totalSteps, Map<Long, Double> losses,
                          Path lastCheckpoint, StopReason stopReason, Path metrics, Path plot) {}
 
@@ -74,18 +92,43 @@ public final class Train {
     /** {@code saves} sees each checkpoint save's progress (the crash test stops the process inside a save with it). */
     static Result run(Options options, PrintStream console, StepHook hook, SaveObserver saves) throws IOException {
         TrainConfig cfg = TrainConfig.load(options.configFile(), overrides(options));
-        Path runDir = Path.of(cfg.runDir());
-        Files.createDirectories(runDir);
-        // Held until the run ends: a second run on this folder would delete this one's temporary checkpoints.
-        try (RunLock lock = RunLock.acquire(runDir, console)) {
-            CheckpointManager folders = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
-            Resume resume = Resume.find(options.resume(), folders, cfg, console);
-            // What interrupted saves left goes only now: the lock keeps other runs from saving into this folder.
-            folders.removeIncomplete();
-            Engine engine = Engine.getEngine("PyTorch");
-            JsonNode resolved = recordStart(cfg, resume, engine);
-            return setUp(cfg, options, console, hook, resume, resolved, folders, engine);
+        RankAssignment assignment = options.ranks() != null ? options.ranks() : RankSources.fromEnvironment(System.getenv());
+        JsonNode resolved = ConfigLoader.toTree(cfg);
+        String configHash = Fingerprint.ofConfig(resolved);
+        Engine engine = Engine.getEngine("PyTorch");
+        Device device = device(engine, assignment);
+        try (DataParallel ranks = DataParallel.join(assignment, device, configHash,
+                Duration.ofSeconds(cfg.distributed().timeoutS()), console)) {
+            Path runDir = Path.of(cfg.runDir());
+            if (ranks.isLeader()) {
+                Files.createDirectories(runDir);
+            }
+            // Rank 0 alone writes the run folder, and holds it until the run ends: a second run on this folder would
+            // delete this one's temporary checkpoints.
+            try (RunLock lock = ranks.isLeader() ? RunLock.acquire(runDir, console) : null) {
+                CheckpointManager folders = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
+                Resume resume = Resume.find(options.resume(), folders, cfg, ranks.worldSize(), console);
+                if (ranks.isLeader()) {
+                    // What interrupted saves left goes only now: the lock keeps other runs from saving into this folder.
+                    folders.removeIncomplete();
+                    recordStart(cfg, resolved, resume, engine, ranks.worldSize());
+                }
+                return setUp(cfg, options, console, hook, resume, resolved, configHash, folders, engine, device, ranks);
+            }
         }
+    }
+
+    /** The GPU of this rank ({@code LOCAL_RANK}) when the engine has GPUs, else the CPU. */
+    private static Device device(Engine engine, RankAssignment ranks) {
+        int gpus = engine.getGpuCount();
+        if (gpus == 0) {
+            return Device.cpu();
+        }
+        if (ranks.localRank() >= gpus) {
+            throw new TrainException("local rank " + ranks.localRank() + " has no GPU: this machine has " + gpus
+                    + " (start at most one rank per GPU)");
+        }
+        return Device.gpu(ranks.localRank());
     }
 
     /** {@code --run-dir} and {@code --max-steps} are overrides like any {@code --set}, applied last. */
@@ -96,13 +139,12 @@ public final class Train {
         return overrides;
     }
 
-    /** Writes the resolved config and appends this start to the run's record; returns the resolved config. */
-    private static JsonNode recordStart(TrainConfig cfg, Resume resume, Engine engine) throws IOException {
+    /** Writes the resolved config and appends this start to the run's record. */
+    private static void recordStart(TrainConfig cfg, JsonNode resolved, Resume resume, Engine engine, int worldSize)
+            throws IOException {
         Path runDir = Path.of(cfg.runDir());
-        JsonNode resolved = ConfigLoader.toTree(cfg);
         Files.writeString(runDir.resolve("config.json"), ConfigLoader.json().writeValueAsString(resolved));
-        RunRecord.append(runDir, resolved, resume.step(), resume.from(), engine);
-        return resolved;
+        RunRecord.append(runDir, resolved, resume.step(), resume.from(), engine, worldSize);
     }
 
     /**
@@ -110,11 +152,11 @@ public final class Train {
      * lives as long as the loop: model, optimizer, data order and schedule.
      */
     private static Result setUp(TrainConfig cfg, Options options, PrintStream console, StepHook hook, Resume resume,
-                                JsonNode resolved, CheckpointManager folders, Engine engine) throws IOException {
+                                JsonNode resolved, String configHash, CheckpointManager folders, Engine engine,
+                                Device device, DataParallel ranks) throws IOException {
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }
-        Device device = engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         DataType computeType = computeType(cfg.computeDtype(), device);
         Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
         Datasets data = loadData(cfg, packer, console);
@@ -122,19 +164,22 @@ public final class Train {
         if (!resume.isFresh()) {
             ResumePolicy.requireSameData(cfg, fingerprint, resume.state(), resume.from());
         }
-        TrainCheckpoints checkpoints = new TrainCheckpoints(folders, cfg, resolved, fingerprint, tokenizerDir(cfg));
+        TrainCheckpoints checkpoints = new TrainCheckpoints(folders, cfg, resolved, configHash, fingerprint,
+                tokenizerDir(cfg), ranks);
         Evaluation evaluation = new Evaluation(data.eval(), packer, cfg, computeType);
         try (NDManager manager = NDManager.newBaseManager(device, engine.getEngineName());
              StopSignals signals = StopSignals.install(console)) {
             LlamaModel model = model(cfg, resume, data, computeType, manager, console);
+            IdenticalStart.require(ranks, model, fingerprint, resume.step());
+            GradientReducer reducer = reducer(cfg, ranks, model, console);
             OptimizerStep step = new OptimizerStep(engine, model, optimizer(cfg, resume, model, manager), computeType,
-                    cfg.model().chunkTokens(), cfg.clip().maxNorm(), manager);
+                    cfg.model().chunkTokens(), cfg.clip().maxNorm(), manager, ranks, reducer);
             // With max_steps the data repeats as often as the steps need; else it ends after the epochs.
             DataStream stream = new DataStream(data.train(), packer, cfg.seed(), cfg.data().shuffle(),
                     cfg.maxSteps() > 0 ? Long.MAX_VALUE : cfg.epochs());
-            LrSchedule schedule = schedule(cfg, stream, console);
+            LrSchedule schedule = schedule(cfg, ranks.worldSize(), stream, console);
             return new Train(cfg, options, console, hook, resume, manager, signals, step, stream, schedule, evaluation,
-                    checkpoints).train();
+                    checkpoints, ranks).train();
         }
     }
 
@@ -160,6 +205,15 @@ public final class Train {
         return data;
     }
 
+    private static GradientReducer reducer(TrainConfig cfg, DataParallel ranks, LlamaModel model, PrintStream console) {
+        GradientReducer reducer = new GradientReducer(ranks, model.parameters(), cfg.distributed().bucketMb() * (1L << 20));
+        if (ranks.worldSize() > 1) {
+            console.printf(Locale.ROOT, "distributed: rank %d of %d; gradients of %d weights summed in %d buckets of up to %d MiB%n",
+                    ranks.rank(), ranks.worldSize(), model.parameters().size(), reducer.buckets().size(), cfg.distributed().bucketMb());
+        }
+        return reducer;
+    }
+
     /** Fresh moments, or the checkpoint's: the AdamW state is half of what an exact resume needs. */
     private static AdamW optimizer(TrainConfig cfg, Resume resume, LlamaModel model, NDManager manager) throws IOException {
         AdamW.Settings settings = new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(),
@@ -170,20 +224,21 @@ public final class Train {
 
     /**
      * The run's length and learning rates. With {@code max_steps} the data repeats as often as needed; otherwise
-     * the steps are what {@code epochs} of the data fill (counted on the fresh stream, before any resume seek).
+     * the steps are what {@code epochs} of the data fill with global batches of {@code micro_batch x grad_accum x
+     * ranks} rows (counted on the fresh stream, before any resume seek).
      */
-    private static LrSchedule schedule(TrainConfig cfg, DataStream stream, PrintStream console) {
+    private static LrSchedule schedule(TrainConfig cfg, int worldSize, DataStream stream, PrintStream console) {
         int microBatch = cfg.batch().microBatch();
         int gradAccum = cfg.batch().gradAccum();
         long totalSteps = cfg.maxSteps() > 0 ? cfg.maxSteps()
-                : ceilDiv(stream.countRemainingRows(), (long) microBatch * gradAccum);
+                : ceilDiv(stream.countRemainingRows(), (long) microBatch * gradAccum * worldSize);
         long warmup = cfg.schedule().warmupSteps() >= 0 ? cfg.schedule().warmupSteps()
                 : Math.round(cfg.schedule().warmupRatio() * totalSteps);
         LrSchedule schedule = new LrSchedule(cfg.schedule().kind(), cfg.optimizer().lr(), warmup, totalSteps,
                 cfg.schedule().minLrRatio());
-        console.printf(Locale.ROOT, "plan: %d steps of %d x %d rows of %d tokens (%d rows per epoch), warm-up %d, %s schedule%n",
-                totalSteps, gradAccum, microBatch, cfg.data().seqLen(), stream.rowsPerEpoch(), warmup,
-                ConfigEnums.name(cfg.schedule().kind()));
+        console.printf(Locale.ROOT, "plan: %d steps of %d x %d rows%s of %d tokens (%d rows per epoch), warm-up %d, %s schedule%n",
+                totalSteps, gradAccum, microBatch, worldSize == 1 ? "" : " x " + worldSize + " ranks", cfg.data().seqLen(),
+                stream.rowsPerEpoch(), warmup, ConfigEnums.name(cfg.schedule().kind()));
         return schedule;
     }
 
@@ -249,6 +304,7 @@ public final class Train {
     private final LrSchedule schedule;
     private final Evaluation evaluation;
     private final TrainCheckpoints checkpoints;
+    private final DataParallel ranks;
     private final Path metricsFile;
     private final Progress progress;
     private final StepCounters counters;
@@ -260,7 +316,7 @@ public final class Train {
 
     private Train(TrainConfig cfg, Options options, PrintStream console, StepHook hook, Resume resume, NDManager manager,
                   StopSignals signals, OptimizerStep optimizerStep, DataStream stream, LrSchedule schedule,
-                  Evaluation evaluation, TrainCheckpoints checkpoints) {
+                  Evaluation evaluation, TrainCheckpoints checkpoints, DataParallel ranks) {
         this.cfg = cfg;
         this.stopAtStep = options.stopAtStep();
         this.console = console;
@@ -272,6 +328,7 @@ public final class Train {
         this.schedule = schedule;
         this.evaluation = evaluation;
         this.checkpoints = checkpoints;
+        this.ranks = ranks;
         this.metricsFile = Path.of(cfg.runDir()).resolve("metrics.jsonl");
         this.progress = new Progress(console, schedule.totalSteps());
         // Resume exactly where the checkpoint stopped: same counters, same position in the same data order.
@@ -283,10 +340,21 @@ public final class Train {
         this.lastCheckpoint = resume.from();
     }
 
+    /** Rank 0 writes the metrics and the plot; every rank trains. */
     private Result train() throws IOException {
         StopReason stopReason;
-        try (MetricsLog metrics = new MetricsLog(metricsFile, startStep)) {
+        try (MetricsLog metrics = ranks.isLeader() ? new MetricsLog(metricsFile, startStep) : null) {
             stopReason = trainSteps(metrics);
+        } catch (DistributedException e) {
+            throw new DistributedException("rank " + ranks.rank() + " stops in step " + (counters.step() + 1) + ": "
+                    + e.getMessage() + "; relaunch every rank to resume from "
+                    + (lastCheckpoint == null ? "the start (no checkpoint yet)" : lastCheckpoint), e);
+        }
+        if (!ranks.isLeader()) {
+            console.println("rank " + ranks.rank() + ": " + stopReason + " at step " + counters.step() + "/"
+                    + schedule.totalSteps() + "; checkpoint " + lastCheckpoint);
+            return new Result(Path.of(cfg.runDir()), startStep, counters.step(), schedule.totalSteps(), losses,
+                    lastCheckpoint, stopReason, null, null);
         }
         Path plot = Path.of(cfg.runDir()).resolve("loss.png");
         LossPlot.write(metricsFile, plot);
@@ -302,7 +370,8 @@ public final class Train {
             if (stopAtStepReached()) {
                 return StopReason.STOP_AT_STEP; // resumed at or past --stop-at-step: nothing to train
             }
-            List<MicroBatch> batch = nextGlobalBatch();
+            GlobalBatch batch = GlobalBatch.next(stream, ranks.rank(), ranks.worldSize(), cfg.batch().microBatch(),
+                    cfg.batch().gradAccum(), cfg.data().seqLen());
             if (batch.isEmpty()) {
                 return StopReason.DATA_EXHAUSTED;
             }
@@ -326,24 +395,10 @@ public final class Train {
 
     // ------------------------------------------------------------------ step
 
-    /** The next global batch: up to {@code grad_accum} micro-batches of {@code micro_batch} rows; empty when the data ran out. */
-    private List<MicroBatch> nextGlobalBatch() {
-        List<MicroBatch> micro = new ArrayList<>();
-        for (int a = 0; a < cfg.batch().gradAccum(); a++) {
-            List<Packer.PackedRow> rows = new ArrayList<>();
-            Packer.PackedRow row;
-            while (rows.size() < cfg.batch().microBatch() && (row = stream.next()) != null) {
-                rows.add(row);
-            }
-            if (rows.isEmpty()) break;
-            micro.add(MicroBatch.of(rows, cfg.batch().microBatch(), cfg.data().seqLen()));
-        }
-        return micro;
-    }
-
     /** One optimizer step on {@code batch}, counted, then reported in the metrics and on the console. */
-    private void step(List<MicroBatch> batch, MetricsLog metrics) throws IOException {
+    private void step(GlobalBatch batch, MetricsLog metrics) throws IOException {
         long stepStart = System.nanoTime();
+        double collectiveStart = ranks.collectiveSeconds();
         double lr = schedule.lr(counters.step());
         OptimizerStep.Outcome outcome = optimizerStep.take(batch, lr);
         counters.advance(outcome);
@@ -354,16 +409,24 @@ public final class Train {
         }
         losses.put(counters.step(), outcome.applied() ? outcome.loss() : Double.NaN);
         hook.afterStep(counters.step(), optimizerStep.model());
-        report(outcome, lr, (System.nanoTime() - stepStart) / 1e9, metrics);
+        report(outcome, lr, (System.nanoTime() - stepStart) / 1e9, ranks.collectiveSeconds() - collectiveStart, metrics);
     }
 
-    /** One metrics line per step (memory gauges included, so a leak shows as a trend); a console line per log.every. */
-    private void report(OptimizerStep.Outcome outcome, double lr, double stepSeconds, MetricsLog metrics) throws IOException {
+    /**
+     * One metrics line per step (memory gauges included, so a leak shows as a trend; {@code comm_s}: the step's time
+     * in collectives) and a console line per log.every, by rank 0.
+     */
+    private void report(OptimizerStep.Outcome outcome, double lr, double stepSeconds, double collectiveSeconds,
+                        MetricsLog metrics) throws IOException {
+        if (!ranks.isLeader()) {
+            return;
+        }
         double elapsed = (System.nanoTime() - runStart) / 1e9;
         double tokensPerSecond = outcome.tokens() / stepSeconds;
         ObjectNode line = MetricsLog.line("train", counters.step());
         line.put("loss", outcome.loss()).put("lr", lr).put("grad_norm", outcome.gradNorm())
-                .put("tokens_per_s", tokensPerSecond).put("elapsed_s", elapsed)
+                .put("tokens_per_s", tokensPerSecond).put("step_s", stepSeconds).put("comm_s", collectiveSeconds)
+                .put("elapsed_s", elapsed)
                 .put("loss_tokens", outcome.lossTokens()).put("epoch", stream.cursor().epoch())
                 .put("skipped", !outcome.applied()).put("rss_bytes", MetricsLog.rssBytes())
                 .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
@@ -389,10 +452,14 @@ public final class Train {
         return stopAtStep != null && counters.step() >= stopAtStep;
     }
 
-    /** Why the run must stop after this step (a signal, or --stop-at-step), or null to go on. */
+    /**
+     * Why the run must stop after this step (a signal to any rank, or --stop-at-step), or null to go on. Every rank
+     * asks once per step, so all ranks stop after the same step.
+     */
     private StopReason stopRequested() {
-        if (signals.raised() != null) {
-            return StopReason.ofSignal(signals.raised());
+        String signal = ranks.agreeOnSignal(signals.raised());
+        if (signal != null) {
+            return StopReason.ofSignal(signal);
         }
         return stopAtStepReached() ? StopReason.STOP_AT_STEP : null;
     }
@@ -400,7 +467,10 @@ public final class Train {
     // ------------------------------------------------------------------ evaluate
 
     private void evaluate(MetricsLog metrics) throws IOException {
-        double evalLoss = evaluation.loss(optimizerStep.model(), manager);
+        double evalLoss = evaluation.loss(optimizerStep.model(), manager, ranks);
+        if (!ranks.isLeader()) {
+            return;
+        }
         metrics.write(MetricsLog.line("eval", counters.step()).put("loss", evalLoss));
         console.printf(Locale.ROOT, "eval step %d: loss %.4f%n", counters.step(), evalLoss);
     }
@@ -409,6 +479,8 @@ public final class Train {
 
     private void save() throws IOException {
         lastCheckpoint = checkpoints.save(counters, stream.cursor(), optimizerStep.model(), optimizerStep.adamw());
-        console.println("checkpoint: " + lastCheckpoint);
+        if (ranks.isLeader()) {
+            console.println("checkpoint: " + lastCheckpoint);
+        }
     }
 }

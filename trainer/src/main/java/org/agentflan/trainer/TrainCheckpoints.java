@@ -4,7 +4,6 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
-import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.checkpoint.OptimizerState;
@@ -17,7 +16,8 @@ import org.agentflan.trainer.optim.AdamW;
  * The checkpoints a training run saves: when one is due, and what one holds -- the weights as an HF model folder
  * (tokenizer copied in, so {@code model/} loads on its own), the AdamW moments, and the trainer state (counters, data
  * cursor, and the config and data they belong to). That is everything an exact resume needs; {@link CheckpointManager}
- * makes each save all-or-nothing.
+ * makes each save all-or-nothing. In a job of several ranks, rank 0 alone writes (every rank holds the same weights
+ * and moments) while the others wait at a barrier, so that no rank goes on before the checkpoint is complete.
  */
 final class TrainCheckpoints {
     private final CheckpointManager checkpoints;
@@ -26,16 +26,21 @@ final class TrainCheckpoints {
     private final String configHash;
     private final String dataFingerprint;
     private final Path tokenizerDir;
+    private final DataParallel ranks;
 
-    /** @param tokenizerDir tokenizer files to copy into each {@code model/} folder, or null for none */
-    TrainCheckpoints(CheckpointManager checkpoints, TrainConfig cfg, JsonNode resolvedConfig, String dataFingerprint,
-                     Path tokenizerDir) throws IOException {
+    /**
+     * @param configHash {@link Fingerprint#ofConfig} of {@code resolvedConfig}
+     * @param tokenizerDir tokenizer files to copy into each {@code model/} folder, or null for none
+     */
+    TrainCheckpoints(CheckpointManager checkpoints, TrainConfig cfg, JsonNode resolvedConfig, String configHash,
+                     String dataFingerprint, Path tokenizerDir, DataParallel ranks) {
         this.checkpoints = checkpoints;
         this.cfg = cfg;
         this.resolvedConfig = resolvedConfig;
-        this.configHash = Fingerprint.ofBytes(ConfigLoader.json().writeValueAsBytes(resolvedConfig));
+        this.configHash = configHash;
         this.dataFingerprint = dataFingerprint;
         this.tokenizerDir = tokenizerDir;
+        this.ranks = ranks;
     }
 
     /** Every {@code checkpoint.every} steps (0: never on cadence) and always after the last step. */
@@ -43,12 +48,24 @@ final class TrainCheckpoints {
         return (cfg.checkpoint().every() > 0 && step % cfg.checkpoint().every() == 0) || step == totalSteps;
     }
 
-    /** Saves the run as of the step {@code counters} just counted; returns the checkpoint folder. */
+    /**
+     * Saves the run as of the step {@code counters} just counted; returns the checkpoint folder once it is complete
+     * on disk, on every rank.
+     */
     Path save(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw) throws IOException {
+        Path dir = checkpoints.root().resolve(CheckpointManager.dirName(counters.step()));
+        if (ranks.isLeader()) {
+            dir = write(counters, cursor, model, adamw);
+        }
+        ranks.barrier();
+        return dir;
+    }
+
+    private Path write(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw) throws IOException {
         DataType saveType = cfg.checkpoint().saveDtype().dataType();
         TrainerState state = new TrainerState(counters.step(), cursor.epoch(), cursor, counters.rowsSeen(),
-                counters.tokensSeen(), counters.lossTokensSeen(), cfg.seed(), 1, counters.consecutiveNonFinite(),
-                dataFingerprint, configHash, resolvedConfig);
+                counters.tokensSeen(), counters.lossTokensSeen(), cfg.seed(), ranks.worldSize(),
+                counters.consecutiveNonFinite(), dataFingerprint, configHash, resolvedConfig);
         return checkpoints.save(counters.step(), (dir, files) -> {
             HfCheckpoint.write(files, dir.resolve("model"), model.config(), model.parameters(),
                     cfg.checkpoint().maxShardBytes(), saveType, tokenizerDir);

@@ -29,7 +29,8 @@ public record TrainConfig(
         Checkpoint checkpoint,
         Eval eval,
         Log log,
-        Nan nan) implements Validatable {
+        Nan nan,
+        Distributed distributed) implements Validatable {
 
     public static final String DEFAULTS = "train-defaults.yaml";
 
@@ -70,6 +71,9 @@ public record TrainConfig(
 
     public record Nan(int maxConsecutive) {}
 
+    /** Multi-rank runs: gradient bucket size (MiB) and the bound on any one collective, store wait or barrier. */
+    public record Distributed(int bucketMb, long timeoutS) {}
+
     /** Loads a config file (or defaults only when {@code file} is null) with {@code --set} overrides. */
     public static TrainConfig load(java.nio.file.Path file, List<String> overrides) {
         return ConfigLoader.load(TrainConfig.class, DEFAULTS, file, overrides);
@@ -105,6 +109,9 @@ public record TrainConfig(
         if (eval.maxRows() <= 0) p.add("eval.max_rows must be > 0, got " + eval.maxRows());
         if (log.every() <= 0) p.add("log.every must be > 0, got " + log.every());
         if (nan.maxConsecutive() <= 0) p.add("nan.max_consecutive must be > 0, got " + nan.maxConsecutive());
+        // A bucket is all-reduced through one zero-copy view of a tensor, and DJL's views stop below 2 GiB.
+        if (distributed.bucketMb() < 1 || distributed.bucketMb() > 2047) p.add("distributed.bucket_mb must be 1-2047, got " + distributed.bucketMb());
+        if (distributed.timeoutS() <= 0) p.add("distributed.timeout_s must be > 0, got " + distributed.timeoutS());
         return p;
     }
 }

@@ -1,0 +1,17 @@
+package org.agentflan.trainer.distributed;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A launcher's way of telling a process its rank: torchrun's environment variables today ({@link TorchrunEnvironment});
+ * Slurm's {@code SLURM_*} variables or a Spark barrier stage's task context are further implementations, added to
+ * {@link RankSources#ENVIRONMENT} (or handed to {@code Train.Options} directly) without touching the training loop.
+ */
+public interface RankSource {
+    /**
+     * The assignment this launcher gave, or empty when its variables are absent (another launcher, or none). Variables
+     * that are present but incomplete or malformed are an error naming them, never a silent single-process run.
+     */
+    Optional<RankAssignment> detect(Map<String, String> environment);
+}

@@ -1,0 +1,23 @@
+package org.agentflan.trainer.distributed;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Finds this process's rank among the launchers agentflan knows; no launcher means a single process. */
+public final class RankSources {
+    /** Tried in order; the first that applies wins. Slurm and Kubernetes sources go here. */
+    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment());
+
+    private RankSources() {}
+
+    public static RankAssignment fromEnvironment(Map<String, String> environment) {
+        for (RankSource source : ENVIRONMENT) {
+            Optional<RankAssignment> found = source.detect(environment);
+            if (found.isPresent()) {
+                return found.get();
+            }
+        }
+        return RankAssignment.single();
+    }
+}
