@@ -148,23 +148,25 @@ final class DataParallel implements AutoCloseable {
     }
 
     /**
-     * The stop signal of the job after this step: the first of {@link StopSignals#NAMES} that any rank received, or
-     * null. Called by every rank once per step at the same point, so all ranks stop after the same step even when a
-     * signal reached only some of them, or reached them on either side of a step's end.
+     * Whether and why the job stops after this step: a signal that any rank received (the first of
+     * {@link StopSignals#NAMES}), else {@code --stop-at-step} if any rank reached it, else null. Every rank calls this
+     * once per step at the same point, so all ranks stop after the same step, even when a signal reached only some
+     * of them, or reached them on either side of a step's end.
      */
-    String agreeOnSignal(String raisedHere) {
+    StopReason agreeOnStop(String signalHere, boolean stopAtStepHere) {
         List<String> names = StopSignals.NAMES;
-        double[] flags = new double[names.size()];
-        if (raisedHere != null) {
-            flags[names.indexOf(raisedHere)] = 1;
+        double[] flags = new double[names.size() + 1];
+        if (signalHere != null) {
+            flags[names.indexOf(signalHere)] = 1;
         }
-        double[] raised = sum(flags);
+        flags[names.size()] = stopAtStepHere ? 1 : 0;
+        double[] anyRank = sum(flags);
         for (int i = 0; i < names.size(); i++) {
-            if (raised[i] > 0) {
-                return names.get(i);
+            if (anyRank[i] > 0) {
+                return StopReason.ofSignal(names.get(i));
             }
         }
-        return null;
+        return anyRank[names.size()] > 0 ? StopReason.STOP_AT_STEP : null;
     }
 
     /** Returns once every rank has called it (after rank 0 wrote a checkpoint, say). */

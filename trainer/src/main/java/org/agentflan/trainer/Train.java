@@ -346,7 +346,7 @@ public final class Train {
         try (MetricsLog metrics = ranks.isLeader() ? new MetricsLog(metricsFile, startStep) : null) {
             stopReason = trainSteps(metrics);
         } catch (DistributedException e) {
-            throw new DistributedException("rank " + ranks.rank() + " stops in step " + (counters.step() + 1) + ": "
+            throw new DistributedException("rank " + ranks.rank() + " stops after step " + counters.step() + ": "
                     + e.getMessage() + "; relaunch every rank to resume from "
                     + (lastCheckpoint == null ? "the start (no checkpoint yet)" : lastCheckpoint), e);
         }
@@ -367,7 +367,7 @@ public final class Train {
     /** Trains until a stop condition; returns the stop reason. */
     private StopReason trainSteps(MetricsLog metrics) throws IOException {
         while (counters.step() < schedule.totalSteps()) {
-            if (stopAtStepReached()) {
+            if (counters.step() == startStep && ranks.agreeOnStop(null, stopAtStepReached()) != null) {
                 return StopReason.STOP_AT_STEP; // resumed at or past --stop-at-step: nothing to train
             }
             GlobalBatch batch = GlobalBatch.next(stream, ranks.rank(), ranks.worldSize(), cfg.batch().microBatch(),
@@ -453,15 +453,11 @@ public final class Train {
     }
 
     /**
-     * Why the run must stop after this step (a signal to any rank, or --stop-at-step), or null to go on. Every rank
+     * Why the run must stop after this step (a signal, or --stop-at-step, on any rank), or null to go on. Every rank
      * asks once per step, so all ranks stop after the same step.
      */
     private StopReason stopRequested() {
-        String signal = ranks.agreeOnSignal(signals.raised());
-        if (signal != null) {
-            return StopReason.ofSignal(signal);
-        }
-        return stopAtStepReached() ? StopReason.STOP_AT_STEP : null;
+        return ranks.agreeOnStop(signals.raised(), stopAtStepReached());
     }
 
     // ------------------------------------------------------------------ evaluate

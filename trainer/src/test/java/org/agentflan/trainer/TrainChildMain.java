@@ -6,11 +6,14 @@ import java.util.ArrayList;
 import java.util.List;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.SaveObserver;
+import org.agentflan.trainer.distributed.DistributedException;
 import org.agentflan.trainer.model.LlamaModel;
 
 /**
- * Entry point of the child JVM the crash test kills: {@code <run-dir> <data-dir> [--pause-at EVENT] [overrides...]}.
- * At {@code EVENT} the child prints {@code PAUSED at EVENT} and blocks until a line arrives on its stdin, so the test
+ * Entry point of the child JVM the crash and multi-rank tests start:
+ * {@code <run-dir> <data-dir> [--pause-at EVENT] [--stop-at-step K] [overrides...]}, over
+ * {@link TrainFixtures#tinyRun}. The rank, if any, comes from torchrun's variables in the environment. At
+ * {@code EVENT} the child prints {@code PAUSED at EVENT} and blocks until a line arrives on its stdin, so the test
  * can kill it (or signal it) at exactly that point:
  * <ul>
  *   <li>{@code file:K:N} -- the N-th file of the step-K checkpoint is in place in its temporary folder, the next not begun;
@@ -19,6 +22,7 @@ import org.agentflan.trainer.model.LlamaModel;
  *   <li>{@code placed:K} -- the step-K folder is in place, but {@code latest} still names the previous checkpoint;
  *   <li>{@code step:K} -- inside step K, after its optimizer update, before its metrics line and any checkpoint.
  * </ul>
+ * A {@link TrainException} or {@link DistributedException} prints {@code error: message} and exits 2, as the CLI does.
  */
 public final class TrainChildMain {
     private TrainChildMain() {}
@@ -27,15 +31,31 @@ public final class TrainChildMain {
         List<String> overrides = new ArrayList<>(List.of(args).subList(2, args.length));
         Train.StepHook steps = (step, model) -> { };
         SaveObserver saves = SaveObserver.NONE;
-        if (!overrides.isEmpty() && overrides.get(0).equals("--pause-at")) {
-            Pause pause = new Pause(overrides.get(1));
-            steps = pause;
-            saves = pause;
+        Long stopAtStep = null;
+        while (!overrides.isEmpty() && overrides.get(0).startsWith("--")) {
+            String option = overrides.get(0);
+            String value = overrides.get(1);
             overrides = overrides.subList(2, overrides.size());
+            switch (option) {
+                case "--pause-at" -> {
+                    Pause pause = new Pause(value);
+                    steps = pause;
+                    saves = pause;
+                }
+                case "--stop-at-step" -> stopAtStep = Long.parseLong(value);
+                default -> throw new IllegalArgumentException("unknown option " + option);
+            }
         }
-        Train.Result r = Train.run(new Train.Options(null,
-                TrainFixtures.tinyRun(Path.of(args[1]), overrides.toArray(String[]::new)), Path.of(args[0]), null, null, null),
-                System.out, steps, saves);
+        Train.Result r;
+        try {
+            r = Train.run(new Train.Options(null, TrainFixtures.tinyRun(Path.of(args[1]), overrides.toArray(String[]::new)),
+                    Path.of(args[0]), null, null, stopAtStep), System.out, steps, saves);
+        } catch (TrainException | DistributedException e) {
+            System.out.println("error: " + e.getMessage());
+            System.out.flush();
+            System.exit(2);
+            return;
+        }
         System.out.println("child finished: " + r.stopReason() + " at step " + r.endStep());
         System.exit(0);
     }
