@@ -117,12 +117,14 @@ public final class Train {
         Device device = engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         DataType computeType = computeType(cfg.computeDtype(), device);
         Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
-        Datasets data = loadData(cfg, packer, console);
+        ModelTokenizer tokenizer = ModelTokenizer.of(cfg);
+        Datasets data = loadData(cfg, tokenizer, packer, console);
         String fingerprint = Fingerprint.ofSamples(data.train());
         if (!resume.isFresh()) {
             ResumePolicy.requireSameData(cfg, fingerprint, resume.state(), resume.from());
         }
-        TrainCheckpoints checkpoints = new TrainCheckpoints(folders, cfg, resolved, fingerprint, tokenizerDir(cfg));
+        TrainCheckpoints checkpoints = new TrainCheckpoints(folders, cfg, resolved, fingerprint,
+                tokenizer == null ? null : tokenizer.dir());
         Evaluation evaluation = new Evaluation(data.eval(), packer, cfg, computeType);
         try (NDManager manager = NDManager.newBaseManager(device, engine.getEngineName());
              StopSignals signals = StopSignals.install(console)) {
@@ -149,8 +151,12 @@ public final class Train {
         return model;
     }
 
-    private static Datasets loadData(TrainConfig cfg, Packer packer, PrintStream console) {
-        Datasets data = Datasets.load(cfg);
+    private static Datasets loadData(TrainConfig cfg, ModelTokenizer tokenizer, Packer packer, PrintStream console) {
+        Datasets data = Datasets.load(cfg, tokenizer);
+        console.println(tokenizer == null
+                ? "tokenizer: none (model.init " + ConfigEnums.name(cfg.model().init()) + " without model.tokenizer_dir), so"
+                        + " the data's tokenizer is not checked against the model's"
+                : "tokenizer: " + tokenizer.file() + " (sha256 " + tokenizer.sha256() + "), the data's as well");
         Packer.Stats stats = packer.stats(data.train());
         console.printf(Locale.ROOT, "data: %d train samples (%d split, %d dropped as too long, %d without loss), %d eval samples, %d loss tokens%n",
                 stats.samples(), stats.splitSamples(), stats.droppedOverlong(), stats.droppedNoLoss(), data.eval().size(), stats.lossTargets());
@@ -204,13 +210,6 @@ public final class Train {
             case LLAMA2_13B -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
             case LLAMA2_70B -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
         };
-    }
-
-    private static Path tokenizerDir(TrainConfig cfg) {
-        if (!cfg.model().tokenizerDir().isBlank()) {
-            return Path.of(cfg.model().tokenizerDir());
-        }
-        return cfg.model().init() == TrainConfig.Init.HF ? Path.of(cfg.model().hfDir()) : null;
     }
 
     private static DataType computeType(TrainConfig.Dtype dtype, Device device) {

@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.agentflan.format.ChatTemplate;
 import org.agentflan.format.FormatException;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.ShardSchema;
@@ -33,22 +35,26 @@ import org.apache.parquet.schema.Type;
 public final class ShardReader {
     private ShardReader() {}
 
-    /** What one data folder holds: its samples, in shard-file then row order, and the manifest's tokenizer hash. */
-    public record DataDir(Path dir, List<Sample> samples, String tokenizerSha256) {}
+    /** What one data folder holds: its manifest, and its samples in shard-file then row order. */
+    public record DataDir(Path dir, Manifest manifest, List<Sample> samples) {
+        public Path manifestFile() {
+            return dir.resolve(Manifest.FILE_NAME);
+        }
+    }
 
     /**
-     * Reads one data folder.
-     *
-     * @param expectedTokenizerSha256 the tokenizer hash the model needs, or empty to accept the manifest's
+     * Reads one data folder. Its manifest is read and checked first, and {@code manifestCheck} sees it before any
+     * shard is read, so a folder the run cannot use is refused before its shards are loaded.
      */
-    public static DataDir read(Path dir, String expectedTokenizerSha256) {
-        String sha = checkManifest(dir.resolve(Manifest.FILE_NAME), expectedTokenizerSha256);
+    public static DataDir read(Path dir, Consumer<Manifest> manifestCheck) {
+        Manifest manifest = manifest(dir);
+        manifestCheck.accept(manifest);
         List<Path> shards = shardFiles(dir);
         List<Sample> samples = new ArrayList<>();
         for (Path shard : shards) {
             readShard(shard, samples);
         }
-        return new DataDir(dir, List.copyOf(samples), sha);
+        return new DataDir(dir, manifest, List.copyOf(samples));
     }
 
     static List<Path> shardFiles(Path dir) {
@@ -70,20 +76,25 @@ public final class ShardReader {
         }
     }
 
-    /** The manifest's tokenizer hash, after checking the format version and the hash the model needs. */
-    private static String checkManifest(Path file, String expectedSha) {
+    /**
+     * The manifest of a data folder, with its format version checked (by {@link Manifest#read}) and its template:
+     * the trainer's {@code generate} prompts in {@link ChatTemplate}'s format, so data rendered in another would
+     * teach the model a format it is never asked in.
+     */
+    private static Manifest manifest(Path dir) {
+        Path file = dir.resolve(Manifest.FILE_NAME);
         Manifest manifest;
         try {
             manifest = Manifest.read(file);
         } catch (FormatException e) {
             throw new DataException(e.getMessage());
         }
-        String found = manifest.tokenizerSha256();
-        if (!expectedSha.isEmpty() && !expectedSha.equalsIgnoreCase(found)) {
-            throw new DataException(file + ": field 'tokenizer_sha256' is '" + found + "' but the model's tokenizer is '"
-                    + expectedSha + "'; the shards were tokenized with another tokenizer (re-run prepare with the model's)");
+        if (!ChatTemplate.NAME.equals(manifest.template())) {
+            throw new DataException(file + ": field 'template' is '" + manifest.template() + "' but this trainer"
+                    + " trains and generates in the '" + ChatTemplate.NAME + "' template; re-run prepare with"
+                    + " template.name=" + ChatTemplate.NAME);
         }
-        return found;
+        return manifest;
     }
 
     private static void readShard(Path shard, List<Sample> out) {
