@@ -19,18 +19,14 @@ import java.util.Map;
 import org.agentflan.config.ConfigEnums;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
-import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.checkpoint.SaveObserver;
-import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.data.DataStream;
 import org.agentflan.trainer.data.MicroBatch;
 import org.agentflan.trainer.data.Packer;
-import org.agentflan.trainer.data.Sample;
 import org.agentflan.trainer.metrics.LossPlot;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.metrics.Progress;
-import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.LrSchedule;
@@ -106,11 +102,13 @@ public final class Train {
     }
 
     /**
-     * Device and data first, so that their checks fail before any native memory is taken; then, in native memory that
-     * lives as long as the loop: model, optimizer, data order and schedule.
+     * The model's architecture, device and data first, so that their checks fail before any native memory is taken;
+     * then, in native memory that lives as long as the loop: model, optimizer, data order and schedule.
      */
     private static Result setUp(TrainConfig cfg, Options options, PrintStream console, StepHook hook, Resume resume,
                                 JsonNode resolved, CheckpointManager folders, Engine engine) throws IOException {
+        StartingModel start = StartingModel.of(cfg, resume);
+        start.requireSeqLen(cfg.data().seqLen());
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }
@@ -128,7 +126,7 @@ public final class Train {
         Evaluation evaluation = new Evaluation(data.eval(), packer, cfg, computeType);
         try (NDManager manager = NDManager.newBaseManager(device, engine.getEngineName());
              StopSignals signals = StopSignals.install(console)) {
-            LlamaModel model = model(cfg, resume, data, computeType, manager, console);
+            LlamaModel model = model(cfg, start, data, computeType, manager, console);
             OptimizerStep step = new OptimizerStep(engine, model, optimizer(cfg, resume, model, manager), computeType,
                     cfg.model().chunkTokens(), cfg.clip().maxNorm(), manager);
             // With max_steps the data repeats as often as the steps need; else it ends after the epochs.
@@ -141,12 +139,12 @@ public final class Train {
     }
 
     /** The checkpoint's weights when resuming, else the {@code model.init} ones; checked against the data's token ids. */
-    private static LlamaModel model(TrainConfig cfg, Resume resume, Datasets data, DataType computeType, NDManager manager,
-                                    PrintStream console) throws IOException {
-        LlamaModel model = loadModel(cfg, resume.from(), manager);
-        requireVocabulary(data.train(), model.config());
+    private static LlamaModel model(TrainConfig cfg, StartingModel start, Datasets data, DataType computeType,
+                                    NDManager manager, PrintStream console) throws IOException {
+        start.requireVocabulary(data.train());
+        LlamaModel model = start.load(cfg, manager);
         model.setTrainable(true);
-        console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", ConfigEnums.name(cfg.model().init()),
+        console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", start.source(),
                 model.config().parameterCount(), computeType, manager.getDevice());
         return model;
     }
@@ -193,42 +191,12 @@ public final class Train {
         return schedule;
     }
 
-    private static LlamaModel loadModel(TrainConfig cfg, Path resumeFrom, NDManager manager) throws IOException {
-        if (resumeFrom != null) {
-            return HfCheckpoint.loadModel(resumeFrom.resolve("model"), manager);
-        }
-        return switch (cfg.model().init()) {
-            case HF -> {
-                Path dir = Path.of(cfg.model().hfDir());
-                if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
-                    throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
-                }
-                yield HfCheckpoint.loadModel(dir, manager);
-            }
-            case TINY -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
-            case LLAMA2_7B -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
-            case LLAMA2_13B -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
-            case LLAMA2_70B -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
-        };
-    }
-
     private static DataType computeType(TrainConfig.Dtype dtype, Device device) {
         DataType type = dtype.dataType();
         if (type == DataType.BFLOAT16 && !device.isGpu()) {
             throw new TrainException("compute_dtype bfloat16 crashes DJL's PyTorch engine on CPU; use float32 on CPU (bfloat16 is for GPUs)");
         }
         return type;
-    }
-
-    private static void requireVocabulary(List<Sample> samples, LlamaConfig arch) {
-        for (Sample s : samples) {
-            for (int id : s.inputIds()) {
-                if (id < 0 || id >= arch.vocabSize()) {
-                    throw new DataException("sample " + s.id() + ": token id " + id + " is outside the model's vocabulary of "
-                            + arch.vocabSize() + " (was the data tokenized for another model?)");
-                }
-            }
-        }
     }
 
     private static long ceilDiv(long a, long b) {

@@ -43,11 +43,16 @@ class TrainInputChecksTest {
         assertFalse(Files.exists(tmp.resolve("run/checkpoints")), "nothing trained");
     }
 
-    /** model.hf_dir is the tokenizer folder of an HF model; one without tokenizer.json cannot be checked. */
+    /**
+     * model.hf_dir is the tokenizer folder of an HF model; one without tokenizer.json (here the model/ of a checkpoint
+     * of a run without a tokenizer) cannot be checked.
+     */
     @Test
     void anHfModelWithoutTokenizerJsonIsRefused() throws Exception {
         Path data = TrainFixtures.dataDir(tmp);
-        Path hf = Files.createDirectories(tmp.resolve("hf"));
+        Path hf = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "max_steps=1"), tmp.resolve("saved"),
+                null, null, null), QUIET).lastCheckpoint().resolve("model");
+        assertFalse(Files.exists(hf.resolve("tokenizer.json")));
         TrainException e = assertThrows(TrainException.class, () -> Train.run(new Train.Options(null,
                 TrainFixtures.tinyRun(data, "max_steps=1", "model.init=hf", "model.hf_dir=" + hf), tmp.resolve("run"),
                 null, null, null), QUIET));
@@ -89,6 +94,30 @@ class TrainInputChecksTest {
                 null, null, null), QUIET));
         assertEquals(other.resolve("manifest.json") + ": tokenizer_sha256 def456 differs from "
                 + data.resolve("manifest.json") + "'s abc123; all data must use one tokenizer", e.getMessage());
+    }
+
+    /**
+     * The tiny architecture has max_position_embeddings 512: data.seq_len 513 is refused before any weight exists, and
+     * so is a seq_len beyond an HF model's config.json (here a saved checkpoint's model/ loaded with model.init=hf).
+     */
+    @Test
+    void seqLenBeyondMaxPositionEmbeddingsIsRefusedNamingBoth() throws Exception {
+        Path data = TrainFixtures.dataDir(tmp);
+        TrainException tiny = assertThrows(TrainException.class, () -> Train.run(new Train.Options(null,
+                TrainFixtures.tinyRun(data, "max_steps=1", "data.seq_len=513"), tmp.resolve("tiny"), null, null, null), QUIET));
+        assertEquals("data.seq_len 513 is beyond the model's max_position_embeddings 512 (model.init tiny): positions"
+                + " past it were never trained and RoPE scaling is not implemented; set data.seq_len to at most 512",
+                tiny.getMessage());
+        assertFalse(Files.exists(tmp.resolve("tiny/checkpoints")), "nothing trained");
+
+        Train.Result saved = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "max_steps=1", "data.seq_len=512"),
+                tmp.resolve("saved"), null, null, null), QUIET);
+        Path hf = saved.lastCheckpoint().resolve("model");
+        TrainException fromHf = assertThrows(TrainException.class, () -> Train.run(new Train.Options(null,
+                TrainFixtures.tinyRun(data, "max_steps=1", "model.init=hf", "model.hf_dir=" + hf,
+                        "model.tokenizer_dir=" + TOKENIZER, "data.seq_len=4096"), tmp.resolve("hf"), null, null, null), QUIET));
+        assertTrue(fromHf.getMessage().startsWith("data.seq_len 4096 is beyond the model's max_position_embeddings 512"
+                + " (model.hf_dir (" + hf.resolve("config.json") + "))"), fromHf.getMessage());
     }
 
     /** A manifest as data-prep writes it, naming {@code tokenizerSha}. */
