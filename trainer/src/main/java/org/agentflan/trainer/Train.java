@@ -263,17 +263,29 @@ public final class Train {
                 stopReason, metricsFile, plot);
     }
 
-    /** Trains until a stop condition; returns the stop reason. */
+    /**
+     * Trains until a stop condition; returns the stop reason. A checkpoint only ever follows a finite step: one due at a
+     * skipped (non-finite) step is written after the next finite step instead, and a run that has to stop at a skipped
+     * step stops without one, so {@code latest} always names weights reached by finite steps.
+     */
     private StopReason trainSteps(MetricsLog metrics) throws IOException {
+        boolean savePostponed = false;
         while (counters.step() < schedule.totalSteps()) {
             if (stopAtStepReached()) {
                 return StopReason.STOP_AT_STEP; // resumed at or past --stop-at-step: nothing to train
+            }
+            if (signals.raised() != null && counters.step() == startStep) {
+                return stopBeforeTraining(); // the signal came during setup: nothing new to save
             }
             List<MicroBatch> batch = nextGlobalBatch();
             if (batch.isEmpty()) {
                 return StopReason.DATA_EXHAUSTED;
             }
-            step(batch, metrics);
+            OptimizerStep.Outcome outcome = step(batch, metrics);
+            if (outcome.nonFiniteWeight() != null) {
+                reportNonFiniteWeights(outcome.nonFiniteWeight());
+                return StopReason.NON_FINITE;
+            }
             if (tooManyNonFinite()) {
                 return StopReason.NON_FINITE;
             }
@@ -281,12 +293,23 @@ public final class Train {
                 evaluate(metrics);
             }
             StopReason stop = stopRequested();
-            if (stop != null || checkpoints.due(counters.step(), schedule.totalSteps())) {
+            boolean saveDue = savePostponed || stop != null || checkpoints.due(counters.step(), schedule.totalSteps());
+            savePostponed = saveDue && !outcome.finite();
+            if (saveDue && outcome.finite()) {
                 save();
+            } else if (saveDue) {
+                console.println("step " + counters.step() + " was not finite, so it is not checkpointed"
+                        + (stop == null ? "; the checkpoint follows the next finite step" : "; the newest checkpoint stays "
+                        + (lastCheckpoint == null ? "(none)" : lastCheckpoint)));
             }
             if (stop != null) {
                 return stop;
             }
+        }
+        if (savePostponed) {
+            console.println("error: the last step " + counters.step() + " was not finite, so the end of the run is not"
+                    + " checkpointed; the newest checkpoint is " + (lastCheckpoint == null ? "(none)" : lastCheckpoint));
+            return StopReason.NON_FINITE;
         }
         return StopReason.COMPLETED;
     }
@@ -309,7 +332,7 @@ public final class Train {
     }
 
     /** One optimizer step on {@code batch}, counted, then reported in the metrics and on the console. */
-    private void step(List<MicroBatch> batch, MetricsLog metrics) throws IOException {
+    private OptimizerStep.Outcome step(List<MicroBatch> batch, MetricsLog metrics) throws IOException {
         long stepStart = System.nanoTime();
         double lr = schedule.lr(counters.step());
         OptimizerStep.Outcome outcome = optimizerStep.take(batch, lr);
@@ -322,6 +345,7 @@ public final class Train {
         losses.put(counters.step(), outcome.applied() ? outcome.loss() : Double.NaN);
         hook.afterStep(counters.step(), optimizerStep.model());
         report(outcome, lr, (System.nanoTime() - stepStart) / 1e9, metrics);
+        return outcome;
     }
 
     /** One metrics line per step (memory gauges included, so a leak shows as a trend); a console line per log.every. */
@@ -332,7 +356,8 @@ public final class Train {
         line.put("loss", outcome.loss()).put("lr", lr).put("grad_norm", outcome.gradNorm())
                 .put("tokens_per_s", tokensPerSecond).put("elapsed_s", elapsed)
                 .put("loss_tokens", outcome.lossTokens()).put("epoch", stream.cursor().epoch())
-                .put("skipped", !outcome.applied()).put("rss_bytes", MetricsLog.rssBytes())
+                .put("skipped", !outcome.applied()).put("non_finite_weight", outcome.nonFiniteWeight())
+                .put("rss_bytes", MetricsLog.rssBytes())
                 .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
                 .put("live_arrays", manager.getManagedArrays().size());
         metrics.write(line);
@@ -344,12 +369,35 @@ public final class Train {
 
     /** A few skipped steps ride out a spike; a longer run of them means the run diverged, and more would only waste time. */
     private boolean tooManyNonFinite() {
-        if (counters.consecutiveNonFinite() < cfg.nan().maxConsecutive()) {
+        int run = counters.consecutiveNonFinite();
+        if (run < cfg.nan().maxConsecutive()) {
             return false;
         }
-        console.println("error: " + counters.consecutiveNonFinite() + " non-finite steps in a row; stopping. The last good checkpoint is "
-                + (lastCheckpoint == null ? "(none)" : lastCheckpoint) + "; lower optimizer.lr or check the data, then resume from it");
+        long last = counters.step();
+        console.println("error: step" + (run == 1 ? " " + last : "s " + (last - run + 1) + " to " + last) + " had a"
+                + " non-finite loss or gradient (" + run + " in a row, nan.max_consecutive " + cfg.nan().maxConsecutive()
+                + "); stopping at step " + last + ". " + lastGood());
         return true;
+    }
+
+    /** An update that overflowed cannot be skipped after the fact, and no later step brings the weights back. */
+    private void reportNonFiniteWeights(String weight) {
+        console.println("error: step " + counters.step() + " left weight '" + weight + "' non-finite (NaN or Inf) although"
+                + " its loss and gradient were finite: the update overflowed, and no later step can recover, so the run"
+                + " stops at step " + counters.step() + " without checkpointing it. " + lastGood());
+    }
+
+    private String lastGood() {
+        return lastCheckpoint == null ? "There is no checkpoint yet; lower optimizer.lr or check the data, then start again"
+                : "The last good checkpoint is " + lastCheckpoint + "; lower optimizer.lr or check the data, then resume from"
+                        + " it (a new lr needs a new run: model.init=hf with model.hf_dir=" + lastCheckpoint.resolve("model") + ")";
+    }
+
+    /** A signal arrived before the first step of this process: stop at once, the start point is already saved. */
+    private StopReason stopBeforeTraining() {
+        console.println("stopping before the first step: nothing trained since " + (lastCheckpoint == null ? "the start"
+                : lastCheckpoint));
+        return StopReason.ofSignal(signals.raised());
     }
 
     private boolean stopAtStepReached() {

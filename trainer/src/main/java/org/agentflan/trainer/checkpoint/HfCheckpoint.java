@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.agentflan.trainer.model.FiniteCheck;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 
@@ -104,7 +105,13 @@ public final class HfCheckpoint {
         }
         try (Layout layout = Layout.open(dir)) {
             for (Map.Entry<String, SafetensorsReader> e : layout.checkAgainst(config).entrySet()) {
-                e.getValue().readInto(e.getKey(), parameters.get(e.getKey()));
+                NDArray parameter = parameters.get(e.getKey());
+                e.getValue().readInto(e.getKey(), parameter);
+                // A diverged (or damaged) checkpoint would train, score and sample NaN: refuse it, naming the tensor.
+                if (!FiniteCheck.isFinite(parameter)) {
+                    throw CheckpointFormatException.of(e.getValue().file(), e.getKey(),
+                            "holds NaN or Inf values (the weights of a diverged run, or a damaged file)");
+                }
             }
         }
     }
