@@ -1,5 +1,7 @@
 package org.agentflan.launch;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,6 +48,10 @@ public final class TrainCommand implements Callable<Integer> {
             result = Train.run(new Train.Options(config, overrides, runDir, maxSteps, resume, stopAtStep), System.out);
         } catch (TrainException | DataException e) {
             throw new UserError(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UserError(IoFailure.describe(e), e);
+        } catch (UncheckedIOException e) {
+            throw new UserError(IoFailure.describe(e), e);
         }
         return result.stopReason() == StopReason.NON_FINITE ? 1 : 0;
     }

@@ -46,7 +46,7 @@ record StartingModel(LlamaConfig config, Path dir, String source) {
         try {
             return new StartingModel(LlamaConfig.read(configFile), dir, what + " (" + configFile + ")");
         } catch (IllegalArgumentException e) {
-            throw new TrainException(e.getMessage().replace('\n', ' '));
+            throw new TrainException(e.getMessage().replaceAll("\\s*\\R\\s*", " "));
         }
     }
 

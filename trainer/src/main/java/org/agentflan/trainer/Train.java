@@ -70,8 +70,7 @@ public final class Train {
     /** {@code saves} sees each checkpoint save's progress (the crash test stops the process inside a save with it). */
     static Result run(Options options, PrintStream console, StepHook hook, SaveObserver saves) throws IOException {
         TrainConfig cfg = TrainConfig.load(options.configFile(), overrides(options));
-        Path runDir = Path.of(cfg.runDir());
-        Files.createDirectories(runDir);
+        Path runDir = RunFolder.create(Path.of(cfg.runDir()));
         // Held until the run ends: a second run on this folder would delete this one's temporary checkpoints.
         try (RunLock lock = RunLock.acquire(runDir, console)) {
             CheckpointManager folders = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
@@ -96,7 +95,7 @@ public final class Train {
     private static JsonNode recordStart(TrainConfig cfg, Resume resume, Engine engine) throws IOException {
         Path runDir = Path.of(cfg.runDir());
         JsonNode resolved = ConfigLoader.toTree(cfg);
-        Files.writeString(runDir.resolve("config.json"), ConfigLoader.json().writeValueAsString(resolved));
+        Files.writeString(runDir.resolve(RunFolder.CONFIG), ConfigLoader.json().writeValueAsString(resolved));
         RunRecord.append(runDir, resolved, resume.step(), resume.from(), engine);
         return resolved;
     }
@@ -239,7 +238,7 @@ public final class Train {
         this.schedule = schedule;
         this.evaluation = evaluation;
         this.checkpoints = checkpoints;
-        this.metricsFile = Path.of(cfg.runDir()).resolve("metrics.jsonl");
+        this.metricsFile = Path.of(cfg.runDir()).resolve(RunFolder.METRICS);
         this.progress = new Progress(console, schedule.totalSteps());
         // Resume exactly where the checkpoint stopped: same counters, same position in the same data order.
         this.counters = StepCounters.at(resume);
@@ -255,7 +254,7 @@ public final class Train {
         try (MetricsLog metrics = new MetricsLog(metricsFile, startStep)) {
             stopReason = trainSteps(metrics);
         }
-        Path plot = Path.of(cfg.runDir()).resolve("loss.png");
+        Path plot = Path.of(cfg.runDir()).resolve(RunFolder.PLOT);
         LossPlot.write(metricsFile, plot);
         console.println("run " + cfg.runDir() + ": " + stopReason + " at step " + counters.step() + "/" + schedule.totalSteps()
                 + "; metrics " + metricsFile + ", plot " + plot + ", checkpoint " + lastCheckpoint);

@@ -40,6 +40,15 @@ public final class TrainChildMain {
         System.exit(0);
     }
 
+    /** The command line of a child JVM running this class on {@code run} with the test's classpath. */
+    static List<String> command(Path run, Path data, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
+                "-cp", System.getProperty("java.class.path"), TrainChildMain.class.getName(), run.toString(), data.toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
     /** Watches the run's steps and saves, and blocks at the one event it was given. */
     static final class Pause implements SaveObserver, Train.StepHook {
         /** CheckpointManager writes step K into {@code .tmp-step_K} and renames it to {@code step_K} when complete. */

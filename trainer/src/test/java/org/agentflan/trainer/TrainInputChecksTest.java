@@ -40,7 +40,7 @@ class TrainInputChecksTest {
                 + TOKENIZER.resolve("tokenizer.json") + " has sha256 " + modelSha + ": the shards were tokenized with"
                 + " another tokenizer, so their ids mean other text to this model. Re-run prepare with tokenizer="
                 + TOKENIZER + ", or set model.tokenizer_dir to the tokenizer the data was made with", e.getMessage());
-        assertFalse(Files.exists(tmp.resolve("run/checkpoints")), "nothing trained");
+        assertFalse(Files.exists(tmp.resolve("run/metrics.jsonl")), "nothing trained");
     }
 
     /**
@@ -108,7 +108,7 @@ class TrainInputChecksTest {
         assertEquals("data.seq_len 513 is beyond the model's max_position_embeddings 512 (model.init tiny): positions"
                 + " past it were never trained and RoPE scaling is not implemented; set data.seq_len to at most 512",
                 tiny.getMessage());
-        assertFalse(Files.exists(tmp.resolve("tiny/checkpoints")), "nothing trained");
+        assertFalse(Files.exists(tmp.resolve("tiny/metrics.jsonl")), "nothing trained");
 
         Train.Result saved = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "max_steps=1", "data.seq_len=512"),
                 tmp.resolve("saved"), null, null, null), QUIET);

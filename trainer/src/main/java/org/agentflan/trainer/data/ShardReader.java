@@ -1,7 +1,6 @@
 package org.agentflan.trainer.data;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,7 +71,7 @@ public final class ShardReader {
             }
             return shards;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + shardDir, e);
+            throw new DataException(shardDir + ": cannot list (" + oneLine(e) + ")");
         }
     }
 
@@ -128,9 +127,18 @@ public final class ShardReader {
                     out.add(new Sample(id, inputIds, lossMask));
                 }
             }
-        } catch (IOException e) {
-            throw new DataException(shard + ": cannot read Parquet (" + e.getMessage() + ")");
+        } catch (DataException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // Parquet reports a truncated or corrupt file with IOExceptions and plain RuntimeExceptions alike.
+            throw new DataException(shard + ": not a readable Parquet shard, truncated or corrupt (" + oneLine(e) + ")");
         }
+    }
+
+    /** The exception's message (its type when it has none) on one line. */
+    private static String oneLine(Exception e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.replaceAll("\\s*\\R\\s*", " ");
     }
 
     /** An int array column in either list layout; the element may be any int type or a boolean. */

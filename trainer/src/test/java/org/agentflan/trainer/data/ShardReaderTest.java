@@ -80,6 +80,35 @@ class ShardReaderTest {
                 e.getMessage());
     }
 
+    /**
+     * Real damage to a real shard -- cut short, bytes overwritten in the middle, garbage in place of the file -- is
+     * one line naming the shard and what is wrong.
+     */
+    @Test
+    void aDamagedShardNamesItselfInOneLine() throws Exception {
+        ShardWriter.writeDataDir(tmp, DataStreamTest.samples(300, 50, 5));
+        Path shard = tmp.resolve("shards/part-00001.parquet");
+        byte[] good = Files.readAllBytes(shard);
+
+        Files.write(shard, java.util.Arrays.copyOf(good, good.length / 2));
+        assertOneLineNaming(shard, assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { })));
+
+        byte[] flipped = good.clone();
+        for (int i = good.length / 3; i < good.length / 3 + 64; i++) {
+            flipped[i] ^= (byte) 0x5a;
+        }
+        Files.write(shard, flipped);
+        assertOneLineNaming(shard, assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { })));
+
+        Files.writeString(shard, "not a parquet file at all\n");
+        assertOneLineNaming(shard, assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { })));
+    }
+
+    private static void assertOneLineNaming(Path file, DataException e) {
+        assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
+
     @Test
     void missingShardsFolderSaysToRunPrepare() throws Exception {
         ShardWriter.writeManifest(tmp, Manifest.FORMAT_VERSION, "x");
