@@ -37,7 +37,7 @@ public final class TrainChildMain {
                 TrainFixtures.tinyRun(Path.of(args[1]), overrides.toArray(String[]::new)), Path.of(args[0]), null, null, null),
                 System.out, steps, saves);
         System.out.println("child finished: " + r.stopReason() + " at step " + r.endStep());
-        System.exit(0);
+        System.exit(r.stopReason().exitCode()); // as agentflan train exits
     }
 
     /** The command line of a child JVM running this class on {@code run} with the test's classpath. */
