@@ -61,7 +61,8 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (result.stopReason().isSignal()) {
             System.out.println("preempted (" + result.stopReason() + "): exit status " + result.stopReason().exitCode()
-                    + "; the same command resumes from " + result.lastCheckpoint());
+                    + (result.lastCheckpoint() == null ? "; nothing was trained, the same command starts the run"
+                    : "; the same command resumes from " + result.lastCheckpoint()));
         }
         return result.stopReason().exitCode();
     }
