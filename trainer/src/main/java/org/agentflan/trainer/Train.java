@@ -386,10 +386,11 @@ public final class Train {
                 + " stops at step " + counters.step() + " without checkpointing it. " + lastGood());
     }
 
+    /** Where to go on from: a changed lr is a new run (resume refuses it), started from the last good weights. */
     private String lastGood() {
         return lastCheckpoint == null ? "There is no checkpoint yet; lower optimizer.lr or check the data, then start again"
-                : "The last good checkpoint is " + lastCheckpoint + "; lower optimizer.lr or check the data, then resume from"
-                        + " it (a new lr needs a new run: model.init=hf with model.hf_dir=" + lastCheckpoint.resolve("model") + ")";
+                : "The last good checkpoint is " + lastCheckpoint + "; check the data, or go on with a lower optimizer.lr"
+                        + " in a new run from its weights (model.init=hf, model.hf_dir=" + lastCheckpoint.resolve("model") + ")";
     }
 
     /** A signal arrived before the first step of this process: stop at once, the start point is already saved. */
