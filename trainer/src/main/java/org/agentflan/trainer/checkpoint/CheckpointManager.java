@@ -37,10 +37,6 @@ public final class CheckpointManager {
     private final SaveObserver observer;
     private final AtomicFileWriter files;
 
-    public CheckpointManager(Path runDir, int keep) {
-        this(runDir, keep, SaveObserver.NONE);
-    }
-
     public CheckpointManager(Path runDir, int keep, SaveObserver observer) {
         this.root = runDir.resolve("checkpoints");
         this.keep = keep;

@@ -44,47 +44,11 @@ public final class HfCheckpoint {
     /** Tokenizer files copied into a written checkpoint when the tokenizer folder has them. */
     public static final List<String> TOKENIZER_FILES =
             List.of("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json");
-    /** HF's default shard size for save_pretrained. */
-    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final int MAX_LISTED_PROBLEMS = 20;
 
-    /** Receives one loaded tensor and owns it from then on (place it, then close it or keep it). */
-    @FunctionalInterface
-    public interface TensorSink {
-        void accept(String name, NDArray array) throws IOException;
-    }
-
-    /** What {@link #write} produced. */
-    public record WriteResult(Path dir, List<Path> weightFiles, long weightBytes) {}
-
     private HfCheckpoint() {}
-
-    /** Reads every parameter as FLOAT32 on the manager's device, in the config's key order. */
-    public static Map<String, NDArray> read(Path dir, LlamaConfig config, NDManager manager) throws IOException {
-        Map<String, NDArray> weights = new LinkedHashMap<>();
-        try {
-            stream(dir, config, manager, weights::put);
-        } catch (IOException | RuntimeException e) {
-            weights.values().forEach(NDArray::close);
-            throw e;
-        }
-        return weights;
-    }
-
-    /**
-     * Loads the parameters one at a time, in the config's key order, handing each to {@code sink}; a caller that
-     * copies each tensor into its model and closes it needs one tensor of extra memory for the whole load.
-     */
-    public static void stream(Path dir, LlamaConfig config, NDManager manager, TensorSink sink) throws IOException {
-        try (Layout layout = Layout.open(dir)) {
-            Map<String, SafetensorsReader> sources = layout.checkAgainst(config);
-            for (Map.Entry<String, SafetensorsReader> e : sources.entrySet()) {
-                sink.accept(e.getKey(), e.getValue().read(e.getKey(), manager, DataType.FLOAT32));
-            }
-        }
-    }
 
     /**
      * Loads the checkpoint into existing parameter arrays (FLOAT32, shapes as in the config), e.g. a freshly built
@@ -163,13 +127,6 @@ public final class HfCheckpoint {
             throw e;
         }
         return model;
-    }
-
-    /** The weight files of a checkpoint folder (one file, or every shard named by the index). */
-    public static List<Path> weightFiles(Path dir) throws IOException {
-        try (Layout layout = Layout.open(dir)) {
-            return layout.files();
-        }
     }
 
     /** The open weight files of a checkpoint folder and which file holds each tensor. */
@@ -259,10 +216,6 @@ public final class HfCheckpoint {
             }
         }
 
-        List<Path> files() {
-            return List.copyOf(readers.keySet());
-        }
-
         /** Checks names and shapes against the config; returns the reader of every parameter, in config order. */
         Map<String, SafetensorsReader> checkAgainst(LlamaConfig config) throws CheckpointFormatException {
             Map<String, long[]> expected = config.parameterShapes();
@@ -338,8 +291,8 @@ public final class HfCheckpoint {
      * {@code tokenizerDirOrNull}, each file through {@code files}. Stale weight files of an earlier save into the same
      * folder are removed.
      */
-    public static WriteResult write(AtomicFileWriter files, Path dir, LlamaConfig config, Map<String, NDArray> weights,
-                                    long maxShardBytes, DataType saveType, Path tokenizerDirOrNull) throws IOException {
+    public static void write(AtomicFileWriter files, Path dir, LlamaConfig config, Map<String, NDArray> weights,
+                             long maxShardBytes, DataType saveType, Path tokenizerDirOrNull) throws IOException {
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("maxShardBytes must be > 0, got " + maxShardBytes);
         }
@@ -399,7 +352,6 @@ public final class HfCheckpoint {
                 }
             }
         }
-        return new WriteResult(dir, List.copyOf(weightFiles), totalBytes);
     }
 
     private static List<SafetensorsWriter.Entry> entriesInConfigOrder(

@@ -55,29 +55,12 @@ public final class OptimizerState {
         return bytes;
     }
 
-    /** Restores moments and step into an existing {@code adamw}, reading each saved moment straight into its array. */
-    public static void read(Path dir, AdamW adamw) throws IOException {
-        load(dir, (shapes, reader, step) -> {
-            adamw.loadState(shapes, reader::readInto, step);
-            return adamw;
-        });
-    }
-
     /**
      * A new AdamW over {@code params} resumed from the saved state: each moment is allocated once and the saved
      * values are read straight into it (what resuming a run uses: no zeroing, no second copy).
      */
     public static AdamW restore(Path dir, AdamW.Settings settings, Map<String, NDArray> params, NDManager manager)
             throws IOException {
-        return load(dir, (shapes, reader, step) ->
-                AdamW.restore(settings, params, manager, shapes, reader::readInto, step));
-    }
-
-    private interface Loader {
-        AdamW load(Map<String, Shape> shapes, SafetensorsReader reader, long step) throws IOException;
-    }
-
-    private static AdamW load(Path dir, Loader loader) throws IOException {
         Path file = dir.resolve(TENSORS);
         try (SafetensorsReader reader = SafetensorsReader.open(file)) {
             String step = reader.metadata().get("step");
@@ -87,7 +70,7 @@ public final class OptimizerState {
             Map<String, Shape> shapes = new LinkedHashMap<>();
             reader.tensors().forEach((name, info) -> shapes.put(name, info.shape()));
             try {
-                return loader.load(shapes, reader, Long.parseLong(step));
+                return AdamW.restore(settings, params, manager, shapes, reader::readInto, Long.parseLong(step));
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + e.getMessage(), e);
             }
