@@ -92,7 +92,7 @@ class TrainCrashTest {
 
     /**
      * SIGTERM arriving while the child is inside step 1: it finishes that step, saves checkpoint 1 (checkpoint.every=0
-     * saves only after the last step, so the signal made it) and exits cleanly.
+     * saves only after the last step, so the signal made it) and exits with the preempted status.
      */
     @Test
     void sigtermFinishesTheStepWritesACheckpointAndExits() throws Exception {
@@ -106,7 +106,7 @@ class TrainCrashTest {
         release(child);
         assertTrue(child.waitFor(2, TimeUnit.MINUTES), "trainer did not exit after SIGTERM");
         String out = Files.readString(log);
-        assertEquals(0, child.exitValue(), out);
+        assertEquals(StopReason.EXIT_PREEMPTED, child.exitValue(), out);
         assertTrue(out.contains("child finished: signal_term at step 1"), out);
         Path last = new CheckpointManager(run, 2, SaveObserver.NONE).latestComplete().orElseThrow();
         assertEquals(CheckpointManager.dirName(1), last.getFileName().toString(), out);

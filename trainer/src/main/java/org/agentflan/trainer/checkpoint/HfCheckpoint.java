@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.agentflan.trainer.model.FiniteCheck;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 
@@ -68,8 +70,41 @@ public final class HfCheckpoint {
         }
         try (Layout layout = Layout.open(dir)) {
             for (Map.Entry<String, SafetensorsReader> e : layout.checkAgainst(config).entrySet()) {
-                e.getValue().readInto(e.getKey(), parameters.get(e.getKey()));
+                NDArray parameter = parameters.get(e.getKey());
+                e.getValue().readInto(e.getKey(), parameter);
+                // A diverged (or damaged) checkpoint would train, score and sample NaN: refuse it, naming the tensor.
+                if (!FiniteCheck.isFinite(parameter)) {
+                    throw CheckpointFormatException.of(e.getValue().file(), e.getKey(),
+                            "holds NaN or Inf values (the weights of a diverged run, or a damaged file)");
+                }
             }
+        }
+    }
+
+    /**
+     * Checks a model folder without reading its weights: {@code config.json} is a buildable Llama config, the index
+     * (if any) is valid, and every safetensors header is valid, covers its file exactly and holds the config's tensor
+     * names and shapes. A truncated, garbled or missing file fails here, naming itself; damage inside a tensor's bytes
+     * shows only when the weights are loaded (NaN or Inf is refused then).
+     */
+    public static LlamaConfig verify(Path dir) throws IOException {
+        Path configFile = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw CheckpointFormatException.of(configFile, "missing");
+        }
+        LlamaConfig config = readConfig(configFile);
+        try (Layout layout = Layout.open(dir)) {
+            layout.checkAgainst(config);
+        }
+        return config;
+    }
+
+    /** {@link LlamaConfig#read}, its problems (a parser's included) as one line naming the file. */
+    private static LlamaConfig readConfig(Path configFile) throws CheckpointFormatException {
+        try {
+            return LlamaConfig.read(configFile);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(e.getMessage().replaceAll("\\s*\\R\\s*", " "));
         }
     }
 
@@ -83,7 +118,7 @@ public final class HfCheckpoint {
         if (!Files.isRegularFile(configFile)) {
             throw new NoSuchFileException(configFile.toString(), null, "no config.json: not an HF model directory");
         }
-        LlamaConfig config = LlamaConfig.read(configFile);
+        LlamaConfig config = readConfig(configFile);
         LlamaModel model = LlamaModel.allocate(config, parent);
         try {
             loadInto(dir, config, model.parameters());
@@ -138,9 +173,10 @@ public final class HfCheckpoint {
         private void loadSharded(Path index) throws IOException {
             JsonNode root;
             try {
-                root = JSON.readTree(Files.readString(index, StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw CheckpointFormatException.of(index, "not valid JSON: " + e.getMessage());
+                root = JSON.readTree(Files.readAllBytes(index));
+            } catch (JsonProcessingException e) {
+                throw CheckpointFormatException.of(index, "not valid JSON: "
+                        + e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "["));
             }
             JsonNode weightMap = root == null ? null : root.get("weight_map");
             if (weightMap == null || !weightMap.isObject() || weightMap.isEmpty()) {

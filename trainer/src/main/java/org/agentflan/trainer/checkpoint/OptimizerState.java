@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,6 +22,23 @@ public final class OptimizerState {
     public static final String META = "optimizer.json";
 
     private OptimizerState() {}
+
+    /**
+     * Checks {@code optimizer.safetensors} without reading the moments: a valid header that covers the file exactly,
+     * and the step in its metadata; a truncated, garbled or missing file fails naming itself.
+     */
+    public static void verify(Path dir) throws IOException {
+        Path file = dir.resolve(TENSORS);
+        if (!Files.isRegularFile(file)) {
+            throw CheckpointFormatException.of(file, "missing");
+        }
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+            String step = reader.metadata().get("step");
+            if (step == null || !step.matches("[0-9]+")) {
+                throw CheckpointFormatException.of(file, "metadata has no step");
+            }
+        }
+    }
 
     /** Writes both files through {@code files}; returns the bytes of the tensor file. */
     public static long write(AtomicFileWriter files, Path dir, AdamW adamw) throws IOException {
