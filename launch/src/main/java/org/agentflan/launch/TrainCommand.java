@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import org.agentflan.trainer.Train;
 import org.agentflan.trainer.TrainException;
 import org.agentflan.trainer.data.DataException;
+import org.agentflan.trainer.distributed.DistributedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -19,13 +20,16 @@ import picocli.CommandLine.Option;
             "Fine-tunes Llama-2 on prepared shards: packed rows, gradient accumulation, AdamW, warm-up + cosine LR,",
             "checkpoints in HF layout under <run-dir>/checkpoints/step_NNNNNNNN/, metrics.jsonl and loss.png.",
             "Resumes from the newest intact checkpoint of <run-dir>/checkpoints (falling back past a damaged one).",
-            "SIGTERM, SIGINT and SIGHUP: finish the step, checkpoint, exit with status 75."},
+            "SIGTERM, SIGINT and SIGHUP: finish the step, checkpoint, exit with status 75.",
+            "Several processes train as one (data parallel) under torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK,",
+            "MASTER_ADDR, MASTER_PORT), or with --nproc N on this machine."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             " 0:finished: every step ran, or --stop-at-step was reached (checkpointed)",
             " 1:the run diverged: non-finite weights, or nan.max_consecutive non-finite steps in a row",
             " 2:nothing trained or the run failed: bad config, data, files or disk (one 'error:' line)",
-            "75:preempted by SIGTERM, SIGINT or SIGHUP after checkpointing; run the same command to resume"})
+            "75:preempted by SIGTERM, SIGINT or SIGHUP after checkpointing; run the same command to resume",
+            "  With --nproc: the ranks' common status, or 2 when they differ (the rank that failed first is named)."})
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "train recipe (YAML), e.g. configs/train/tiny.yaml")
     Path config;
@@ -47,12 +51,20 @@ public final class TrainCommand implements Callable<Integer> {
             description = "checkpoint and exit after step N without changing the schedule (for time-limited job slots)")
     Long stopAtStep;
 
+    @Option(names = "--nproc", paramLabel = "N",
+            description = "train with N processes on this machine, as torchrun --nproc_per_node N does: ranks on 127.0.0.1,"
+                    + " output lines prefixed [rank k], rank k on GPU k when there are GPUs; signals go to every rank")
+    Integer nproc;
+
     @Override
     public Integer call() throws Exception {
+        if (nproc != null) {
+            return LocalRanks.run(nproc, rankArguments(), System.out, System.err);
+        }
         Train.Result result;
         try {
             result = Train.run(new Train.Options(config, overrides, runDir, maxSteps, resume, stopAtStep), System.out);
-        } catch (TrainException | DataException e) {
+        } catch (TrainException | DataException | DistributedException e) {
             throw new UserError(e.getMessage(), e);
         } catch (IOException e) {
             throw new UserError(IoFailure.describe(e), e);
@@ -65,5 +77,18 @@ public final class TrainCommand implements Callable<Integer> {
                     : "; the same command resumes from " + result.lastCheckpoint()));
         }
         return result.stopReason().exitCode();
+    }
+
+    /** This command's arguments less {@code --nproc}: what each rank runs. */
+    private List<String> rankArguments() {
+        List<String> args = new ArrayList<>(List.of("--config", config.toString()));
+        for (String override : overrides) {
+            args.addAll(List.of("--set", override));
+        }
+        if (runDir != null) args.addAll(List.of("--run-dir", runDir.toString()));
+        if (maxSteps != null) args.addAll(List.of("--max-steps", maxSteps.toString()));
+        if (resume != null) args.addAll(List.of("--resume", resume));
+        if (stopAtStep != null) args.addAll(List.of("--stop-at-step", stopAtStep.toString()));
+        return args;
     }
 }
