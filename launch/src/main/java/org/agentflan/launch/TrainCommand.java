@@ -21,15 +21,15 @@ import picocli.CommandLine.Option;
             "checkpoints in HF layout under <run-dir>/checkpoints/step_NNNNNNNN/, metrics.jsonl and loss.png.",
             "Resumes from the newest intact checkpoint of <run-dir>/checkpoints (falling back past a damaged one).",
             "SIGTERM, SIGINT and SIGHUP: finish the step, checkpoint, exit with status 75.",
-            "Several processes train as one (data parallel) under torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK,",
-            "MASTER_ADDR, MASTER_PORT), or with --nproc N on this machine."},
+            "Data parallel: processes given torchrun's RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT train as one;",
+            "--nproc N starts N such processes on this machine."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             " 0:finished: every step ran, or --stop-at-step was reached (checkpointed)",
             " 1:the run diverged: non-finite weights, or nan.max_consecutive non-finite steps in a row",
-            " 2:nothing trained or the run failed: bad config, data, files or disk (one 'error:' line)",
-            "75:preempted by SIGTERM, SIGINT or SIGHUP after checkpointing; run the same command to resume",
-            "  With --nproc: the ranks' common status, or 2 when they differ (the rank that failed first is named)."})
+            " 2:nothing trained or the run failed: bad config, data, files or disk (one 'error:' line); a rank was lost;"
+                    + " with --nproc, the ranks ended differently (the rank that failed first is named)",
+            "75:preempted by SIGTERM, SIGINT or SIGHUP after checkpointing; run the same command to resume"})
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "train recipe (YAML), e.g. configs/train/tiny.yaml")
     Path config;
