@@ -27,8 +27,8 @@ import scala.Option;
 
 /**
  * Writes a prepared corpus: {@code shards/} (zstd Parquet, one row per sample, in the stage's deterministic
- * order), {@code rejects/} (JSON lines: file, line, source, reason, record) and, last, {@code manifest.json}.
- * Any earlier manifest is deleted first, so a run that dies half-way never looks complete. Paths go through
+ * order), {@code rejects/} (JSON lines: file, line, source, reason, record) and, last, {@code manifest.json},
+ * into the staging folder of a {@link StagedOutput}, so a run that dies half-way never replaces a corpus. Paths go through
  * Hadoop's FileSystem, so the output may live on HDFS or an object store as well as on local disk.
  */
 public final class CorpusWriter {
@@ -40,17 +40,6 @@ public final class CorpusWriter {
             .enable(SerializationFeature.INDENT_OUTPUT);
 
     private CorpusWriter() {}
-
-    /** Deletes the manifest of a previous run in {@code output}; call before any work. */
-    public static void invalidate(SparkSession spark, String output) {
-        try {
-            Path manifest = new Path(output, Manifest.FILE_NAME);
-            FileSystem fs = manifest.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            fs.delete(manifest, false);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot clear the previous manifest in " + output, e);
-        }
-    }
 
     /**
      * Per-source counts of the tokenize stage's output (candidates, emitted, truncated, tokens, loss tokens). This

@@ -35,6 +35,18 @@ public final class PrepareJob {
     /** What a run produced, for the CLI summary and for tests. */
     public record Result(String output, Manifest manifest) {}
 
+    /**
+     * A run that failed after it started writing: the message is one line saying why and what the output holds
+     * (the previous corpus, untouched, or nothing); the cause keeps the details.
+     */
+    public static final class Failed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Failed(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private PrepareJob() {}
 
     /** spark-submit entry point: {@code --config FILE [--set key=value ...]}. */
@@ -49,8 +61,12 @@ public final class PrepareJob {
                         + "'; usage: PrepareJob --config FILE [--set key=value ...]");
             }
         }
-        Result result = run(DataConfig.load(config, overrides));
-        System.out.println(summary(result));
+        try {
+            System.out.println(summary(run(DataConfig.load(config, overrides))));
+        } catch (Failed e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(1);
+        }
     }
 
     /** Checks, starts Spark (unless spark-submit did), runs, stops the session it started. */
@@ -87,14 +103,36 @@ public final class PrepareJob {
         } catch (IllegalArgumentException e) {
             problems.add("tokenizer: " + e.getMessage());
         }
+        String output = outputProblem(cfg.output());
+        if (output != null) {
+            problems.add(output);
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n  ", problems));
         }
     }
 
+    /** Null when a run may write the (local) output folder; remote ones are checked when the run starts. */
+    private static String outputProblem(String output) {
+        if (isRemote(output)) {
+            return null;
+        }
+        try {
+            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+            org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(new org.apache.hadoop.conf.Configuration());
+            return StagedOutput.notReplaceable(fs, fs.makeQualified(out));
+        } catch (IOException e) {
+            return "cannot inspect output " + output + ": " + e.getMessage();
+        }
+    }
+
+    private static boolean isRemote(String path) {
+        return path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !path.startsWith("file:");
+    }
+
     /** Null when the path (a file, a directory or a glob; local paths only) matches something. */
     static String missingLocalInput(String path) {
-        if (path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !path.startsWith("file:")) {
+        if (isRemote(path)) {
             return null; // remote file systems are checked by the reader
         }
         String local = path.startsWith("file:") ? path.replaceFirst("^file:(//)?", "") : path;
@@ -117,8 +155,10 @@ public final class PrepareJob {
         StageProgress progress = new StageProgress();
         spark.sparkContext().addSparkListener(progress);
         Dataset<Row> tokenized = null;
+        // Everything is written beside the previous corpus and swapped in only once complete.
+        StagedOutput staged = StagedOutput.begin(spark.sparkContext().hadoopConfiguration(), cfg.output());
+        String output = staged.path();
         try {
-            CorpusWriter.invalidate(spark, cfg.output());
             List<ReadResult> reads = new ArrayList<>();
             for (SourceSpec spec : cfg.sources()) {
                 reads.add(ConversationReader.read(spark, spec));
@@ -145,9 +185,9 @@ public final class PrepareJob {
                         new TreeMap<>(), 0, 0, 0), SourceCounts::plus);
                 readerRejects += c.rejects();
             }
-            CorpusWriter.writeShards(tokenized, cfg.partitions(), cfg.output());
+            CorpusWriter.writeShards(tokenized, cfg.partitions(), output);
             Map<String, SourceCounts> rejected = CorpusWriter.writeRejects(tokenized,
-                    readerRejects > 0 ? input.rejects().toDF() : null, cfg.output());
+                    readerRejects > 0 ? input.rejects().toDF() : null, output);
             rejected.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
 
             SourceCounts totals = sources.values().stream().reduce(SourceCounts.empty(), SourceCounts::plus);
@@ -156,14 +196,43 @@ public final class PrepareJob {
                     Llama2Tokenizer.shared(Path.of(cfg.tokenizer())).sha256(), cfg.seed(), cfg.maxLength(),
                     cfg.template().eos(), cfg.overLength().key(), Instant.now().toString(), seconds, sources, totals,
                     ConfigLoader.toTree(cfg));
-            CorpusWriter.writeManifest(spark, cfg.output(), manifest);
+            CorpusWriter.writeManifest(spark, output, manifest);
+            staged.commit();
             return new Result(cfg.output(), manifest);
+        } catch (RuntimeException e) {
+            staged.abandon();
+            throw new Failed("prepare failed, " + (staged.replacesExisting() ? cfg.output()
+                    + " still holds the previous corpus" : "nothing was written to " + cfg.output()) + ": "
+                    + oneLine(e), e);
         } finally {
             if (tokenized != null) {
                 tokenized.unpersist();
             }
             spark.sparkContext().removeSparkListener(progress);
         }
+    }
+
+    /**
+     * The first line of a failure's message, plus its root cause when that says something more (a Spark job
+     * failure wraps the executor's exception, e.g. "No space left on device").
+     */
+    static String oneLine(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String top = firstLine(e);
+        String cause = firstLine(root);
+        if (root == e || top.contains(cause)) {
+            return top;
+        }
+        return top + " (" + root.getClass().getSimpleName() + ": " + cause + ")";
+    }
+
+    private static String firstLine(Throwable e) {
+        String message = e.getMessage();
+        String line = message == null ? "" : message.strip().lines().findFirst().orElse("");
+        return line.isEmpty() ? e.getClass().getSimpleName() : line;
     }
 
     /** One paragraph a person reads at the end of a run. */

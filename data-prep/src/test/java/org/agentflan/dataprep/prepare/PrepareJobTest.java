@@ -1,5 +1,6 @@
 package org.agentflan.dataprep.prepare;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -156,6 +157,50 @@ class PrepareJobTest {
         assertEquals(0, rows.filter("size(input_ids) > 80").count());
         // A cut sample ends with an assistant end marker ("\u0D3F\n ") whose tokens carry loss.
         assertEquals(0, rows.filter("element_at(loss_mask, -1) != 1").count());
+    }
+
+    @Test
+    void aFailedRunLeavesThePreviousCorpusAndSaysWhyInOneLine() throws IOException {
+        Path out = dir.resolve("kept");
+        PrepareJob.run(spark, config(out, "max_length=200"));
+        byte[] manifest = Files.readAllBytes(out.resolve("manifest.json"));
+        List<String> rows = Shards.rows(spark, out);
+
+        // Fails after the run has started (the reader cannot list a file system that does not exist).
+        PrepareJob.Failed failed = assertThrows(PrepareJob.Failed.class, () -> PrepareJob.run(spark, config(out,
+                "sources=[{name: release, path: 'nosuch://host/release.jsonl', format: agent_flan, weight: 1}]",
+                "negatives.enabled=false")));
+        assertFalse(failed.getMessage().contains("\n"), failed.getMessage());
+        assertTrue(failed.getMessage().startsWith("prepare failed, " + out + " still holds the previous corpus: "),
+                failed.getMessage());
+        assertTrue(failed.getMessage().contains("nosuch"), failed.getMessage());
+        assertArrayEquals(manifest, Files.readAllBytes(out.resolve("manifest.json")));
+        assertEquals(rows, Shards.rows(spark, out));
+        assertEquals(List.of("kept"), siblings(out), "the staging folder is removed");
+
+        // A complete run replaces the corpus whole; no staging or set-aside folder stays behind.
+        PrepareJob.run(spark, config(out, "max_length=80"));
+        assertEquals(80, JSON.readTree(out.resolve("manifest.json").toFile()).get("max_length").asInt());
+        assertTrue(Shards.rows(spark, out).size() < rows.size());
+        assertEquals(List.of("kept"), siblings(out));
+    }
+
+    @Test
+    void anOutputThatIsNotACorpusIsRefusedNotEmptied() throws IOException {
+        Path out = Files.createDirectories(dir.resolve("home"));
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> PrepareJob.run(spark, config(out)));
+        assertTrue(refused.getMessage().contains("holds 'notes.txt', which is not part of a corpus"), refused.getMessage());
+        assertEquals("mine", Files.readString(out.resolve("notes.txt")));
+    }
+
+    /** The names in the folder of {@code out} that start with its name. */
+    private static List<String> siblings(Path out) throws IOException {
+        try (Stream<Path> files = Files.list(out.getParent())) {
+            return files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith(out.getFileName().toString())).sorted().toList();
+        }
     }
 
     @Test
