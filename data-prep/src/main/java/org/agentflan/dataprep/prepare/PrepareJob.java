@@ -86,8 +86,9 @@ public final class PrepareJob {
     }
 
     /**
-     * Fails fast, naming the key or file, on what would otherwise fail deep inside a Spark job: a missing input,
-     * an unreadable tokenizer.
+     * Fails fast, naming the key or file, on what would otherwise fail deep inside a Spark job or go wrong
+     * silently: a missing input, an unreadable tokenizer or one that is not Llama-2's, an output that is not a
+     * corpus folder.
      */
     public static void preflight(DataConfig cfg) {
         List<String> problems = new ArrayList<>();
@@ -99,7 +100,7 @@ public final class PrepareJob {
             }
         }
         try {
-            Llama2Tokenizer.shared(Path.of(cfg.tokenizer()));
+            Llama2Tokenizer.shared(Path.of(cfg.tokenizer())).requireLlama2();
         } catch (IllegalArgumentException e) {
             problems.add("tokenizer: " + e.getMessage());
         }

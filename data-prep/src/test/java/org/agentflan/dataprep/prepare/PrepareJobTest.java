@@ -204,7 +204,7 @@ class PrepareJobTest {
     }
 
     @Test
-    void badSetupStopsBeforeSparkNamingTheFileOrKey() {
+    void badSetupStopsBeforeSparkNamingTheFileOrKey() throws IOException {
         Path out = dir.resolve("never");
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(
                 DataConfig.load(null, List.of("sources=[{name: a, path: /nowhere/x.jsonl, format: agent_flan, weight: 1}]",
@@ -213,6 +213,18 @@ class PrepareJobTest {
         IllegalArgumentException tokenizer = assertThrows(IllegalArgumentException.class,
                 () -> PrepareJob.preflight(config(out, "tokenizer=/no/tokenizer")));
         assertTrue(tokenizer.getMessage().contains("/no/tokenizer"), tokenizer.getMessage());
+        // A loadable tokenizer.json that is not Llama-2's (a character vocabulary of its own) is refused too.
+        Path other = dir.resolve("other-tokenizer");
+        Files.createDirectories(other);
+        Files.writeString(other.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"added_tokens\": [],"
+                + " \"normalizer\": null, \"pre_tokenizer\": null, \"post_processor\": null, \"decoder\": null,"
+                + " \"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"byte_fallback\": false,"
+                + " \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2}, \"merges\": []}}");
+        IllegalArgumentException notLlama = assertThrows(IllegalArgumentException.class,
+                () -> PrepareJob.preflight(config(out, "tokenizer=" + other)));
+        assertTrue(notLlama.getMessage().contains("it is not Llama-2's tokenizer"), notLlama.getMessage());
+        assertTrue(notLlama.getMessage().contains(other.toString()), notLlama.getMessage());
+        assertEquals(30387, org.agentflan.dataprep.tokenize.Llama2Tokenizer.shared(TestPaths.tokenizer()).requireLlama2());
         ConfigException key = assertThrows(ConfigException.class, () -> config(out, "max_lenght=10"));
         assertTrue(key.getMessage().contains("max_lenght"), key.getMessage());
         ConfigException nested = assertThrows(ConfigException.class,
