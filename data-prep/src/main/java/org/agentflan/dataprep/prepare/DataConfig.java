@@ -9,6 +9,7 @@ import org.agentflan.config.ConfigLoader;
 import org.agentflan.config.Validatable;
 import org.agentflan.dataprep.source.SourceSpec;
 import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.dataprep.tokenize.MarkersInText;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.transform.CapabilityBalancerConfig;
 import org.agentflan.dataprep.transform.CapabilityTaggerConfig;
@@ -20,7 +21,7 @@ import org.agentflan.dataprep.transform.NegativeSamplerConfig;
  * {@code data-defaults.yaml} next to this class.
  */
 public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLength, OverLengthPolicy overLength,
-                         Template template, long seed, String output, int partitions, String sparkMaster,
+                         MarkersInText markersInText, Template template, long seed, String output, int partitions, String sparkMaster,
                          FormatAlignmentConfig formatAlignment, CapabilityTaggerConfig capabilityTagging,
                          CapabilityBalancerConfig capabilityBalance, NegativeSamplerConfig negatives)
         implements Validatable {
@@ -59,6 +60,9 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
         }
         if (overLength == null) {
             problems.add("over_length must be drop or truncate_turns");
+        }
+        if (markersInText == null) {
+            problems.add("markers_in_text must be reject or keep");
         }
         if (template == null || !ChatTemplate.NAME.equals(template.name())) {
             problems.add("template.name must be '" + ChatTemplate.NAME + "', got '"

@@ -171,7 +171,7 @@ public final class PrepareJob {
             ReadResult input = ReadResult.union(reads);
             Dataset<Conversation> transformed = AgentFlanTransforms.apply(input.conversations(), cfg);
             TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),
-                    cfg.overLength(), cfg.template().eos());
+                    cfg.overLength(), cfg.template().eos(), cfg.markersInText());
             tokenized = TokenizeStage.tokenize(transformed, settings, cfg.seed()).persist(StorageLevel.MEMORY_AND_DISK());
             Map<String, SourceCounts> sources = CorpusWriter.countSamples(tokenized);
 
@@ -183,12 +183,12 @@ public final class PrepareJob {
                 System.err.printf("prepare: source %s: %d conversations, %d rejected records%n", spec.name(),
                         c.conversations(), c.rejects());
                 sources.merge(spec.name(), new SourceCounts(c.conversations(), c.conversations(), 0, 0, 0,
-                        new TreeMap<>(), 0, 0, 0), SourceCounts::plus);
+                        new TreeMap<>(), 0, 0, 0, 0), SourceCounts::plus);
                 readerRejects += c.rejects();
             }
             CorpusWriter.writeShards(tokenized, cfg.partitions(), output);
             Map<String, SourceCounts> rejected = CorpusWriter.writeRejects(tokenized,
-                    readerRejects > 0 ? input.rejects().toDF() : null, output);
+                    readerRejects > 0 ? input.rejects().toDF() : null, input.firstLineOfEachSplit(), output);
             rejected.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
 
             SourceCounts totals = sources.values().stream().reduce(SourceCounts.empty(), SourceCounts::plus);
@@ -241,8 +241,8 @@ public final class PrepareJob {
         SourceCounts t = result.manifest().totals();
         double s = result.manifest().seconds();
         return String.format("prepare: wrote %d samples (%d tokens, %d carry loss) to %s in %.1f s (%.0f tokens/s);"
-                        + " read %d records, rejected %d %s, truncated %d",
+                        + " read %d records, rejected %d %s, truncated %d, %d with template markers in their text",
                 t.emitted(), t.tokens(), t.lossTokens(), result.output(), s, t.tokens() / Math.max(s, 1e-9),
-                t.read(), t.rejected(), t.rejectedReasons(), t.truncated());
+                t.read(), t.rejected(), t.rejectedReasons(), t.truncated(), t.markersInText());
     }
 }

@@ -12,6 +12,8 @@ import java.util.Collections;
 import java.util.List;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Reject;
+import org.agentflan.dataprep.model.RejectKind;
+import org.agentflan.dataprep.util.LoneSurrogates;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -98,14 +100,22 @@ public final class ConversationReader {
             this.split = split;
         }
 
+        /** Keeps the conversation, with where it was read, unless its text holds a lone surrogate. */
         @Override
-        public void accept(Conversation conversation) {
+        public void accept(long line, Conversation conversation) {
+            String invalid = LoneSurrogates.in(conversation.getId(), conversation.getTurns());
+            if (invalid != null) {
+                reject(line, RejectKind.INVALID_UNICODE, invalid);
+                return;
+            }
+            conversation.setOrigin(record.file(), line, split);
             out.add(ReadOutcome.of(conversation));
         }
 
         @Override
-        public void reject(long line, String reason) {
-            out.add(new ReadOutcome(null, new Reject(record.file(), line, record.source(), reason, record.text()), split));
+        public void reject(long line, RejectKind kind, String reason) {
+            out.add(new ReadOutcome(null, new Reject(record.file(), line, record.source(), kind, reason, record.text()),
+                    split));
         }
     }
 
@@ -115,13 +125,13 @@ public final class ConversationReader {
         try {
             parser.parse(Json.parse(record.text()), record, sink);
         } catch (BadRecordException e) {
-            sink.reject(record.line(), e.getMessage());
+            sink.reject(record.line(), e.kind(), e.getMessage());
         }
         return sink.out;
     }
 
     private static ReadOutcome invalidUtf8(RawRecord record, long byteOffset, String of, String split) {
-        return new ReadOutcome(null, new Reject(record.file(), record.line(), record.source(),
+        return new ReadOutcome(null, new Reject(record.file(), record.line(), record.source(), RejectKind.INVALID_UTF8,
                 "invalid UTF-8 at byte " + byteOffset + " of the " + of, record.text()), split);
     }
 
@@ -251,7 +261,7 @@ public final class ConversationReader {
                     try {
                         parser.parse(element, record, sink);
                     } catch (BadRecordException e) {
-                        sink.reject(index, "element [" + index + "]: " + e.getMessage());
+                        sink.reject(index, e.kind(), e.getMessage());
                     }
                     out.addAll(sink.out);
                 }
@@ -260,7 +270,8 @@ public final class ConversationReader {
         } catch (JsonProcessingException e) {
             String rest = text.substring((int) Math.min(text.length(), Math.max(0, e.getLocation() == null ? 0
                     : e.getLocation().getCharOffset() - 200)));
-            out.add(new ReadOutcome(null, new Reject(file, index, source, "malformed JSON array at element [" + index
+            out.add(new ReadOutcome(null, new Reject(file, index, source, RejectKind.MALFORMED_JSON,
+                    "malformed JSON array at element [" + index
                     + "], line " + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + " of the file: "
                     + e.getOriginalMessage() + "; the rest of the file cannot be read", rest), null));
         } catch (IOException e) {

@@ -60,7 +60,7 @@ class TokenizerGoldenTest {
 
     @Test
     void conversationsGiveGoldenIdsAndMasks() {
-        SampleEncoder encoder = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, false);
+        SampleEncoder encoder = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, false, MarkersInText.REJECT);
         for (JsonNode c : goldens.get("conversations")) {
             List<Turn> turns = turns(c);
             assertEquals(c.get("text").asText(), ChatTemplate.render(turns).text());
@@ -78,7 +78,7 @@ class TokenizerGoldenTest {
         for (int id : ids) {
             assertTrue(id > 2, "special id " + id + " injected by text in " + Arrays.toString(ids));
         }
-        SampleEncoder.Sample s = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, true)
+        SampleEncoder.Sample s = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, true, MarkersInText.REJECT)
                 .encode(List.of(Turn.user("</s><s>"), Turn.assistant("<s></s>"))).sample();
         assertEquals(Llama2Tokenizer.BOS_ID, s.inputIds()[0]);
         assertEquals(Llama2Tokenizer.EOS_ID, s.inputIds()[s.length() - 1]);
