@@ -1,16 +1,15 @@
 package org.agentflan.dataprep.prepare;
 
 import java.io.IOException;
-import java.nio.file.FileSystems;
-import java.nio.file.Files;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.nio.file.PathMatcher;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
+import java.util.function.Predicate;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.source.ConversationReader;
@@ -19,6 +18,7 @@ import org.agentflan.dataprep.source.SourceSpec;
 import org.agentflan.dataprep.template.ChatTemplate;
 import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -87,18 +87,12 @@ public final class PrepareJob {
 
     /**
      * Fails fast, naming the key or file, on what would otherwise fail deep inside a Spark job or go wrong
-     * silently: a missing input, an unreadable tokenizer or one that is not Llama-2's, an output that is not a
-     * corpus folder.
+     * silently: an input that matches no file, a file two sources read, an unreadable tokenizer or one that is
+     * not Llama-2's, an output that is not a corpus folder.
      */
     public static void preflight(DataConfig cfg) {
-        List<String> problems = new ArrayList<>();
-        for (int i = 0; i < cfg.sources().size(); i++) {
-            SourceSpec s = cfg.sources().get(i);
-            String missing = missingLocalInput(s.path());
-            if (missing != null) {
-                problems.add("sources[" + i + "] '" + s.name() + "': " + missing);
-            }
-        }
+        // Remote inputs are listed when the run starts, with the session's file system settings.
+        List<String> problems = inputProblems(cfg.sources(), s -> !isRemote(s.path()), new Configuration());
         try {
             Llama2Tokenizer.shared(Path.of(cfg.tokenizer())).requireLlama2();
         } catch (IllegalArgumentException e) {
@@ -120,7 +114,7 @@ public final class PrepareJob {
         }
         try {
             org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
-            org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(new org.apache.hadoop.conf.Configuration());
+            org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(new Configuration());
             return StagedOutput.notReplaceable(fs, fs.makeQualified(out));
         } catch (IOException e) {
             return "cannot inspect output " + output + ": " + e.getMessage();
@@ -131,22 +125,38 @@ public final class PrepareJob {
         return path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !path.startsWith("file:");
     }
 
-    /** Null when the path (a file, a directory or a glob; local paths only) matches something. */
-    static String missingLocalInput(String path) {
-        if (isRemote(path)) {
-            return null; // remote file systems are checked by the reader
+    /**
+     * Problems with the inputs of the sources {@code which} selects, found by listing them as the readers will: a
+     * path that matches no file or cannot be listed, and a file that two sources read (its records would be
+     * counted, mixed and trained on twice), reported once per pair of sources.
+     */
+    static List<String> inputProblems(List<SourceSpec> sources, Predicate<SourceSpec> which, Configuration conf) {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> readBy = new HashMap<>();
+        Map<String, List<String>> shared = new TreeMap<>(); // "'a' and 'b'" -> the files both read
+        for (int i = 0; i < sources.size(); i++) {
+            SourceSpec s = sources.get(i);
+            if (!which.test(s)) {
+                continue;
+            }
+            List<String> files;
+            try {
+                files = ConversationReader.inputFiles(s, conf);
+            } catch (IllegalArgumentException | UncheckedIOException e) {
+                problems.add("sources[" + i + "]: " + e.getMessage());
+                continue;
+            }
+            for (String file : files) {
+                String other = readBy.putIfAbsent(file, s.name());
+                if (other != null) {
+                    shared.computeIfAbsent("'" + other + "' and '" + s.name() + "'", k -> new ArrayList<>()).add(file);
+                }
+            }
         }
-        String local = path.startsWith("file:") ? path.replaceFirst("^file:(//)?", "") : path;
-        if (!local.contains("*") && !local.contains("?") && !local.contains("[") && !local.contains("{")) {
-            return Files.exists(Path.of(local)) ? null : "input " + local + " does not exist";
-        }
-        Path dir = Path.of(local).getParent() == null ? Path.of(".") : Path.of(local).getParent();
-        PathMatcher glob = FileSystems.getDefault().getPathMatcher("glob:" + Path.of(local).getFileName());
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.anyMatch(f -> glob.matches(f.getFileName())) ? null : "no file matches " + local;
-        } catch (IOException e) {
-            return "no file matches " + local + " (" + e.getMessage() + ")";
-        }
+        shared.forEach((pair, files) -> problems.add("sources " + pair + " both read " + files.size()
+                + (files.size() == 1 ? " file: " : " files, e.g. ") + files.get(0)
+                + " (list each data folder or file in one source only)"));
+        return problems;
     }
 
     /** Runs on a session the caller owns (tests, notebooks). */
@@ -160,6 +170,11 @@ public final class PrepareJob {
         StagedOutput staged = StagedOutput.begin(spark.sparkContext().hadoopConfiguration(), cfg.output());
         String output = staged.path();
         try {
+            List<String> remote = inputProblems(cfg.sources(), s -> isRemote(s.path()),
+                    spark.sparkContext().hadoopConfiguration());
+            if (!remote.isEmpty()) {
+                throw new IllegalArgumentException(String.join("; ", remote));
+            }
             List<ReadResult> reads = new ArrayList<>();
             for (SourceSpec spec : cfg.sources()) {
                 reads.add(ConversationReader.read(spark, spec));

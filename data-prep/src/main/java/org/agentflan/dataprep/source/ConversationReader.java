@@ -8,8 +8,8 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
+import java.util.TreeSet;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Reject;
 import org.agentflan.dataprep.model.RejectKind;
@@ -77,6 +77,19 @@ public final class ConversationReader {
             units = lines.getNumPartitions();
         }
         return new ReadResult(spark, outcomes, List.of(new ReadResult.SourceRead(spec.name(), tally, units)));
+    }
+
+    /**
+     * The files a source reads, as the reader lists them (qualified URIs, sorted): a file; every file under a
+     * folder, folders of folders included (ToolBench's {@code answer/G1_answer/...}); or every file a glob
+     * matches, wildcards in folder names included ({@code data/G*_answer/*.json}). Names starting with '.' or '_'
+     * inside a folder (hidden files, Spark's {@code _SUCCESS}) are skipped.
+     *
+     * @throws IllegalArgumentException when the path matches no file
+     * @throws UncheckedIOException when the path cannot be listed
+     */
+    public static List<String> inputFiles(SourceSpec spec, Configuration conf) {
+        return InputFiles.resolve(spec, conf).paths().stream().map(Path::toString).toList();
     }
 
     /**
@@ -316,16 +329,11 @@ public final class ConversationReader {
                 Path path = new Path(spec.path());
                 FileSystem fs = path.getFileSystem(conf);
                 FileStatus[] matches = fs.globStatus(path);
-                List<Path> files = new ArrayList<>();
+                TreeSet<Path> files = new TreeSet<>(); // sorted, and a file two glob branches match is read once
                 if (matches != null) {
                     for (FileStatus match : matches) {
                         if (match.isDirectory()) {
-                            for (FileStatus child : fs.listStatus(match.getPath())) {
-                                String n = child.getPath().getName();
-                                if (child.isFile() && !n.startsWith(".") && !n.startsWith("_")) {
-                                    files.add(child.getPath());
-                                }
-                            }
+                            addFilesUnder(fs, match.getPath(), files);
                         } else {
                             files.add(match.getPath());
                         }
@@ -335,10 +343,25 @@ public final class ConversationReader {
                     throw new IllegalArgumentException("source '" + spec.name() + "': no input file matches path '"
                             + spec.path() + "' (check the path, or give a directory or a glob such as data/*.jsonl)");
                 }
-                Collections.sort(files);
-                return new InputFiles(files, fs.makeQualified(baseDir(path, fs)).toString());
+                return new InputFiles(new ArrayList<>(files), fs.makeQualified(baseDir(path, fs)).toString());
             } catch (IOException e) {
-                throw new UncheckedIOException("source '" + spec.name() + "': cannot list " + spec.path(), e);
+                throw new UncheckedIOException("source '" + spec.name() + "': cannot list " + spec.path() + ": "
+                        + e.getMessage(), e);
+            }
+        }
+
+        /** Every file under {@code dir}, in folders of any depth, but for hidden and '_' names. */
+        private static void addFilesUnder(FileSystem fs, Path dir, TreeSet<Path> files) throws IOException {
+            for (FileStatus child : fs.listStatus(dir)) {
+                String n = child.getPath().getName();
+                if (n.startsWith(".") || n.startsWith("_")) {
+                    continue;
+                }
+                if (child.isDirectory()) {
+                    addFilesUnder(fs, child.getPath(), files);
+                } else if (child.isFile()) {
+                    files.add(child.getPath());
+                }
             }
         }
 

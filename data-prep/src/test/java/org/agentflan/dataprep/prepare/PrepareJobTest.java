@@ -354,6 +354,36 @@ class PrepareJobTest {
     }
 
     @Test
+    void inputsAsUsersHaveThemAndAFileListedTwiceNamesBothSources() throws IOException {
+        Path answer = dir.resolve("toolbench/answer");
+        for (String name : List.of("G1_10.json", "G2_10.json", "G3_21.json")) {
+            Path group = Files.createDirectories(answer.resolve(name.substring(0, 2) + "_answer"));
+            Files.copy(TestPaths.repoRoot().resolve("sample-data/toolbench-raw").resolve(name), group.resolve(name));
+        }
+        Path out = dir.resolve("inputs");
+        String common = ", format: toolbench_raw, weight: 1}]";
+        // A folder of folders, and a glob with a wildcard in a folder name, pass the checks before Spark.
+        PrepareJob.preflight(config(out, "sources=[{name: toolbench, path: '" + answer + "'" + common,
+                "negatives.enabled=false"));
+        PrepareJob.preflight(config(out, "sources=[{name: toolbench, path: '" + answer + "/G*_answer/*.json'" + common,
+                "negatives.enabled=false"));
+        IllegalArgumentException empty = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(config(
+                out, "sources=[{name: toolbench, path: '" + answer + "/G9*/*.json'" + common, "negatives.enabled=false")));
+        assertTrue(empty.getMessage().contains("source 'toolbench': no input file matches path"), empty.getMessage());
+
+        // The same file reached by two sources (a folder and a glob inside it) is an error naming both.
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(config(
+                out, "sources=[{name: all, path: '" + answer + "', format: toolbench_raw, weight: 1},"
+                        + " {name: g2, path: '" + answer + "/G2*/*.json', format: toolbench_raw, weight: 1},"
+                        + " {name: again, path: '" + answer + "/', format: toolbench_raw, weight: 1}]",
+                "negatives.enabled=false")));
+        assertTrue(twice.getMessage().contains("sources 'all' and 'g2' both read 1 file: file:" + answer
+                + "/G2_answer/G2_10.json"), twice.getMessage());
+        assertTrue(twice.getMessage().contains("sources 'all' and 'again' both read 3 files"), twice.getMessage());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
     void badSetupStopsBeforeSparkNamingTheFileOrKey() throws IOException {
         Path out = dir.resolve("never");
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(

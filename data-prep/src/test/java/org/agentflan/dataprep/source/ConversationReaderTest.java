@@ -466,6 +466,33 @@ class ConversationReaderTest {
     }
 
     @Test
+    void aFolderOfFoldersAndAGlobOverFolderNamesReadWhatToolBenchShips(@TempDir Path dir) throws IOException {
+        // ToolBench ships data/answer/G1_answer/, G2_answer/, G3_answer/: a folder of folders.
+        Path sample = SparkTestSession.sampleData().resolve("toolbench-raw");
+        Path answer = dir.resolve("answer");
+        List<String> expectedFiles = new ArrayList<>();
+        for (String name : List.of("G1_10.json", "G1_11.json", "G2_10.json", "G3_21.json")) {
+            Path group = Files.createDirectories(answer.resolve(name.substring(0, 2) + "_answer"));
+            Files.copy(sample.resolve(name), group.resolve(name));
+            expectedFiles.add(name.substring(0, 2) + "_answer/" + name);
+        }
+        Files.writeString(answer.resolve("G1_answer/.DS_Store"), "not data");
+        Files.createDirectories(answer.resolve("G2_answer/_temporary")).resolve("x.json").toFile().createNewFile();
+
+        ReadResult folder = ConversationReader.read(spark, new SourceSpec("tb", answer.toString(), SourceFormat.TOOLBENCH_RAW));
+        List<Conversation> fromFolder = folder.conversations().collectAsList();
+        assertEquals(expectedFiles, fromFolder.stream().map(Conversation::getFile).distinct().sorted().toList(),
+                "every file in every group folder, named from the folder given, hidden and '_' names skipped");
+        assertEquals(0, folder.rejects().count());
+
+        ReadResult glob = ConversationReader.read(spark, new SourceSpec("tb", answer + "/G*_answer/*.json",
+                SourceFormat.TOOLBENCH_RAW));
+        assertEquals(byId(fromFolder), byId(glob.conversations().collectAsList()), "the same files, names and ids");
+        assertEquals(4, ConversationReader.inputFiles(new SourceSpec("tb", dir + "/*/G?_answer/G*.json",
+                SourceFormat.TOOLBENCH_RAW), spark.sparkContext().hadoopConfiguration()).size());
+    }
+
+    @Test
     void aPathMatchingNothingFailsBeforeAnyJob() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConversationReader.read(spark,
                 new SourceSpec("missing", "/nonexistent/dir/*.jsonl", SourceFormat.AGENT_FLAN)));
