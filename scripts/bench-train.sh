@@ -10,7 +10,7 @@ threads="${2:-2}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/agentflan-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 mvn -q -B -o -pl trainer -am test-compile dependency:build-classpath -Dmdep.outputFile="$work/cp.txt" >/dev/null 2>&1
-cp="trainer/target/test-classes:trainer/target/classes:configs/target/classes:$(cat "$work/cp.txt")"
+cp="trainer/target/test-classes:trainer/target/classes:configs/target/classes:format/target/classes:$(cat "$work/cp.txt")"
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-$HOME/.cache/agentflan/djl}"
 java -Xmx4g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true -cp "$cp" org.agentflan.trainer.bench.TrainLoopBenchmark \
   "$work" "$steps" "$threads" 2>/dev/null | grep '^{' > "$work/java.jsonl"

@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """Golden token ids and loss masks for the data stage, from SentencePiece (not from our Java code).
 
-Renders fixed conversations with the Agent-FLAN template written out here from agent-flan.md section 3,
+Renders fixed conversations with the Agent-FLAN template written out here from docs/method.md section 8,
 encodes the whole text with Llama-2's tokenizer.model, and marks a token as loss iff every character it came
 from lies inside a loss span (a loss turn's content plus its end marker). SentencePiece reports each piece's
 character range; the leading bytes of a byte-fallback character come back with an empty range, so an empty
 piece takes the range of the next non-empty piece (the character it is part of).
 
-Usage: scripts/reference/make_tokenizer_goldens.py  (writes data-prep/src/test/resources/.../tokenizer-goldens.json)
+Usage: scripts/reference/make_tokenizer_goldens.py  (writes format/src/test/resources/.../tokenizer-goldens.json)
 """
 import json
 import os
@@ -15,10 +15,10 @@ import sentencepiece as spm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL = os.path.join(ROOT, "sample-data", "llama2-tokenizer", "tokenizer.model")
-OUT = os.path.join(ROOT, "data-prep", "src", "test", "resources", "org", "agentflan", "dataprep",
+OUT = os.path.join(ROOT, "format", "src", "test", "resources", "org", "agentflan", "format",
                    "tokenizer-goldens.json")
 
-# agent-flan.md section 3: begin and end markers per role.
+# docs/method.md section 8: begin and end markers per role.
 HUMAN_BEGIN = "<|Human|>\u0d46"
 ASSISTANT_BEGIN = "<|Assistant|>\u0d46"
 HUMAN_END = "\n "

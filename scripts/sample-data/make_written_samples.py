@@ -2,7 +2,7 @@
 """Writes the small hand-authored sample inputs under sample-data/ (agent-flan/, agentinstruct/, toolllama/).
 
 The real Agent-FLAN release, AgentInstruct and ToolLLaMA files cannot be downloaded here, so these are written
-by this project in their exact schemas (agent-flan.md section 1) from the scenarios below. Run from the repo
+by this project in their exact schemas (docs/method.md section 2) from the scenarios below. Run from the repo
 root: scripts/sample-data/make_written_samples.py. Output is deterministic.
 """
 import json

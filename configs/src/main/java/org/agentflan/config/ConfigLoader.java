@@ -1,37 +1,58 @@
 package org.agentflan.config;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Loads a typed config: built-in defaults (a YAML resource next to the record), then the user's file, then
- * {@code --set key=value} overrides, in that order. Every key must exist in the defaults, so a typo stops the
- * run before any work with a message naming the dotted key; all problems are reported at once. YAML keys are
- * snake_case and bind to camelCase record components.
+ * {@code --set key=value} overrides, in that order. YAML keys are snake_case and bind to camelCase record
+ * components; closed sets of values are enums written in lowercase ({@link ConfigEnums}).
+ *
+ * <p>Nothing is coerced or dropped silently, and every problem is reported in one {@link ConfigException}, each
+ * with where it came from ({@code c.yaml line 3:} or {@code --set optimizer.lr=-1:}): unknown keys (with the
+ * closest known one), duplicate keys, values of the wrong kind (a fraction for a whole number, a non-finite
+ * number, a value outside an enum) and the record's own checks ({@link Validatable}) together. A malformed value
+ * is replaced by its default while the record's checks run, so they see everything else.
  */
 public final class ConfigLoader {
-    private static final ObjectMapper YAML = strict(new ObjectMapper(new YAMLFactory()));
-    private static final ObjectMapper JSON = strict(new ObjectMapper());
+    private static final ObjectMapper JSON = strict(JsonMapper.builder()
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS) // lowercase YAML names; exactness is ShapeCheck's
+            .build());
+    /** The dotted key a {@link Validatable} problem starts with ("optimizer.lr must be ..."; "sources[0]: ..."). */
+    private static final Pattern LEADING_KEY = Pattern.compile("^[a-z][a-z0-9_]*(\\[\\d+])*(\\.[a-z][a-z0-9_]*(\\[\\d+])*)*");
+    /** Problems sort by where they came from: the file by line, then the --set overrides in order, then the rest. */
+    private static final int OVERRIDE_RANK = Integer.MAX_VALUE / 2;
 
     private ConfigLoader() {}
 
-    /** A mapper configured like the loader (snake_case, strict), for writing resolved configs as JSON. */
+    /** A mapper configured like the loader (snake_case, strict, lowercase enums), for writing resolved configs as JSON. */
     public static ObjectMapper json() {
         return JSON;
     }
@@ -44,45 +65,25 @@ public final class ConfigLoader {
      */
     public static <T> T load(Class<T> type, String defaultsResource, Path file, List<String> overrides) {
         ObjectNode defaults = readDefaults(type, defaultsResource);
-        ObjectNode merged = defaults.deepCopy();
-        List<String> problems = new ArrayList<>();
-        String source = file == null ? "(defaults)" : file.toString();
+        Resolution r = new Resolution(defaults);
         if (file != null) {
-            JsonNode user = readFile(file);
-            if (user != null && !user.isNull()) {
-                if (!user.isObject()) {
-                    throw new ConfigException(source, List.of("top level must be a mapping of keys, got " + user.getNodeType()));
-                }
-                merge(defaults, merged, (ObjectNode) user, "", source, problems);
-            }
+            r.addFile(file);
         }
-        for (String override : overrides) {
-            applyOverride(defaults, merged, override, problems);
+        for (int i = 0; i < overrides.size(); i++) {
+            r.addOverride(overrides.get(i), i);
         }
-        if (!problems.isEmpty()) {
-            throw new ConfigException(source, problems);
-        }
-        return bind(type, merged, source);
+        String source = file != null ? file.toString() : overrides.isEmpty() ? "(built-in defaults)" : "(defaults and --set)";
+        return r.bind(type, source);
     }
 
-    /** Binds an already-resolved tree (e.g. the config saved in a checkpoint); unknown keys are still errors. */
+    /** Binds an already-resolved tree (e.g. one source entry); it is checked as strictly as a loaded file. */
     public static <T> T bind(Class<T> type, JsonNode tree, String source) {
-        T value;
-        try {
-            value = JSON.treeToValue(tree, type);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(source, List.of(describe(e)));
-        }
-        if (value instanceof Validatable v) {
-            List<String> problems = v.problems();
-            if (!problems.isEmpty()) {
-                throw new ConfigException(source, problems);
-            }
-        }
-        return value;
+        Resolution r = new Resolution(null);
+        r.tree = tree.deepCopy();
+        return r.bind(type, source);
     }
 
-    /** The config as a tree (snake_case keys), e.g. to save the resolved config with a run. */
+    /** The config as a tree (snake_case keys, lowercase enums), e.g. to save the resolved config with a run. */
     public static JsonNode toTree(Object config) {
         return JSON.valueToTree(config);
     }
@@ -92,111 +93,237 @@ public final class ConfigLoader {
             if (in == null) {
                 throw new IllegalStateException("defaults resource " + resource + " missing next to " + type.getName());
             }
-            return (ObjectNode) YAML.readTree(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read defaults " + resource, e);
+            YamlDocument.Parsed parsed = YamlDocument.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            if (!parsed.problems().isEmpty() || parsed.tree() == null || !parsed.tree().isObject()) {
+                throw new IllegalStateException("defaults resource " + resource + " of " + type.getName()
+                        + " must be one mapping without duplicate keys: " + parsed.problems());
+            }
+            return (ObjectNode) parsed.tree();
+        } catch (IOException | YamlDocument.SyntaxError e) {
+            throw new IllegalStateException("cannot read defaults " + resource + " of " + type.getName() + ": " + e.getMessage(), e);
         }
     }
 
-    private static JsonNode readFile(Path file) {
-        try {
-            return YAML.readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new ConfigException(file.toString(), List.of("file not found (pass an existing YAML file to --config)"));
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(file.toString(), List.of("not valid YAML: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr())));
-        } catch (IOException e) {
-            throw new ConfigException(file.toString(), List.of("cannot read: " + e));
-        }
-    }
+    /** Where a value came from: {@code "c.yaml line 3"} or {@code "--set optimizer.lr=-1"}, and its sort rank. */
+    private record Origin(String label, int rank) {}
 
-    /** Copies user keys onto target; a key absent from the defaults is a problem. Lists replace wholesale. */
-    private static void merge(JsonNode defaults, ObjectNode target, ObjectNode user, String prefix,
-                              String source, List<String> problems) {
-        Iterator<Map.Entry<String, JsonNode>> fields = user.fields();
-        while (fields.hasNext()) {
-            Map.Entry<String, JsonNode> field = fields.next();
-            String key = prefix + field.getKey();
-            JsonNode known = defaults.get(field.getKey());
-            if (known == null) {
-                problems.add("unknown key '" + key + "'" + suggestion(defaults, field.getKey()));
-            } else if (known.isObject() && field.getValue().isObject()) {
-                merge(known, (ObjectNode) target.get(field.getKey()), (ObjectNode) field.getValue(),
-                        key + ".", source, problems);
-            } else if (known.isObject() && !field.getValue().isNull()) {
-                problems.add("key '" + key + "' must be a mapping, got " + field.getValue().getNodeType());
-            } else {
-                target.set(field.getKey(), field.getValue());
+    private record Problem(int rank, String text) {}
+
+    /** One load in progress: the merged tree, where each of its user-set values came from, and the problems so far. */
+    private static final class Resolution {
+        private final ObjectNode defaults;
+        private final List<String> defaultPaths = new ArrayList<>();
+        private JsonNode tree;
+        private final Map<String, Origin> origins = new HashMap<>();
+        private final Map<String, String> texts = new HashMap<>();
+        private final List<Problem> problems = new ArrayList<>();
+
+        Resolution(ObjectNode defaults) {
+            this.defaults = defaults;
+            if (defaults != null) {
+                this.tree = defaults.deepCopy();
+                collectPaths(defaults, "");
             }
         }
-    }
 
-    private static void applyOverride(ObjectNode defaults, ObjectNode merged, String override, List<String> problems) {
-        int eq = override.indexOf('=');
-        if (eq <= 0) {
-            problems.add("--set '" + override + "' must look like key=value");
-            return;
+        void addFile(Path file) {
+            YamlDocument.Parsed parsed;
+            try {
+                parsed = YamlDocument.parse(Files.readString(file));
+            } catch (NoSuchFileException e) {
+                throw new ConfigException(file.toString(), List.of("file not found (pass an existing YAML file to --config)"));
+            } catch (YamlDocument.SyntaxError e) {
+                throw new ConfigException(file.toString(), List.of("not valid YAML: " + e.getMessage()));
+            } catch (IOException e) {
+                throw new ConfigException(file.toString(), List.of("cannot read: " + e));
+            }
+            Function<String, Origin> originOf = path -> {
+                Integer line = parsed.lines().get(path);
+                return line == null ? new Origin(file.toString(), 0) : new Origin(file + " line " + line, line);
+            };
+            for (YamlDocument.LineProblem p : parsed.problems()) {
+                report(new Origin(file + " line " + p.line(), p.line()), p.message());
+            }
+            JsonNode user = parsed.tree();
+            if (user == null || user.isNull()) {
+                return;
+            }
+            if (!user.isObject()) {
+                report(new Origin(file + " line 1", 1), "the top level must be a mapping of keys, got a " + user.getNodeType());
+                return;
+            }
+            merge(defaults, (ObjectNode) tree, (ObjectNode) user, "", originOf, parsed.texts());
         }
-        String[] path = override.substring(0, eq).trim().split("\\.");
-        JsonNode value;
-        try {
+
+        void addOverride(String override, int index) {
+            Origin origin = new Origin("--set " + override, OVERRIDE_RANK + index);
+            int eq = override.indexOf('=');
+            if (eq <= 0) {
+                report(origin, "must look like key=value");
+                return;
+            }
+            String key = override.substring(0, eq).trim();
             String text = override.substring(eq + 1);
-            value = text.isEmpty() ? JSON.getNodeFactory().textNode("") : YAML.readTree(text);
-        } catch (JsonProcessingException e) {
-            problems.add("--set " + override + ": value is not valid YAML: " + e.getOriginalMessage());
-            return;
+            YamlDocument.Parsed value;
+            try {
+                value = text.isEmpty() ? null : YamlDocument.parse(text);
+            } catch (YamlDocument.SyntaxError e) {
+                report(origin, "the value is not valid YAML: " + e.getMessage());
+                return;
+            }
+            if (value != null && !value.problems().isEmpty()) {
+                value.problems().forEach(p -> report(origin, p.message()));
+                return;
+            }
+            // The override stands for the one-key tree {a: {b: value}}, merged by the same rules as a file.
+            ObjectNode root = JSON.createObjectNode();
+            ObjectNode cursor = root;
+            String[] path = key.split("\\.");
+            for (int i = 0; i < path.length - 1; i++) {
+                cursor = cursor.putObject(path[i]);
+            }
+            cursor.set(path[path.length - 1], value == null || value.tree() == null
+                    ? JSON.getNodeFactory().textNode("") : value.tree());
+            Map<String, String> fullTexts = new HashMap<>();
+            if (value != null) {
+                value.texts().forEach((relative, t) -> fullTexts.put(relative.isEmpty() ? key
+                        : relative.startsWith("[") ? key + relative : key + "." + relative, t));
+            }
+            merge(defaults, (ObjectNode) tree, root, "", p -> origin, fullTexts);
         }
-        // Re-use the merge rules by building the one-key tree the override stands for.
-        ObjectNode tree = JSON.createObjectNode();
-        ObjectNode cursor = tree;
-        for (int i = 0; i < path.length - 1; i++) {
-            cursor = cursor.putObject(path[i]);
-        }
-        cursor.set(path[path.length - 1], value);
-        List<String> found = new ArrayList<>();
-        merge(defaults, merged, tree, "", "--set", found);
-        for (String p : found) {
-            problems.add("--set " + override + ": " + p);
-        }
-    }
 
-    private static String suggestion(JsonNode defaults, String key) {
-        List<String> names = new ArrayList<>();
-        defaults.fieldNames().forEachRemaining(names::add);
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String name : names) {
-            int d = editDistance(name, key);
-            if (d < bestDistance) {
-                bestDistance = d;
-                best = name;
+        /** Copies user keys onto target; a key absent from the defaults is a problem. Lists replace wholesale. */
+        private void merge(JsonNode known, ObjectNode target, ObjectNode user, String prefix,
+                           Function<String, Origin> originOf, Map<String, String> userTexts) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = user.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                String path = YamlDocument.child(prefix, field.getKey());
+                JsonNode value = field.getValue();
+                JsonNode standard = known.get(field.getKey());
+                if (standard == null) {
+                    List<String> siblings = new ArrayList<>();
+                    known.fieldNames().forEachRemaining(siblings::add);
+                    report(originOf.apply(path), "unknown key '" + path + "'"
+                            + KeySuggestion.among(field.getKey(), siblings, defaultPaths));
+                } else if (standard.isObject() && value.isObject()) {
+                    origins.put(path, originOf.apply(path));
+                    merge(standard, (ObjectNode) target.get(field.getKey()), (ObjectNode) value, path, originOf, userTexts);
+                } else if (standard.isObject() && value.isNull()) {
+                    origins.put(path, originOf.apply(path)); // an empty section (all its keys commented out) keeps its defaults
+                } else if (standard.isObject()) {
+                    report(originOf.apply(path), path + " must be a mapping of keys, got "
+                            + (value.isArray() ? "a list" : "'" + userTexts.getOrDefault(path, value.asText()) + "'"));
+                } else {
+                    target.set(field.getKey(), value);
+                    forget(path);
+                    recordOrigins(value, path, originOf);
+                    userTexts.forEach((p, t) -> {
+                        if (p.equals(path) || isAncestor(path, p)) {
+                            texts.put(p, t);
+                        }
+                    });
+                }
             }
         }
-        String hint = best != null && bestDistance <= Math.max(2, key.length() / 3) ? " (did you mean '" + best + "'?)" : "";
-        return hint + "; known keys here: " + String.join(", ", names);
-    }
 
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) prev[j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev; prev = cur; cur = t;
+        /** A replaced value takes the origins and texts of the one before it along. */
+        private void forget(String path) {
+            origins.keySet().removeIf(p -> p.equals(path) || isAncestor(path, p));
+            texts.keySet().removeIf(p -> p.equals(path) || isAncestor(path, p));
         }
-        return prev[b.length()];
+
+        private void recordOrigins(JsonNode value, String path, Function<String, Origin> originOf) {
+            origins.put(path, originOf.apply(path));
+            if (value.isObject()) {
+                value.fields().forEachRemaining(e -> recordOrigins(e.getValue(), YamlDocument.child(path, e.getKey()), originOf));
+            } else if (value.isArray()) {
+                for (int i = 0; i < value.size(); i++) {
+                    recordOrigins(value.get(i), path + "[" + i + "]", originOf);
+                }
+            }
+        }
+
+        private void collectPaths(JsonNode node, String prefix) {
+            node.fields().forEachRemaining(e -> {
+                String path = YamlDocument.child(prefix, e.getKey());
+                defaultPaths.add(path);
+                if (e.getValue().isObject()) {
+                    collectPaths(e.getValue(), path);
+                }
+            });
+        }
+
+        <T> T bind(Class<T> type, String source) {
+            ShapeCheck.Result shape = ShapeCheck.check(type, tree, defaults, texts);
+            List<String> malformed = new ArrayList<>();
+            for (ShapeCheck.Finding f : shape.findings()) {
+                if (f.replaced()) {
+                    malformed.add(f.path());
+                }
+                report(originOf(f.path()), f.message());
+            }
+            T value = null;
+            try {
+                value = JSON.treeToValue(shape.bindable(), type);
+            } catch (JsonProcessingException e) {
+                // ShapeCheck admits only what binds; this is the backstop, not the way errors are found.
+                String path = jacksonPath(e);
+                if (!related(path, malformed)) {
+                    report(originOf(path), (path.isEmpty() ? "" : path + ": ") + e.getOriginalMessage());
+                }
+            }
+            if (value instanceof Validatable v) {
+                for (String problem : v.problems()) {
+                    Matcher m = LEADING_KEY.matcher(problem);
+                    String key = m.find() ? m.group() : "";
+                    // A malformed key was checked with its default in its place (or left out): say nothing more about it.
+                    if (!related(key, malformed)) {
+                        report(originOf(key), problem);
+                    }
+                }
+            }
+            if (!problems.isEmpty()) {
+                problems.sort(Comparator.comparingInt(Problem::rank));
+                throw new ConfigException(source, problems.stream().map(Problem::text).toList());
+            }
+            return value;
+        }
+
+        /** Where the value at {@code path} (or its nearest set ancestor: the list item, the section) came from. */
+        private Origin originOf(String path) {
+            for (String p = path; !p.isEmpty(); p = parent(p)) {
+                Origin o = origins.get(p);
+                if (o != null) {
+                    return o;
+                }
+            }
+            return null;
+        }
+
+        private void report(Origin origin, String message) {
+            problems.add(origin == null ? new Problem(Integer.MAX_VALUE, message)
+                    : new Problem(origin.rank(), origin.label() + ": " + message));
+        }
     }
 
-    private static String describe(JsonProcessingException e) {
-        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
-            StringBuilder key = new StringBuilder();
-            for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : m.getPath()) {
+    /** Whether {@code key} is one of the malformed paths, inside one, or holds one. */
+    private static boolean related(String key, List<String> malformed) {
+        return !key.isEmpty() && malformed.stream().anyMatch(p -> p.equals(key) || isAncestor(p, key) || isAncestor(key, p));
+    }
+
+    private static String parent(String path) {
+        int cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
+        return cut < 0 ? "" : path.substring(0, cut);
+    }
+
+    private static boolean isAncestor(String ancestor, String path) {
+        return ancestor.isEmpty() || path.startsWith(ancestor + ".") || path.startsWith(ancestor + "[");
+    }
+
+    private static String jacksonPath(JsonProcessingException e) {
+        StringBuilder key = new StringBuilder();
+        if (e instanceof JsonMappingException m) {
+            for (JsonMappingException.Reference r : m.getPath()) {
                 if (r.getFieldName() != null) {
                     if (key.length() > 0) key.append('.');
                     key.append(r.getFieldName());
@@ -204,17 +331,25 @@ public final class ConfigLoader {
                     key.append('[').append(r.getIndex()).append(']');
                 }
             }
-            return "key '" + key + "': " + e.getOriginalMessage();
         }
-        return e.getOriginalMessage();
+        return key.toString();
     }
 
     private static ObjectMapper strict(ObjectMapper mapper) {
+        SimpleModule lowercaseEnums = new SimpleModule("lowercase-enums");
+        lowercaseEnums.addSerializer(Enum.class, new StdSerializer<>(Enum.class) {
+            @Override
+            public void serialize(Enum value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+                gen.writeString(ConfigEnums.name(value));
+            }
+        });
         return mapper
+                .registerModule(lowercaseEnums)
                 .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
                 .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
                 .enable(SerializationFeature.INDENT_OUTPUT);
     }
 }

@@ -2,11 +2,11 @@ package org.agentflan.launch;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
 import org.agentflan.dataprep.tokenize.MarkersInText;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.tokenize.SampleEncoder;
 import org.agentflan.dataprep.tokenize.TextTools;
+import org.agentflan.format.Llama2Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

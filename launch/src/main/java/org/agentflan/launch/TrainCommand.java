@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.agentflan.trainer.StopReason;
 import org.agentflan.trainer.Train;
 import org.agentflan.trainer.TrainException;
 import org.agentflan.trainer.data.DataException;
@@ -46,6 +47,6 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (TrainException | DataException e) {
             throw new UserError(e.getMessage(), e);
         }
-        return result.stopReason().equals("non_finite") ? 1 : 0;
+        return result.stopReason() == StopReason.NON_FINITE ? 1 : 0;
     }
 }

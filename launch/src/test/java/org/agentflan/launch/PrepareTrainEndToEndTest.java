@@ -74,7 +74,10 @@ class PrepareTrainEndToEndTest {
         CliRun bad = CliRun.of("train", "--config", config, "--run-dir", tmp.resolve("bad").toString(), "--set", "optimizer.lr=-1",
                 "--set", "batch.micro_batchh=2");
         assertEquals(2, bad.code());
-        assertTrue(bad.err().contains("optimizer.lr") || bad.err().contains("micro_batchh"), bad.err());
+        // Both mistakes in one run: the bad value and the unknown key, each with the --set it came from.
+        assertTrue(bad.err().contains("--set optimizer.lr=-1: optimizer.lr must be > 0, got -1.0"), bad.err());
+        assertTrue(bad.err().contains("--set batch.micro_batchh=2: unknown key 'batch.micro_batchh' (did you mean"
+                + " 'micro_batch'?)"), bad.err());
     }
 
     private static String[] concat(String[] a, String... b) {

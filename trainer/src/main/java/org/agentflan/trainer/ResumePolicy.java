@@ -41,6 +41,18 @@ final class ResumePolicy {
         }
     }
 
+    /**
+     * Throws a {@link TrainException} unless the training data is the data the checkpoint was trained on (same
+     * fingerprint): on other data its saved cursor would point at other samples.
+     */
+    static void requireSameData(TrainConfig config, String fingerprint, TrainerState state, Path checkpoint) {
+        if (!state.dataFingerprint().equals(fingerprint)) {
+            throw new TrainException("the training data in " + config.data().dirs() + " is not the data " + checkpoint
+                    + " was trained on (fingerprint " + fingerprint + " vs " + state.dataFingerprint()
+                    + "), so its data cursor would point at other samples; resume with the original data, or start over with --resume none or another --run-dir");
+        }
+    }
+
     private static void compare(String prefix, JsonNode saved, JsonNode mine, List<String> differences) {
         if (isFree(prefix)) {
             return;

@@ -2,57 +2,47 @@ package org.agentflan.trainer;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
+import org.agentflan.config.ConfigEnums;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.checkpoint.SaveObserver;
-import org.agentflan.trainer.checkpoint.TrainerState;
-import org.agentflan.trainer.data.DataCursor;
 import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.data.DataStream;
 import org.agentflan.trainer.data.MicroBatch;
 import org.agentflan.trainer.data.Packer;
 import org.agentflan.trainer.data.Sample;
-import org.agentflan.trainer.data.ShardReader;
 import org.agentflan.trainer.metrics.LossPlot;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.metrics.Progress;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
-import org.agentflan.trainer.model.MaskedCrossEntropy;
 import org.agentflan.trainer.optim.AdamW;
-import org.agentflan.trainer.optim.GradClip;
 import org.agentflan.trainer.optim.LrSchedule;
-import sun.misc.Signal;
-import sun.misc.SignalHandler;
 
 /**
- * The full-parameter SFT recipe, top to bottom: config -> data -> model -> optimizer -> resume -> for each step
- * (accumulate micro-batches -> normalise by the global batch's loss tokens -> clip -> NaN check -> AdamW step ->
- * metrics -> eval -> checkpoint -> signal check). Reusable parts live in the {@code data}, {@code optim},
- * {@code checkpoint} and {@code metrics} packages; this class only wires them.
+ * The full-parameter SFT recipe, top to bottom. Setup: config, run folder (locked for the run), resume point, run
+ * record, data, model, optimizer, schedule. Then one loop iteration per optimizer step: take the step
+ * ({@link OptimizerStep}), log it, evaluate when due ({@link Evaluation}), save when due or stopping
+ * ({@link TrainCheckpoints}). A run stops when its steps are done, the data runs out, too many steps in a row are
+ * non-finite, {@code --stop-at-step} is reached or SIGTERM/SIGINT arrives ({@link StopSignals}). Reusable parts live
+ * in the {@code data}, {@code model}, {@code optim}, {@code checkpoint} and {@code metrics} packages; this class
+ * wires them.
  */
 public final class Train {
     /**
@@ -67,13 +57,7 @@ public final class Train {
 
     /** What a run did; {@code losses} maps each step this process ran to its loss (NaN for a skipped step). */
     public record Result(Path runDir, long startStep, long endStep, long totalSteps, Map<Long, Double> losses,
-                         Path lastCheckpoint, String stopReason, Path metrics, Path plot) {}
-
-    private Train() {}
-
-    public static Result run(Options options, PrintStream console) throws IOException {
-        return run(options, console, (step, model) -> { }, SaveObserver.NONE);
-    }
+                         Path lastCheckpoint, StopReason stopReason, Path metrics, Path plot) {}
 
     /** Called once per step, after the optimizer step and before its metrics line (tests inject work here). */
     @FunctionalInterface
@@ -81,50 +65,91 @@ public final class Train {
         void afterStep(long step, LlamaModel model);
     }
 
+    public static Result run(Options options, PrintStream console) throws IOException {
+        return run(options, console, (step, model) -> { }, SaveObserver.NONE);
+    }
+
+    // ------------------------------------------------------------------ setup
+
     /** {@code saves} sees each checkpoint save's progress (the crash test stops the process inside a save with it). */
     static Result run(Options options, PrintStream console, StepHook hook, SaveObserver saves) throws IOException {
-        // ---- config (and, when resuming, the checkpoint's pinned keys)
-        List<String> overrides = new ArrayList<>(options.overrides());
-        if (options.runDir() != null) overrides.add("run_dir=" + options.runDir());
-        if (options.maxSteps() != null) overrides.add("max_steps=" + options.maxSteps());
-        TrainConfig cfg = TrainConfig.load(options.configFile(), overrides);
+        TrainConfig cfg = TrainConfig.load(options.configFile(), overrides(options));
         Path runDir = Path.of(cfg.runDir());
         Files.createDirectories(runDir);
         // Held until the run ends: a second run on this folder would delete this one's temporary checkpoints.
         try (RunLock lock = RunLock.acquire(runDir, console)) {
-            return runLocked(cfg, options, console, hook, saves);
+            CheckpointManager folders = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
+            Resume resume = Resume.find(options.resume(), folders, cfg, console);
+            // What interrupted saves left goes only now: the lock keeps other runs from saving into this folder.
+            folders.removeIncomplete();
+            Engine engine = Engine.getEngine("PyTorch");
+            JsonNode resolved = recordStart(cfg, resume, engine);
+            return setUp(cfg, options, console, hook, resume, resolved, folders, engine);
         }
     }
 
-    private static Result runLocked(TrainConfig cfg, Options options, PrintStream console, StepHook hook,
-                                    SaveObserver saves) throws IOException {
+    /** {@code --run-dir} and {@code --max-steps} are overrides like any {@code --set}, applied last. */
+    private static List<String> overrides(Options options) {
+        List<String> overrides = new ArrayList<>(options.overrides());
+        if (options.runDir() != null) overrides.add("run_dir=" + options.runDir());
+        if (options.maxSteps() != null) overrides.add("max_steps=" + options.maxSteps());
+        return overrides;
+    }
+
+    /** Writes the resolved config and appends this start to the run's record; returns the resolved config. */
+    private static JsonNode recordStart(TrainConfig cfg, Resume resume, Engine engine) throws IOException {
         Path runDir = Path.of(cfg.runDir());
-        CheckpointManager checkpoints = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
-        Path resumeFrom = resumeTarget(options.resume(), checkpoints);
-        TrainerState resumed = null;
-        if (resumeFrom != null) {
-            resumed = TrainerState.read(resumeFrom);
-            ResumePolicy.requireSameRun(cfg, resumed, resumeFrom);
-            console.println("resuming from " + resumeFrom + " (step " + resumed.step() + ")");
-        }
-        long resumeStep = resumed == null ? 0 : resumed.step();
-        if (checkpoints.completeCheckpoints().stream().anyMatch(p -> CheckpointManager.stepOf(p) > resumeStep)) {
-            console.println("warning: " + checkpoints.root() + " holds checkpoints past step " + resumeStep + " from an"
-                    + " earlier run; they are replaced as this run reaches their steps (use another --run-dir to keep them)");
-        }
-        checkpoints.removeIncomplete();
         JsonNode resolved = ConfigLoader.toTree(cfg);
         Files.writeString(runDir.resolve("config.json"), ConfigLoader.json().writeValueAsString(resolved));
+        RunRecord.append(runDir, resolved, resume.step(), resume.from(), engine);
+        return resolved;
+    }
 
-        // ---- engine, device and data
-        Engine engine = Engine.getEngine("PyTorch");
-        RunRecord.append(runDir, resolved, resumed == null ? 0 : resumed.step(), resumeFrom, engine);
+    /**
+     * Device and data first, so that their checks fail before any native memory is taken; then, in native memory that
+     * lives as long as the loop: model, optimizer, data order and schedule.
+     */
+    private static Result setUp(TrainConfig cfg, Options options, PrintStream console, StepHook hook, Resume resume,
+                                JsonNode resolved, CheckpointManager folders, Engine engine) throws IOException {
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }
         Device device = engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         DataType computeType = computeType(cfg.computeDtype(), device);
-        Packer packer = new Packer(cfg.data().seqLen(), Packer.Overlong.valueOf(cfg.data().overlong().toUpperCase(Locale.ROOT)));
+        Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
+        Datasets data = loadData(cfg, packer, console);
+        String fingerprint = Fingerprint.ofSamples(data.train());
+        if (!resume.isFresh()) {
+            ResumePolicy.requireSameData(cfg, fingerprint, resume.state(), resume.from());
+        }
+        TrainCheckpoints checkpoints = new TrainCheckpoints(folders, cfg, resolved, fingerprint, tokenizerDir(cfg));
+        Evaluation evaluation = new Evaluation(data.eval(), packer, cfg, computeType);
+        try (NDManager manager = NDManager.newBaseManager(device, engine.getEngineName());
+             StopSignals signals = StopSignals.install(console)) {
+            LlamaModel model = model(cfg, resume, data, computeType, manager, console);
+            OptimizerStep step = new OptimizerStep(engine, model, optimizer(cfg, resume, model, manager), computeType,
+                    cfg.model().chunkTokens(), cfg.clip().maxNorm(), manager);
+            // With max_steps the data repeats as often as the steps need; else it ends after the epochs.
+            DataStream stream = new DataStream(data.train(), packer, cfg.seed(), cfg.data().shuffle(),
+                    cfg.maxSteps() > 0 ? Long.MAX_VALUE : cfg.epochs());
+            LrSchedule schedule = schedule(cfg, stream, console);
+            return new Train(cfg, options, console, hook, resume, manager, signals, step, stream, schedule, evaluation,
+                    checkpoints).train();
+        }
+    }
+
+    /** The checkpoint's weights when resuming, else the {@code model.init} ones; checked against the data's token ids. */
+    private static LlamaModel model(TrainConfig cfg, Resume resume, Datasets data, DataType computeType, NDManager manager,
+                                    PrintStream console) throws IOException {
+        LlamaModel model = loadModel(cfg, resume.from(), manager);
+        requireVocabulary(data.train(), model.config());
+        model.setTrainable(true);
+        console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", ConfigEnums.name(cfg.model().init()),
+                model.config().parameterCount(), computeType, manager.getDevice());
+        return model;
+    }
+
+    private static Datasets loadData(TrainConfig cfg, Packer packer, PrintStream console) {
         Datasets data = Datasets.load(cfg);
         Packer.Stats stats = packer.stats(data.train());
         console.printf(Locale.ROOT, "data: %d train samples (%d split, %d dropped as too long, %d without loss), %d eval samples, %d loss tokens%n",
@@ -132,256 +157,34 @@ public final class Train {
         if (stats.pieces() == 0) {
             throw new TrainException("no trainable samples: every sample was dropped (see the counts above; raise data.seq_len or set data.overlong=split)");
         }
-        String fingerprint = fingerprint(data.train());
-        if (resumed != null && !resumed.dataFingerprint().equals(fingerprint)) {
-            throw new TrainException("the training data in " + cfg.data().dirs() + " is not the data " + resumeFrom
-                    + " was trained on (fingerprint " + fingerprint + " vs " + resumed.dataFingerprint()
-                    + "), so its data cursor would point at other samples; resume with the original data, or start over with --resume none or another --run-dir");
-        }
-
-        try (NDManager manager = NDManager.newBaseManager(device, engine.getEngineName());
-             SignalFlag signals = SignalFlag.install(console)) {
-            // ---- model (from the checkpoint when resuming)
-            LlamaModel model = loadModel(cfg, resumeFrom, manager);
-            LlamaConfig arch = model.config();
-            requireVocabulary(data.train(), arch);
-            model.setTrainable(true);
-            console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", cfg.model().init(),
-                    arch.parameterCount(), computeType, device);
-
-            // ---- optimizer and schedule
-            AdamW.Settings adamwSettings = new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(),
-                    cfg.optimizer().eps(), cfg.optimizer().weightDecay());
-            AdamW adamw = resumeFrom == null ? new AdamW(adamwSettings, model.parameters(), manager)
-                    : OptimizerState.restore(resumeFrom, adamwSettings, model.parameters(), manager);
-            int microBatch = cfg.batch().microBatch();
-            int gradAccum = cfg.batch().gradAccum();
-            boolean bySteps = cfg.maxSteps() > 0;
-            DataStream stream = new DataStream(data.train(), packer, cfg.seed(), cfg.data().shuffle(),
-                    bySteps ? Long.MAX_VALUE : cfg.epochs());
-            long totalSteps = bySteps ? cfg.maxSteps() : ceilDiv(stream.countRemainingRows(), (long) microBatch * gradAccum);
-            long warmup = cfg.schedule().warmupSteps() >= 0 ? cfg.schedule().warmupSteps()
-                    : Math.round(cfg.schedule().warmupRatio() * totalSteps);
-            LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(cfg.schedule().kind().toUpperCase(Locale.ROOT)),
-                    cfg.optimizer().lr(), warmup, totalSteps, cfg.schedule().minLrRatio());
-            console.printf(Locale.ROOT, "plan: %d steps of %d x %d rows of %d tokens (%d rows per epoch), warm-up %d, %s schedule%n",
-                    totalSteps, gradAccum, microBatch, packer.seqLen(), stream.rowsPerEpoch(), warmup, cfg.schedule().kind());
-
-            // ---- resume position
-            Counters counters = new Counters();
-            if (resumed != null) {
-                stream.seek(resumed.cursor());
-                counters.restore(resumed);
-            }
-            long startStep = counters.step;
-            Path lastCheckpoint = resumeFrom;
-            Path metricsFile = runDir.resolve("metrics.jsonl");
-            Map<Long, Double> losses = new LinkedHashMap<>();
-            String stopReason = "completed";
-            Progress progress = new Progress(console, totalSteps);
-            long runStart = System.nanoTime();
-            String configHash = sha256(ConfigLoader.json().writeValueAsBytes(resolved));
-
-            try (MetricsLog metrics = new MetricsLog(metricsFile, startStep)) {
-                while (counters.step < totalSteps) {
-                    if (options.stopAtStep() != null && counters.step >= options.stopAtStep()) {
-                        stopReason = "stop_at_step";
-                        break;
-                    }
-                    // ---- one optimizer step: global batch -> forward/backward -> clip, NaN check, AdamW, zero grads
-                    List<MicroBatch> micro = nextGlobalBatch(stream, packer.seqLen(), microBatch, gradAccum);
-                    if (micro.isEmpty()) {
-                        stopReason = "data_exhausted";
-                        break;
-                    }
-                    long lossTokens = micro.stream().mapToLong(MicroBatch::lossTokens).sum();
-                    long tokens = micro.stream().mapToLong(MicroBatch::tokens).sum();
-                    long stepStart = System.nanoTime();
-
-                    double loss = accumulateGradients(engine, model, micro, lossTokens, computeType,
-                            cfg.model().chunkTokens(), manager) / lossTokens;
-                    double lr = schedule.lr(counters.step);
-                    Update update = clipAndStep(model, adamw, loss, lr, cfg.clip().maxNorm(), manager);
-                    double gradNorm = update.gradNorm();
-                    boolean finite = update.finite();
-                    counters.advance(micro, tokens, lossTokens, finite);
-                    if (!finite) {
-                        console.printf(Locale.ROOT, "warning: step %d has a non-finite %s (loss %s, grad_norm %s); skipped (%d in a row, limit %d)%n",
-                                counters.step, Double.isFinite(loss) ? "gradient" : "loss", loss, gradNorm,
-                                counters.consecutiveNonFinite, cfg.nan().maxConsecutive());
-                    }
-                    losses.put(counters.step, finite ? loss : Double.NaN);
-                    hook.afterStep(counters.step, model);
-
-                    // ---- metrics
-                    double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
-                    double elapsed = (System.nanoTime() - runStart) / 1e9;
-                    ObjectNode line = MetricsLog.line("train", counters.step);
-                    line.put("loss", loss).put("lr", lr).put("grad_norm", gradNorm)
-                            .put("tokens_per_s", tokens / stepSeconds).put("elapsed_s", elapsed)
-                            .put("loss_tokens", lossTokens).put("epoch", stream.cursor().epoch())
-                            .put("skipped", !finite).put("rss_bytes", MetricsLog.rssBytes())
-                            .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
-                            .put("live_arrays", manager.getManagedArrays().size());
-                    metrics.write(line);
-                    if (counters.step % cfg.log().every() == 0 || counters.step == totalSteps) {
-                        progress.step(counters.step, loss, lr, gradNorm, tokens / stepSeconds, counters.step - startStep, elapsed);
-                    }
-                    if (counters.consecutiveNonFinite >= cfg.nan().maxConsecutive()) {
-                        stopReason = "non_finite";
-                        console.println("error: " + counters.consecutiveNonFinite + " non-finite steps in a row; stopping. The last good checkpoint is "
-                                + (lastCheckpoint == null ? "(none)" : lastCheckpoint) + "; lower optimizer.lr or check the data, then resume from it");
-                        break;
-                    }
-
-                    // ---- eval
-                    if (cfg.eval().every() > 0 && counters.step % cfg.eval().every() == 0 && !data.eval().isEmpty()) {
-                        double evalLoss = evaluate(model, data.eval(), packer, cfg, computeType, manager);
-                        metrics.write(MetricsLog.line("eval", counters.step).put("loss", evalLoss));
-                        console.printf(Locale.ROOT, "eval step %d: loss %.4f%n", counters.step, evalLoss);
-                    }
-
-                    // ---- checkpoint and signal check
-                    boolean stop = signals.raised() != null
-                            || (options.stopAtStep() != null && counters.step >= options.stopAtStep());
-                    boolean due = cfg.checkpoint().every() > 0 && counters.step % cfg.checkpoint().every() == 0;
-                    if (due || stop || counters.step == totalSteps) {
-                        lastCheckpoint = save(checkpoints, counters, stream.cursor(), model, adamw, cfg, resolved,
-                                configHash, fingerprint);
-                        console.println("checkpoint: " + lastCheckpoint);
-                    }
-                    if (stop) {
-                        stopReason = signals.raised() != null ? "signal_" + signals.raised() : "stop_at_step";
-                        break;
-                    }
-                }
-            }
-            Path plot = runDir.resolve("loss.png");
-            LossPlot.write(metricsFile, plot);
-            console.println("run " + runDir + ": " + stopReason + " at step " + counters.step + "/" + totalSteps
-                    + "; metrics " + metricsFile + ", plot " + plot + ", checkpoint " + lastCheckpoint);
-            return new Result(runDir, startStep, counters.step, totalSteps, losses, lastCheckpoint, stopReason, metricsFile, plot);
-        }
+        return data;
     }
 
-    /** The next global batch: up to {@code gradAccum} micro-batches of {@code microBatch} rows; empty when the data ran out. */
-    private static List<MicroBatch> nextGlobalBatch(DataStream stream, int seqLen, int microBatch, int gradAccum) {
-        List<MicroBatch> micro = new ArrayList<>();
-        for (int a = 0; a < gradAccum; a++) {
-            List<Packer.PackedRow> rows = new ArrayList<>();
-            Packer.PackedRow row;
-            while (rows.size() < microBatch && (row = stream.next()) != null) {
-                rows.add(row);
-            }
-            if (rows.isEmpty()) break;
-            micro.add(MicroBatch.of(rows, microBatch, seqLen));
-        }
-        return micro;
+    /** Fresh moments, or the checkpoint's: the AdamW state is half of what an exact resume needs. */
+    private static AdamW optimizer(TrainConfig cfg, Resume resume, LlamaModel model, NDManager manager) throws IOException {
+        AdamW.Settings settings = new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(),
+                cfg.optimizer().eps(), cfg.optimizer().weightDecay());
+        return resume.isFresh() ? new AdamW(settings, model.parameters(), manager)
+                : OptimizerState.restore(resume.from(), settings, model.parameters(), manager);
     }
 
     /**
-     * Forward and backward over each micro-batch, accumulating into the weights' gradients; returns the summed NLL.
-     * Each micro-batch's loss is divided by the GLOBAL batch's loss-token count, so the accumulated gradient is
-     * that of the mean over all loss tokens of the global batch, however it is split.
+     * The run's length and learning rates. With {@code max_steps} the data repeats as often as needed; otherwise
+     * the steps are what {@code epochs} of the data fill (counted on the fresh stream, before any resume seek).
      */
-    private static double accumulateGradients(Engine engine, LlamaModel model, List<MicroBatch> micro, long lossTokens,
-                                              DataType computeType, int chunkTokens, NDManager manager) {
-        double nllSum = 0;
-        try (GradientCollector collector = engine.newGradientCollector()) {
-            for (MicroBatch mb : micro) {
-                try (NDManager scope = manager.newSubManager()) {
-                    MicroBatch.Arrays b = mb.toNDArrays(scope);
-                    NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
-                    NDArray nll = MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), chunkTokens);
-                    NDArray globalTokens = scope.create((float) lossTokens); // an array, not a Java scalar, inside the graph
-                    collector.backward(nll.div(globalTokens));
-                    nllSum += nll.getFloat();
-                }
-            }
-        }
-        return nllSum;
-    }
-
-    /** What {@link #clipAndStep} did: the pre-clip gradient norm, and whether the step was applied (finite). */
-    private record Update(double gradNorm, boolean finite) {}
-
-    /**
-     * Clips the accumulated gradients, applies AdamW only when loss and gradient norm are finite (a skipped step
-     * leaves weights and moments untouched), then zeroes the gradients either way.
-     */
-    private static Update clipAndStep(LlamaModel model, AdamW adamw, double loss, double lr, double maxNorm,
-                                      NDManager manager) {
-        Map<String, NDArray> params = model.parameters();
-        try (NDManager gradScope = manager.newSubManager()) {
-            Map<String, NDArray> grads = new LinkedHashMap<>();
-            for (Map.Entry<String, NDArray> p : params.entrySet()) {
-                NDArray g = p.getValue().getGradient();
-                g.attach(gradScope);
-                grads.put(p.getKey(), g);
-            }
-            double gradNorm = GradClip.clip(List.copyOf(grads.values()), maxNorm);
-            boolean finite = Double.isFinite(loss) && Double.isFinite(gradNorm);
-            if (finite) {
-                adamw.update(params, grads, lr);
-            }
-            model.zeroGradients();
-            return new Update(gradNorm, finite);
-        }
-    }
-
-    /** Mean loss per loss token over the first {@code eval.max_rows} packed rows of the eval samples (no shuffle, no gradients). */
-    static double evaluate(LlamaModel model, List<Sample> samples, Packer packer, TrainConfig cfg, DataType computeType,
-                           NDManager manager) {
-        DataStream stream = new DataStream(samples, packer, cfg.seed(), false, 1);
-        double nll = 0;
-        long lossTokens = 0;
-        int rowsLeft = cfg.eval().maxRows();
-        while (rowsLeft > 0) {
-            List<Packer.PackedRow> rows = new ArrayList<>();
-            Packer.PackedRow row;
-            while (rows.size() < Math.min(cfg.batch().microBatch(), rowsLeft) && (row = stream.next()) != null) {
-                rows.add(row);
-            }
-            if (rows.isEmpty()) break;
-            rowsLeft -= rows.size();
-            MicroBatch mb = MicroBatch.of(rows, rows.size(), packer.seqLen());
-            try (NDManager scope = manager.newSubManager()) {
-                MicroBatch.Arrays b = mb.toNDArrays(scope);
-                NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
-                nll += MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), cfg.model().chunkTokens()).getFloat();
-            }
-            lossTokens += mb.lossTokens();
-        }
-        return nll / Math.max(1, lossTokens);
-    }
-
-    private static Path save(CheckpointManager checkpoints, Counters c, DataCursor cursor, LlamaModel model, AdamW adamw,
-                             TrainConfig cfg, JsonNode resolved, String configHash, String fingerprint) throws IOException {
-        Path tokenizerDir = tokenizerDir(cfg);
-        DataType saveType = DataType.valueOf(cfg.checkpoint().saveDtype().toUpperCase(Locale.ROOT));
-        TrainerState state = new TrainerState(c.step, cursor.epoch(), cursor, c.rowsSeen, c.tokensSeen, c.lossTokensSeen,
-                cfg.seed(), 1, c.consecutiveNonFinite, fingerprint, configHash, resolved);
-        return checkpoints.save(c.step, (dir, files) -> {
-            HfCheckpoint.write(files, dir.resolve("model"), model.config(), model.parameters(),
-                    cfg.checkpoint().maxShardBytes(), saveType, tokenizerDir);
-            OptimizerState.write(files, dir, adamw);
-            state.write(files, dir);
-        });
-    }
-
-    private static Path resumeTarget(String resume, CheckpointManager checkpoints) throws IOException {
-        if ("none".equals(resume)) {
-            return null;
-        }
-        if (resume == null) {
-            return checkpoints.latestComplete().orElse(null);
-        }
-        Path dir = Path.of(resume);
-        if (!CheckpointManager.isComplete(dir)) {
-            throw new TrainException("--resume " + resume + ": not a complete checkpoint (no " + CheckpointManager.MARKER
-                    + " marker); pass a checkpoints/step_NNNNNNNN folder, or --resume none");
-        }
-        return dir;
+    private static LrSchedule schedule(TrainConfig cfg, DataStream stream, PrintStream console) {
+        int microBatch = cfg.batch().microBatch();
+        int gradAccum = cfg.batch().gradAccum();
+        long totalSteps = cfg.maxSteps() > 0 ? cfg.maxSteps()
+                : ceilDiv(stream.countRemainingRows(), (long) microBatch * gradAccum);
+        long warmup = cfg.schedule().warmupSteps() >= 0 ? cfg.schedule().warmupSteps()
+                : Math.round(cfg.schedule().warmupRatio() * totalSteps);
+        LrSchedule schedule = new LrSchedule(cfg.schedule().kind(), cfg.optimizer().lr(), warmup, totalSteps,
+                cfg.schedule().minLrRatio());
+        console.printf(Locale.ROOT, "plan: %d steps of %d x %d rows of %d tokens (%d rows per epoch), warm-up %d, %s schedule%n",
+                totalSteps, gradAccum, microBatch, cfg.data().seqLen(), stream.rowsPerEpoch(), warmup,
+                ConfigEnums.name(cfg.schedule().kind()));
+        return schedule;
     }
 
     private static LlamaModel loadModel(TrainConfig cfg, Path resumeFrom, NDManager manager) throws IOException {
@@ -389,17 +192,17 @@ public final class Train {
             return HfCheckpoint.loadModel(resumeFrom.resolve("model"), manager);
         }
         return switch (cfg.model().init()) {
-            case "hf" -> {
+            case HF -> {
                 Path dir = Path.of(cfg.model().hfDir());
                 if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
                     throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
                 }
                 yield HfCheckpoint.loadModel(dir, manager);
             }
-            case "llama2_7b" -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
-            case "llama2_13b" -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
-            case "llama2_70b" -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
-            default -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
+            case TINY -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
+            case LLAMA2_7B -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
+            case LLAMA2_13B -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
+            case LLAMA2_70B -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
         };
     }
 
@@ -407,11 +210,11 @@ public final class Train {
         if (!cfg.model().tokenizerDir().isBlank()) {
             return Path.of(cfg.model().tokenizerDir());
         }
-        return cfg.model().init().equals("hf") ? Path.of(cfg.model().hfDir()) : null;
+        return cfg.model().init() == TrainConfig.Init.HF ? Path.of(cfg.model().hfDir()) : null;
     }
 
-    private static DataType computeType(String name, Device device) {
-        DataType type = DataType.valueOf(name.toUpperCase(Locale.ROOT));
+    private static DataType computeType(TrainConfig.Dtype dtype, Device device) {
+        DataType type = dtype.dataType();
         if (type == DataType.BFLOAT16 && !device.isGpu()) {
             throw new TrainException("compute_dtype bfloat16 crashes DJL's PyTorch engine on CPU; use float32 on CPU (bfloat16 is for GPUs)");
         }
@@ -429,88 +232,183 @@ public final class Train {
         }
     }
 
-    /** SHA-256 over ids and tokens of the training samples, in order: equal iff the cursor means the same samples. */
-    static String fingerprint(List<Sample> samples) {
-        MessageDigest digest = sha256();
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 16);
-        for (Sample s : samples) {
-            digest.update(s.id().getBytes(StandardCharsets.UTF_8));
-            for (int i = 0; i < s.length(); i++) {
-                if (buf.remaining() < 8) {
-                    digest.update(buf.array(), 0, buf.position());
-                    buf.clear();
-                }
-                buf.putInt(s.inputIds()[i]).putInt(s.lossMask()[i]);
-            }
-            digest.update(buf.array(), 0, buf.position());
-            buf.clear();
-        }
-        return HexFormat.of().formatHex(digest.digest());
-    }
-
-    private static String sha256(byte[] bytes) {
-        return HexFormat.of().formatHex(sha256().digest(bytes));
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     private static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
     }
 
-    /** Progress counters saved in {@code trainer_state.json}. */
-    private static final class Counters {
-        long step, rowsSeen, tokensSeen, lossTokensSeen;
-        int consecutiveNonFinite;
+    // ------------------------------------------------------------------ the loop
 
-        void restore(TrainerState s) {
-            step = s.step();
-            rowsSeen = s.rowsSeen();
-            tokensSeen = s.tokensSeen();
-            lossTokensSeen = s.lossTokensSeen();
-            consecutiveNonFinite = s.consecutiveNonFinite();
+    private final TrainConfig cfg;
+    private final Long stopAtStep;
+    private final PrintStream console;
+    private final StepHook hook;
+    private final NDManager manager;
+    private final StopSignals signals;
+    private final OptimizerStep optimizerStep;
+    private final DataStream stream;
+    private final LrSchedule schedule;
+    private final Evaluation evaluation;
+    private final TrainCheckpoints checkpoints;
+    private final Path metricsFile;
+    private final Progress progress;
+    private final StepCounters counters;
+    private final long startStep;
+    private final Map<Long, Double> losses = new LinkedHashMap<>();
+    /** The rate and ETA count from the end of setup, so model loading does not skew them. */
+    private final long runStart = System.nanoTime();
+    private Path lastCheckpoint;
+
+    private Train(TrainConfig cfg, Options options, PrintStream console, StepHook hook, Resume resume, NDManager manager,
+                  StopSignals signals, OptimizerStep optimizerStep, DataStream stream, LrSchedule schedule,
+                  Evaluation evaluation, TrainCheckpoints checkpoints) {
+        this.cfg = cfg;
+        this.stopAtStep = options.stopAtStep();
+        this.console = console;
+        this.hook = hook;
+        this.manager = manager;
+        this.signals = signals;
+        this.optimizerStep = optimizerStep;
+        this.stream = stream;
+        this.schedule = schedule;
+        this.evaluation = evaluation;
+        this.checkpoints = checkpoints;
+        this.metricsFile = Path.of(cfg.runDir()).resolve("metrics.jsonl");
+        this.progress = new Progress(console, schedule.totalSteps());
+        // Resume exactly where the checkpoint stopped: same counters, same position in the same data order.
+        this.counters = StepCounters.at(resume);
+        if (!resume.isFresh()) {
+            stream.seek(resume.state().cursor());
         }
+        this.startStep = counters.step();
+        this.lastCheckpoint = resume.from();
+    }
 
-        void advance(List<MicroBatch> micro, long tokens, long lossTokens, boolean finite) {
-            step++;
-            rowsSeen += micro.stream().mapToLong(MicroBatch::realRows).sum();
-            tokensSeen += tokens;
-            lossTokensSeen += lossTokens;
-            consecutiveNonFinite = finite ? 0 : consecutiveNonFinite + 1;
+    private Result train() throws IOException {
+        StopReason stopReason;
+        try (MetricsLog metrics = new MetricsLog(metricsFile, startStep)) {
+            stopReason = trainSteps(metrics);
+        }
+        Path plot = Path.of(cfg.runDir()).resolve("loss.png");
+        LossPlot.write(metricsFile, plot);
+        console.println("run " + cfg.runDir() + ": " + stopReason + " at step " + counters.step() + "/" + schedule.totalSteps()
+                + "; metrics " + metricsFile + ", plot " + plot + ", checkpoint " + lastCheckpoint);
+        return new Result(Path.of(cfg.runDir()), startStep, counters.step(), schedule.totalSteps(), losses, lastCheckpoint,
+                stopReason, metricsFile, plot);
+    }
+
+    /** Trains until a stop condition; returns the stop reason. */
+    private StopReason trainSteps(MetricsLog metrics) throws IOException {
+        while (counters.step() < schedule.totalSteps()) {
+            if (stopAtStepReached()) {
+                return StopReason.STOP_AT_STEP; // resumed at or past --stop-at-step: nothing to train
+            }
+            List<MicroBatch> batch = nextGlobalBatch();
+            if (batch.isEmpty()) {
+                return StopReason.DATA_EXHAUSTED;
+            }
+            step(batch, metrics);
+            if (tooManyNonFinite()) {
+                return StopReason.NON_FINITE;
+            }
+            if (evaluation.due(counters.step())) {
+                evaluate(metrics);
+            }
+            StopReason stop = stopRequested();
+            if (stop != null || checkpoints.due(counters.step(), schedule.totalSteps())) {
+                save();
+            }
+            if (stop != null) {
+                return stop;
+            }
+        }
+        return StopReason.COMPLETED;
+    }
+
+    // ------------------------------------------------------------------ step
+
+    /** The next global batch: up to {@code grad_accum} micro-batches of {@code micro_batch} rows; empty when the data ran out. */
+    private List<MicroBatch> nextGlobalBatch() {
+        List<MicroBatch> micro = new ArrayList<>();
+        for (int a = 0; a < cfg.batch().gradAccum(); a++) {
+            List<Packer.PackedRow> rows = new ArrayList<>();
+            Packer.PackedRow row;
+            while (rows.size() < cfg.batch().microBatch() && (row = stream.next()) != null) {
+                rows.add(row);
+            }
+            if (rows.isEmpty()) break;
+            micro.add(MicroBatch.of(rows, cfg.batch().microBatch(), cfg.data().seqLen()));
+        }
+        return micro;
+    }
+
+    /** One optimizer step on {@code batch}, counted, then reported in the metrics and on the console. */
+    private void step(List<MicroBatch> batch, MetricsLog metrics) throws IOException {
+        long stepStart = System.nanoTime();
+        double lr = schedule.lr(counters.step());
+        OptimizerStep.Outcome outcome = optimizerStep.take(batch, lr);
+        counters.advance(outcome);
+        if (!outcome.applied()) {
+            console.printf(Locale.ROOT, "warning: step %d has a non-finite %s (loss %s, grad_norm %s); skipped (%d in a row, limit %d)%n",
+                    counters.step(), Double.isFinite(outcome.loss()) ? "gradient" : "loss", outcome.loss(),
+                    outcome.gradNorm(), counters.consecutiveNonFinite(), cfg.nan().maxConsecutive());
+        }
+        losses.put(counters.step(), outcome.applied() ? outcome.loss() : Double.NaN);
+        hook.afterStep(counters.step(), optimizerStep.model());
+        report(outcome, lr, (System.nanoTime() - stepStart) / 1e9, metrics);
+    }
+
+    /** One metrics line per step (memory gauges included, so a leak shows as a trend); a console line per log.every. */
+    private void report(OptimizerStep.Outcome outcome, double lr, double stepSeconds, MetricsLog metrics) throws IOException {
+        double elapsed = (System.nanoTime() - runStart) / 1e9;
+        double tokensPerSecond = outcome.tokens() / stepSeconds;
+        ObjectNode line = MetricsLog.line("train", counters.step());
+        line.put("loss", outcome.loss()).put("lr", lr).put("grad_norm", outcome.gradNorm())
+                .put("tokens_per_s", tokensPerSecond).put("elapsed_s", elapsed)
+                .put("loss_tokens", outcome.lossTokens()).put("epoch", stream.cursor().epoch())
+                .put("skipped", !outcome.applied()).put("rss_bytes", MetricsLog.rssBytes())
+                .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
+                .put("live_arrays", manager.getManagedArrays().size());
+        metrics.write(line);
+        if (counters.step() % cfg.log().every() == 0 || counters.step() == schedule.totalSteps()) {
+            progress.step(counters.step(), outcome.loss(), lr, outcome.gradNorm(), tokensPerSecond,
+                    counters.step() - startStep, elapsed);
         }
     }
 
-    /** SIGTERM/SIGINT set a flag; the loop finishes its step, checkpoints and exits. Handlers are restored on close. */
-    private static final class SignalFlag implements AutoCloseable {
-        private final AtomicReference<String> raised = new AtomicReference<>();
-        private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
-
-        static SignalFlag install(PrintStream console) {
-            SignalFlag flag = new SignalFlag();
-            for (String name : List.of("TERM", "INT")) {
-                Signal signal = new Signal(name);
-                flag.previous.put(signal, Signal.handle(signal, s -> {
-                    if (flag.raised.compareAndSet(null, name)) {
-                        console.println("received SIG" + name + ": finishing this step, then checkpoint and exit");
-                    }
-                }));
-            }
-            return flag;
+    /** A few skipped steps ride out a spike; a longer run of them means the run diverged, and more would only waste time. */
+    private boolean tooManyNonFinite() {
+        if (counters.consecutiveNonFinite() < cfg.nan().maxConsecutive()) {
+            return false;
         }
+        console.println("error: " + counters.consecutiveNonFinite() + " non-finite steps in a row; stopping. The last good checkpoint is "
+                + (lastCheckpoint == null ? "(none)" : lastCheckpoint) + "; lower optimizer.lr or check the data, then resume from it");
+        return true;
+    }
 
-        String raised() {
-            return raised.get();
-        }
+    private boolean stopAtStepReached() {
+        return stopAtStep != null && counters.step() >= stopAtStep;
+    }
 
-        @Override
-        public void close() {
-            previous.forEach(Signal::handle);
+    /** Why the run must stop after this step (a signal, or --stop-at-step), or null to go on. */
+    private StopReason stopRequested() {
+        if (signals.raised() != null) {
+            return StopReason.ofSignal(signals.raised());
         }
+        return stopAtStepReached() ? StopReason.STOP_AT_STEP : null;
+    }
+
+    // ------------------------------------------------------------------ evaluate
+
+    private void evaluate(MetricsLog metrics) throws IOException {
+        double evalLoss = evaluation.loss(optimizerStep.model(), manager);
+        metrics.write(MetricsLog.line("eval", counters.step()).put("loss", evalLoss));
+        console.printf(Locale.ROOT, "eval step %d: loss %.4f%n", counters.step(), evalLoss);
+    }
+
+    // ------------------------------------------------------------------ save
+
+    private void save() throws IOException {
+        lastCheckpoint = checkpoints.save(counters, stream.cursor(), optimizerStep.model(), optimizerStep.adamw());
+        console.println("checkpoint: " + lastCheckpoint);
     }
 }

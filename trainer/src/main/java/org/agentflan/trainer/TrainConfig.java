@@ -1,20 +1,23 @@
 package org.agentflan.trainer;
 
+import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.config.Validatable;
+import org.agentflan.trainer.data.Packer;
+import org.agentflan.trainer.optim.LrSchedule;
 
 /**
  * Everything {@code agentflan train} needs, bound from YAML by {@link ConfigLoader} over {@code train-defaults.yaml}
- * (which documents every key). Architecture and data-order keys are pinned by a run's first checkpoint.
+ * (which documents every key). A resume may change only the keys {@link ResumePolicy#FREE} lists. Closed sets of
+ * values are enums, written in YAML as their lowercase names ({@code init: hf}, {@code kind: cosine}).
  */
 public record TrainConfig(
         String runDir,
         long seed,
         int threads,
-        String computeDtype,
+        Dtype computeDtype,
         Model model,
         Data data,
         Batch batch,
@@ -30,29 +33,42 @@ public record TrainConfig(
 
     public static final String DEFAULTS = "train-defaults.yaml";
 
-    public record Model(String init, String hfDir, long seed, String tokenizerDir, int chunkTokens) {}
+    public record Model(Init init, String hfDir, long seed, String tokenizerDir, int chunkTokens) {}
 
-    public record Data(List<String> dirs, List<String> evalDirs, double holdoutFraction, int seqLen, String overlong,
-                       boolean shuffle, String tokenizerSha256) {}
+    /** Where the starting weights come from: a named architecture, randomly initialised, or an HF checkpoint. */
+    public enum Init { TINY, LLAMA2_7B, LLAMA2_13B, LLAMA2_70B, HF }
+
+    /** A floating-point type for compute or for saved weights. */
+    public enum Dtype {
+        FLOAT32, FLOAT16, BFLOAT16;
+
+        public DataType dataType() {
+            return switch (this) {
+                case FLOAT32 -> DataType.FLOAT32;
+                case FLOAT16 -> DataType.FLOAT16;
+                case BFLOAT16 -> DataType.BFLOAT16;
+            };
+        }
+    }
+
+    public record Data(List<String> dirs, List<String> evalDirs, double holdoutFraction, int seqLen,
+                       Packer.Overlong overlong, boolean shuffle, String tokenizerSha256) {}
 
     public record Batch(int microBatch, int gradAccum) {}
 
     public record Optimizer(double lr, double beta1, double beta2, double eps, double weightDecay) {}
 
-    public record Schedule(String kind, double warmupRatio, long warmupSteps, double minLrRatio) {}
+    public record Schedule(LrSchedule.Kind kind, double warmupRatio, long warmupSteps, double minLrRatio) {}
 
     public record Clip(double maxNorm) {}
 
-    public record Checkpoint(long every, int keep, long maxShardBytes, String saveDtype) {}
+    public record Checkpoint(long every, int keep, long maxShardBytes, Dtype saveDtype) {}
 
     public record Eval(long every, int maxRows) {}
 
     public record Log(long every) {}
 
     public record Nan(int maxConsecutive) {}
-
-    static final Set<String> INITS = Set.of("tiny", "llama2_7b", "llama2_13b", "llama2_70b", "hf");
-    static final Set<String> DTYPES = Set.of("float32", "float16", "bfloat16");
 
     /** Loads a config file (or defaults only when {@code file} is null) with {@code --set} overrides. */
     public static TrainConfig load(java.nio.file.Path file, List<String> overrides) {
@@ -64,15 +80,12 @@ public record TrainConfig(
         List<String> p = new ArrayList<>();
         if (runDir == null || runDir.isBlank()) p.add("run_dir must be set");
         if (threads < 0) p.add("threads must be >= 0 (0 = PyTorch's default), got " + threads);
-        if (!DTYPES.contains(computeDtype)) p.add("compute_dtype must be one of " + DTYPES + ", got '" + computeDtype + "'");
-        if (!INITS.contains(model.init())) p.add("model.init must be one of " + INITS + ", got '" + model.init() + "'");
-        if (model.init().equals("hf") && model.hfDir().isBlank()) p.add("model.hf_dir must name an HF checkpoint folder when model.init is hf");
+        if (model.init() == Init.HF && model.hfDir().isBlank()) p.add("model.hf_dir must name an HF checkpoint folder when model.init is hf");
         if (model.chunkTokens() <= 0) p.add("model.chunk_tokens must be > 0, got " + model.chunkTokens());
         if (data.dirs() == null || data.dirs().isEmpty()) p.add("data.dirs must list at least one prepared data folder");
         if (data.holdoutFraction() < 0 || data.holdoutFraction() >= 1) p.add("data.holdout_fraction must be in [0, 1), got " + data.holdoutFraction());
         if (data.holdoutFraction() > 0 && !data.evalDirs().isEmpty()) p.add("set data.holdout_fraction or data.eval_dirs, not both");
         if (data.seqLen() < 2) p.add("data.seq_len must be >= 2, got " + data.seqLen());
-        if (!Set.of("split", "drop").contains(data.overlong())) p.add("data.overlong must be split or drop, got '" + data.overlong() + "'");
         if (batch.microBatch() <= 0) p.add("batch.micro_batch must be > 0, got " + batch.microBatch());
         if (batch.gradAccum() <= 0) p.add("batch.grad_accum must be > 0, got " + batch.gradAccum());
         if (epochs <= 0) p.add("epochs must be > 0, got " + epochs);
@@ -82,14 +95,12 @@ public record TrainConfig(
         if (optimizer.beta2() < 0 || optimizer.beta2() >= 1) p.add("optimizer.beta2 must be in [0, 1), got " + optimizer.beta2());
         if (optimizer.eps() <= 0) p.add("optimizer.eps must be > 0, got " + optimizer.eps());
         if (optimizer.weightDecay() < 0) p.add("optimizer.weight_decay must be >= 0, got " + optimizer.weightDecay());
-        if (!Set.of("cosine", "linear", "constant").contains(schedule.kind())) p.add("schedule.kind must be cosine, linear or constant, got '" + schedule.kind() + "'");
         if (schedule.warmupRatio() < 0 || schedule.warmupRatio() > 1) p.add("schedule.warmup_ratio must be in [0, 1], got " + schedule.warmupRatio());
         if (schedule.minLrRatio() < 0 || schedule.minLrRatio() > 1) p.add("schedule.min_lr_ratio must be in [0, 1], got " + schedule.minLrRatio());
         if (clip.maxNorm() < 0) p.add("clip.max_norm must be >= 0 (0 = no clipping), got " + clip.maxNorm());
         if (checkpoint.every() < 0) p.add("checkpoint.every must be >= 0 (0 = only at the end), got " + checkpoint.every());
         if (checkpoint.keep() <= 0) p.add("checkpoint.keep must be > 0, got " + checkpoint.keep());
         if (checkpoint.maxShardBytes() <= 0) p.add("checkpoint.max_shard_bytes must be > 0, got " + checkpoint.maxShardBytes());
-        if (!DTYPES.contains(checkpoint.saveDtype())) p.add("checkpoint.save_dtype must be one of " + DTYPES + ", got '" + checkpoint.saveDtype() + "'");
         if (eval.every() < 0) p.add("eval.every must be >= 0 (0 = never), got " + eval.every());
         if (eval.maxRows() <= 0) p.add("eval.max_rows must be > 0, got " + eval.maxRows());
         if (log.every() <= 0) p.add("log.every must be > 0, got " + log.every());

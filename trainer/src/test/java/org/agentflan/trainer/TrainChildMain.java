@@ -1,19 +1,107 @@
 package org.agentflan.trainer;
 
+import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
+import org.agentflan.trainer.checkpoint.CheckpointManager;
+import org.agentflan.trainer.checkpoint.SaveObserver;
+import org.agentflan.trainer.model.LlamaModel;
 
-/** Entry point of the child JVM the crash test kills: {@code <run-dir> <data-dir> [--set overrides...]}. */
+/**
+ * Entry point of the child JVM the crash test kills: {@code <run-dir> <data-dir> [--pause-at EVENT] [overrides...]}.
+ * At {@code EVENT} the child prints {@code PAUSED at EVENT} and blocks until a line arrives on its stdin, so the test
+ * can kill it (or signal it) at exactly that point:
+ * <ul>
+ *   <li>{@code file:K:N} -- the N-th file of the step-K checkpoint is in place in its temporary folder, the next not begun;
+ *   <li>{@code rename:K} -- the step-K checkpoint is complete, marker included, in its temporary folder, which is not
+ *       yet renamed into place;
+ *   <li>{@code placed:K} -- the step-K folder is in place, but {@code latest} still names the previous checkpoint;
+ *   <li>{@code step:K} -- inside step K, after its optimizer update, before its metrics line and any checkpoint.
+ * </ul>
+ */
 public final class TrainChildMain {
     private TrainChildMain() {}
 
     public static void main(String[] args) throws Exception {
-        List<String> extra = Arrays.asList(args).subList(2, args.length);
+        List<String> overrides = new ArrayList<>(List.of(args).subList(2, args.length));
+        Train.StepHook steps = (step, model) -> { };
+        SaveObserver saves = SaveObserver.NONE;
+        if (!overrides.isEmpty() && overrides.get(0).equals("--pause-at")) {
+            Pause pause = new Pause(overrides.get(1));
+            steps = pause;
+            saves = pause;
+            overrides = overrides.subList(2, overrides.size());
+        }
         Train.Result r = Train.run(new Train.Options(null,
-                TrainFixtures.tinyRun(Path.of(args[1]), extra.toArray(String[]::new)), Path.of(args[0]), null, null, null),
-                System.out);
+                TrainFixtures.tinyRun(Path.of(args[1]), overrides.toArray(String[]::new)), Path.of(args[0]), null, null, null),
+                System.out, steps, saves);
         System.out.println("child finished: " + r.stopReason() + " at step " + r.endStep());
         System.exit(0);
+    }
+
+    /** Watches the run's steps and saves, and blocks at the one event it was given. */
+    static final class Pause implements SaveObserver, Train.StepHook {
+        /** CheckpointManager writes step K into {@code .tmp-step_K} and renames it to {@code step_K} when complete. */
+        static final String TEMP_PREFIX = ".tmp-";
+
+        private final String event;
+        private final String kind;
+        private final long step;
+        private final int fileNumber;
+        private int filesInPlace;
+
+        Pause(String event) {
+            String[] parts = event.split(":");
+            this.event = event;
+            this.kind = parts[0];
+            if (parts.length != (kind.equals("file") ? 3 : 2) || !List.of("file", "rename", "placed", "step").contains(kind)) {
+                throw new IllegalArgumentException("--pause-at " + event + ": expected file:K:N, rename:K, placed:K or step:K");
+            }
+            this.step = Long.parseLong(parts[1]);
+            this.fileNumber = kind.equals("file") ? Integer.parseInt(parts[2]) : 0;
+        }
+
+        @Override
+        public void reached(Point point, Path path) throws IOException {
+            boolean inTemporaryFolder = isInside(path, TEMP_PREFIX + CheckpointManager.dirName(step));
+            boolean hit = switch (kind) {
+                case "file" -> point == Point.FILE_IN_PLACE && inTemporaryFolder && ++filesInPlace == fileNumber;
+                case "rename" -> point == Point.FILE_IN_PLACE && inTemporaryFolder
+                        && path.getFileName().toString().equals(CheckpointManager.MARKER);
+                case "placed" -> point == Point.CHECKPOINT_IN_PLACE
+                        && path.getFileName().toString().equals(CheckpointManager.dirName(step));
+                default -> false;
+            };
+            if (hit) {
+                block();
+            }
+        }
+
+        @Override
+        public void afterStep(long done, LlamaModel model) {
+            if (kind.equals("step") && done == step) {
+                block();
+            }
+        }
+
+        private void block() {
+            System.out.println("PAUSED at " + event);
+            System.out.flush();
+            try {
+                System.in.read();
+            } catch (IOException e) {
+                throw new IllegalStateException("stdin of the paused child failed", e);
+            }
+        }
+
+        private static boolean isInside(Path path, String folderName) {
+            for (Path part : path) {
+                if (part.toString().equals(folderName)) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 }

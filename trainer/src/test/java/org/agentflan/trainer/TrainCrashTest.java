@@ -2,140 +2,219 @@ package org.agentflan.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.File;
-import java.io.PrintStream;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
+import org.agentflan.trainer.metrics.MetricsLog;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * kill -9 a child JVM running the training loop at seeded random moments -- with checkpoint writes slowed by
- * {@code AGENTFLAN_TEST_CHECKPOINT_DELAY_MS} so that many kills land inside them -- several times in one run; every
- * restart must resume from the newest complete checkpoint, and the final weights must equal an uninterrupted run's.
+ * kill -9 of a child JVM running the training loop at chosen points -- between two files of a checkpoint, just
+ * before a checkpoint folder's rename, between that rename and the update of {@code latest}, and inside a step --
+ * one after another on the same run folder. The child stops at each point through {@link TrainChildMain}'s
+ * {@code --pause-at} (the loop's {@code SaveObserver} and step hook), so every kill lands exactly there. After each
+ * kill the folder must show the interrupted state and offer the previous checkpoint; each restart must resume from it;
+ * and the final weights, optimizer state and loss history must equal an uninterrupted run's bit for bit.
  */
 class TrainCrashTest {
-    private static final String[] RUN = {"epochs=3", "checkpoint.every=1", "checkpoint.keep=2"};
+    /** 6 steps, a checkpoint after each (so every child trains just two steps): each kill below interrupts another one. */
+    private static final String[] RUN = {"max_steps=6", "checkpoint.every=1", "checkpoint.keep=2"};
+    private static final String TEMP_PREFIX = TrainChildMain.Pause.TEMP_PREFIX;
     @TempDir Path tmp;
 
     @Test
-    void killedRepeatedlyItStillEndsWithTheUninterruptedWeights() throws Exception {
+    void killedInsideSavesAndStepsItStillEndsWithTheUninterruptedWeights() throws Exception {
         Path data = TrainFixtures.dataDir(tmp);
         Train.Result reference = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, RUN),
                 tmp.resolve("reference"), null, null, null), new PrintStream(OutputStream.nullOutputStream()));
-
+        assertEquals(6, reference.endStep());
         Path run = tmp.resolve("crashed");
         CheckpointManager checkpoints = new CheckpointManager(run, 2);
-        Random random = new Random(20240317);
-        int kills = 0;
-        List<String> history = new ArrayList<>();
-        for (int attempt = 0; attempt < 12; attempt++) {
-            Optional<Path> before = checkpoints.latestComplete();
-            boolean kill = kills < 4;
-            Process child = start(run, data, tmp.resolve("child-" + attempt + ".log"));
-            if (kill) {
-                // Wait until the child trains (a step line past its start), then kill 0-700 ms later: during a
-                // step or a (slowed) checkpoint write, whatever the machine's load makes JVM start-up cost.
-                Path childLog = tmp.resolve("child-" + attempt + ".log");
-                long delay = random.nextInt(700);
-                if (!awaitStepLine(child, childLog) || child.waitFor(delay, TimeUnit.MILLISECONDS)) {
-                    history.add("attempt " + attempt + " finished before its kill");
-                } else {
-                    child.destroyForcibly(); // SIGKILL
-                    child.waitFor();
-                    kills++;
-                    boolean midWrite;
-                    try (var entries = Files.list(checkpoints.root())) {
-                        midWrite = entries.anyMatch(p -> p.getFileName().toString().startsWith(".tmp-"));
-                    } catch (java.nio.file.NoSuchFileException e) {
-                        midWrite = false;
-                    }
-                    history.add("attempt " + attempt + " killed " + delay + " ms after a step line"
-                            + (midWrite ? ", during a checkpoint write" : ""));
-                }
-            } else {
-                assertTrue(child.waitFor(5, TimeUnit.MINUTES), "child did not finish");
-            }
-            String log = Files.readString(tmp.resolve("child-" + attempt + ".log"));
-            Matcher m = Pattern.compile("resuming from (\\S+) \\(step (\\d+)\\)").matcher(log);
-            if (m.find()) {
-                assertEquals(before.map(Path::toString).orElse("(none)"), m.group(1),
-                        "attempt " + attempt + " must resume from the newest complete checkpoint\n" + log);
-            } else if (log.contains("plan:")) {
-                assertTrue(before.isEmpty(), "attempt " + attempt + " started fresh although " + before + " existed\n" + log);
-            }
-            if (log.contains("child finished: completed")) {
-                assertEquals(0, child.exitValue(), log);
-                break;
-            }
-        }
-        System.out.println("crash test: " + String.join("; ", history));
-        assertTrue(kills >= 3, "the test must kill the trainer several times: " + history);
-        Path last = checkpoints.latestComplete().orElseThrow();
-        assertEquals(reference.lastCheckpoint().getFileName(), last.getFileName(), String.join("\n", history));
+
+        // Between the 2nd and 3rd file of checkpoint 2: its temporary folder holds just those two files.
+        String log = killAt(run, data, "file:2:2", null);
+        assertEquals(List.of(temporaryFolder(2)), temporaryFolders(checkpoints), log);
+        assertEquals(2, filesIn(checkpoints.root().resolve(temporaryFolder(2))), log);
+        assertOffered(checkpoints, 1, log);
+
+        // Just before checkpoint 3's rename: complete, marker included, but still in its temporary folder.
+        log = killAt(run, data, "rename:3", 1L);
+        assertEquals(List.of(temporaryFolder(3)), temporaryFolders(checkpoints), "checkpoint 2's leftover must be gone\n" + log);
+        assertTrue(CheckpointManager.isComplete(checkpoints.root().resolve(temporaryFolder(3))), log);
+        assertOffered(checkpoints, 2, log);
+
+        // Between checkpoint 4's rename and the update of latest: step_4 is complete, latest still names step_3.
+        log = killAt(run, data, "placed:4", 2L);
+        assertEquals(List.of(), temporaryFolders(checkpoints), log);
+        assertTrue(CheckpointManager.isComplete(checkpoints.root().resolve(CheckpointManager.dirName(4))), log);
+        assertOffered(checkpoints, 3, log);
+
+        // Inside step 5, after its update and before its metrics line: no save under way, checkpoint 4 is the newest.
+        log = killAt(run, data, "step:5", 3L);
+        assertTrue(log.contains("holds checkpoints past step 3"), "the restart must report step_4 beyond latest\n" + log);
+        assertEquals(List.of(), temporaryFolders(checkpoints), log);
+        assertOffered(checkpoints, 4, log);
+
+        // A last restart, in this JVM, finishes the run.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Train.Result last = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, RUN), run, null, null, null),
+                new PrintStream(out, true));
+        assertEquals(StopReason.COMPLETED, last.stopReason(), out.toString());
+        assertEquals(4, last.startStep(), out.toString());
+        assertEquals(List.of(), temporaryFolders(checkpoints));
+
+        assertEquals(reference.lastCheckpoint().getFileName(), last.lastCheckpoint().getFileName());
         assertArrayEquals(Files.readAllBytes(reference.lastCheckpoint().resolve("model/model.safetensors")),
-                Files.readAllBytes(last.resolve("model/model.safetensors")), "final weights after " + history);
+                Files.readAllBytes(last.lastCheckpoint().resolve("model/model.safetensors")), "final weights");
         assertArrayEquals(Files.readAllBytes(reference.lastCheckpoint().resolve("optimizer.safetensors")),
-                Files.readAllBytes(last.resolve("optimizer.safetensors")), "final optimizer state");
+                Files.readAllBytes(last.lastCheckpoint().resolve("optimizer.safetensors")), "final optimizer state");
+        // metrics.jsonl drops what a killed child wrote past the checkpoint its successor resumed from: one line per step.
+        assertEquals(reference.losses(), trainLosses(last.metrics()), "loss history");
     }
 
-    /** Waits for a progress line ("step N/M") in the child's log; false if the child exits first. */
-    private static boolean awaitStepLine(Process child, Path log) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (System.nanoTime() < deadline && child.isAlive()) {
-            if (Files.exists(log) && Pattern.compile("(?m)^step \\d+/").matcher(Files.readString(log)).find()) {
-                return true;
-            }
-            Thread.sleep(20);
-        }
-        return child.isAlive();
-    }
-
+    /**
+     * SIGTERM arriving while the child is inside step 1: it finishes that step, saves checkpoint 1 (checkpoint.every=0
+     * saves only after the last step, so the signal made it) and exits cleanly.
+     */
     @Test
     void sigtermFinishesTheStepWritesACheckpointAndExits() throws Exception {
         Path data = TrainFixtures.dataDir(tmp);
         Path run = tmp.resolve("term");
         Path log = tmp.resolve("term.log");
-        Process child = start(run, data, log);
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (!(Files.exists(log) && Files.readString(log).contains("step 2/")) && System.nanoTime() < deadline && child.isAlive()) {
-            Thread.sleep(50);
-        }
+        Process child = start(run, data, "step:1", log, "max_steps=6", "checkpoint.every=0");
+        awaitLine(child, log, "PAUSED at step:1");
         child.destroy(); // SIGTERM
+        awaitLine(child, log, "received SIGTERM");
+        release(child);
         assertTrue(child.waitFor(2, TimeUnit.MINUTES), "trainer did not exit after SIGTERM");
         String out = Files.readString(log);
         assertEquals(0, child.exitValue(), out);
-        assertTrue(out.contains("received SIGTERM"), out);
-        Matcher finished = Pattern.compile("child finished: signal_TERM at step (\\d+)").matcher(out);
-        assertTrue(finished.find(), out);
+        assertTrue(out.contains("child finished: signal_term at step 1"), out);
         Path last = new CheckpointManager(run, 2).latestComplete().orElseThrow();
-        assertEquals(CheckpointManager.dirName(Long.parseLong(finished.group(1))), last.getFileName().toString(), out);
+        assertEquals(CheckpointManager.dirName(1), last.getFileName().toString(), out);
     }
 
-    private static Process start(Path run, Path data, Path log) throws Exception {
+    /**
+     * Starts a child on {@code run}, checks where it resumed from, waits until it pauses at {@code event} and kills it
+     * with SIGKILL there; returns its log.
+     */
+    private String killAt(Path run, Path data, String event, Long resumedFrom) throws Exception {
+        Path logFile = tmp.resolve("child-" + event.replace(':', '-') + ".log");
+        Process child = start(run, data, event, logFile, RUN);
+        awaitLine(child, logFile, "PAUSED at " + event);
+        child.destroyForcibly(); // SIGKILL
+        child.waitFor();
+        String log = Files.readString(logFile);
+        assertResumedFrom(log, resumedFrom);
+        return log;
+    }
+
+    /** After a kill: {@code latest} names checkpoint {@code step}, and that is the one a restart resumes from. */
+    private static void assertOffered(CheckpointManager checkpoints, long step, String log) throws Exception {
+        assertEquals(CheckpointManager.dirName(step),
+                Files.readString(checkpoints.root().resolve(CheckpointManager.LATEST)).trim(), log);
+        assertEquals(Optional.of(checkpoints.root().resolve(CheckpointManager.dirName(step))), checkpoints.latestComplete(), log);
+    }
+
+    private static void assertResumedFrom(String log, Long step) {
+        if (step == null) {
+            assertFalse(log.contains("resuming from"), "a fresh start expected\n" + log);
+        } else {
+            assertTrue(log.contains("resuming from ") && log.contains(CheckpointManager.dirName(step) + " (step " + step + ")"),
+                    "resume from step " + step + " expected\n" + log);
+        }
+    }
+
+    private static String temporaryFolder(long step) {
+        return TEMP_PREFIX + CheckpointManager.dirName(step);
+    }
+
+    private static List<String> temporaryFolders(CheckpointManager checkpoints) throws Exception {
+        try (Stream<Path> entries = Files.list(checkpoints.root())) {
+            return entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(TEMP_PREFIX)).sorted().toList();
+        }
+    }
+
+    private static long filesIn(Path dir) throws Exception {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).count();
+        }
+    }
+
+    /** Step to loss of the train lines of a metrics file; NaN for a skipped step, as {@link Train.Result#losses()} has it. */
+    private static Map<Long, Double> trainLosses(Path metrics) throws Exception {
+        Map<Long, Double> losses = new LinkedHashMap<>();
+        for (JsonNode line : MetricsLog.read(metrics)) {
+            if (line.get("type").asText().equals("train")) {
+                Double previous = losses.put(line.get("step").asLong(),
+                        line.get("skipped").asBoolean() ? Double.NaN : line.get("loss").asDouble());
+                if (previous != null) {
+                    fail("step " + line.get("step") + " appears twice in " + metrics);
+                }
+            }
+        }
+        return losses;
+    }
+
+    /** Waits until the child's log has a line starting with {@code prefix}; fails with the log if the child exits first. */
+    private static void awaitLine(Process child, Path log, String prefix) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (System.nanoTime() < deadline) {
+            String text = Files.exists(log) ? Files.readString(log) : "";
+            if (text.lines().anyMatch(l -> l.startsWith(prefix))) {
+                return;
+            }
+            if (!child.isAlive()) {
+                fail("the child exited (" + child.exitValue() + ") before printing '" + prefix + "'\n" + text);
+            }
+            Thread.sleep(20);
+        }
+        child.destroyForcibly();
+        fail("no '" + prefix + "' from the child within 3 minutes\n" + Files.readString(log));
+    }
+
+    /** Lets a paused child go on. */
+    private static void release(Process child) throws Exception {
+        try (OutputStream in = child.getOutputStream()) {
+            in.write("go\n".getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A child JVM training on {@code run}, stopping at {@code pauseAt} when not null; stdout and stderr go to {@code log}. */
+    private static Process start(Path run, Path data, String pauseAt, Path log, String... overrides) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx1g");
+        cmd.add("-XX:TieredStopAtLevel=1"); // a child lives seconds: the quick JIT alone costs less CPU at start-up
+        cmd.add("-XX:+UseSerialGC");
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(TrainChildMain.class.getName());
         cmd.add(run.toString());
         cmd.add(data.toString());
-        cmd.addAll(List.of(RUN));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("AGENTFLAN_TEST_CHECKPOINT_DELAY_MS", "150");
-        return pb.start();
+        if (pauseAt != null) {
+            cmd.add("--pause-at");
+            cmd.add(pauseAt);
+        }
+        cmd.addAll(List.of(overrides));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 }

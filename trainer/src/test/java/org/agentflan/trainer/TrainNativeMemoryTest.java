@@ -49,7 +49,7 @@ class TrainNativeMemoryTest {
         Train.Result result = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "data.holdout_fraction=0.2",
                 "eval.every=5", "eval.max_rows=4", "checkpoint.every=10", "checkpoint.keep=2"), tmp.resolve(name + "-run"),
                 (long) STEPS, "none", null), new PrintStream(log, true), hook, SaveObserver.NONE);
-        assertEquals("completed", result.stopReason(), log.toString());
+        assertEquals(StopReason.COMPLETED, result.stopReason(), log.toString());
         assertTrue(log.toString().contains("eval step 5"), "eval must run inside the measured steps: " + log);
         List<Integer> counts = new ArrayList<>();
         for (JsonNode line : MetricsLog.read(result.metrics())) {

@@ -69,7 +69,7 @@ class TrainPolicyTest {
                 "schedule.kind=constant", "schedule.warmup_steps=0", "clip.max_norm=0", "nan.max_consecutive=2",
                 "max_steps=10", "checkpoint.every=1"), tmp.resolve("nan"), null, null, null), new PrintStream(out, true));
         String log = out.toString();
-        assertEquals("non_finite", r.stopReason(), log);
+        assertEquals(StopReason.NON_FINITE, r.stopReason(), log);
         assertTrue(log.contains("skipped (1 in a row, limit 2)"), log);
         assertTrue(r.endStep() < 10);
         List<JsonNode> lines = MetricsLog.read(r.metrics());

@@ -25,18 +25,18 @@ class TrainResumeTest {
         PrintStream console = new PrintStream(log, true);
         Train.Result straight = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "epochs=2"),
                 tmp.resolve("straight"), null, null, null), console);
-        assertEquals("completed", straight.stopReason());
+        assertEquals(StopReason.COMPLETED, straight.stopReason());
         long n = straight.totalSteps() / 2;
         assertTrue(n >= 3, "fixture should give at least 6 steps, got " + straight.totalSteps());
 
         Train.Result first = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "epochs=2"),
                 tmp.resolve("resumed"), null, null, n), console);
-        assertEquals("stop_at_step", first.stopReason());
+        assertEquals(StopReason.STOP_AT_STEP, first.stopReason());
         assertEquals(n, first.endStep());
         Train.Result second = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "epochs=2"),
                 tmp.resolve("resumed"), null, null, null), console);
         assertEquals(n, second.startStep(), log.toString());
-        assertEquals("completed", second.stopReason());
+        assertEquals(StopReason.COMPLETED, second.stopReason());
 
         Map<Long, Double> resumedLosses = new LinkedHashMap<>(first.losses());
         resumedLosses.putAll(second.losses());

@@ -1,6 +1,9 @@
 package org.agentflan.dataprep.model;
 
-/** The capability an assistant turn exercises (Agent-FLAN §2.2); stored lower-case in {@link Turn#getCapability()}. */
+/**
+ * The capability an assistant turn exercises (docs/method.md section 4); stored lower-case in
+ * {@link Turn#getCapability()}.
+ */
 public enum Capability {
     REASONING, RETRIEVAL, UNDERSTANDING, INSTRUCTION_FOLLOWING, CHAT;
 

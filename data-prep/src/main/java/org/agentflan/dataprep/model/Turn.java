@@ -2,12 +2,13 @@ package org.agentflan.dataprep.model;
 
 import java.io.Serializable;
 import java.util.Objects;
+import org.agentflan.format.ChatTurn;
 
 /**
  * One turn of a canonical conversation. A Java bean (not a record) so that Spark's bean encoder can store it
  * in a Dataset column. {@code capability} is null until tagging; see {@link Capability} for the values.
  */
-public class Turn implements Serializable {
+public class Turn implements Serializable, ChatTurn {
     private static final long serialVersionUID = 1L;
 
     private String role;        // "system" | "user" | "assistant"

@@ -8,8 +8,6 @@ import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -22,6 +20,9 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.ShardSchema;
+import org.agentflan.format.SourceCounts;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.RuntimeConfig;
@@ -38,12 +39,8 @@ import scala.Option;
  * Hadoop's FileSystem, so the output may live on HDFS or an object store as well as on local disk.
  */
 public final class CorpusWriter {
-    public static final String SHARDS = "shards";
     public static final String REJECTS = "rejects";
     private static final String LEGACY_PARQUET = "spark.sql.parquet.writeLegacyFormat";
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
-            .enable(SerializationFeature.INDENT_OUTPUT);
 
     private CorpusWriter() {}
 
@@ -82,7 +79,7 @@ public final class CorpusWriter {
         conf.set(LEGACY_PARQUET, "true");
         try {
             ordered.write().mode(SaveMode.Overwrite).option("compression", "zstd")
-                    .parquet(new Path(output, SHARDS).toString());
+                    .parquet(new Path(output, ShardSchema.SHARDS_DIR).toString());
         } finally {
             if (before.isDefined()) {
                 conf.set(LEGACY_PARQUET, before.get());
@@ -168,7 +165,7 @@ public final class CorpusWriter {
             FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
             Path tmp = new Path(output, "." + Manifest.FILE_NAME + ".tmp");
             try (OutputStream out = fs.create(tmp, true)) {
-                JSON.writeValue(out, manifest);
+                manifest.write(out);
             }
             if (!fs.rename(tmp, path)) {
                 throw new IOException("rename " + tmp + " -> " + path + " failed");

@@ -15,8 +15,10 @@ import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.source.ConversationReader;
 import org.agentflan.dataprep.source.ReadResult;
 import org.agentflan.dataprep.source.SourceSpec;
-import org.agentflan.dataprep.template.ChatTemplate;
-import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
+import org.agentflan.format.ChatTemplate;
+import org.agentflan.format.Llama2Tokenizer;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.SourceCounts;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
@@ -94,7 +96,8 @@ public final class PrepareJob {
         // Remote inputs are listed when the run starts, with the session's file system settings.
         List<String> problems = inputProblems(cfg.sources(), s -> !isRemote(s.path()), new Configuration());
         try {
-            Llama2Tokenizer.shared(Path.of(cfg.tokenizer())).requireLlama2();
+            // generate's own rule: the assistant end marker is one token that decodes back to it.
+            ChatTemplate.assistantEndId(Llama2Tokenizer.shared(Path.of(cfg.tokenizer())));
         } catch (IllegalArgumentException e) {
             problems.add("tokenizer: " + e.getMessage());
         }

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Set;
 import java.util.UUID;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.ShardSchema;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -18,7 +20,7 @@ import org.apache.hadoop.fs.Path;
  */
 final class StagedOutput {
     /** What a corpus folder holds; anything else in an existing output means it is not a corpus to replace. */
-    private static final Set<String> CORPUS_ENTRIES = Set.of(CorpusWriter.SHARDS, CorpusWriter.REJECTS,
+    private static final Set<String> CORPUS_ENTRIES = Set.of(ShardSchema.SHARDS_DIR, CorpusWriter.REJECTS,
             Manifest.FILE_NAME);
 
     private final FileSystem fs;

@@ -1,8 +1,8 @@
 package org.agentflan.dataprep.source;
 
 /**
- * The text the ToolBench reader appends to a system prompt (agent-flan.md: "the system message gets a format
- * instruction and the function list appended"). Public so that format alignment can take the ReAct instruction
+ * The text the ToolBench reader appends to a system prompt: the ReAct format instruction, then the function list
+ * (the ToolLLaMA convention, docs/method.md section 2). Public so that format alignment can take the ReAct instruction
  * (and ToolLLaMA's own) back out of conversations it turns into chat, and negatives can find the function list.
  */
 public final class ReActPrompt {

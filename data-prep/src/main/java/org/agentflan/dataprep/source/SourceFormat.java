@@ -7,7 +7,7 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * The input schemas of agent-flan.md §1. Written in configs in snake_case ({@code agent_flan}).
+ * The input schemas of docs/method.md section 2. Written in configs in snake_case ({@code agent_flan}).
  * Kind-(a) negatives ship in the Agent-FLAN release schema, so they are an {@link #AGENT_FLAN} source.
  */
 public enum SourceFormat {

@@ -7,7 +7,7 @@ import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
 
 /**
- * A ToolBench answer tree to ReAct conversations, the ToolLLaMA convention (agent-flan.md §1): one conversation
+ * A ToolBench answer tree to ReAct conversations, the ToolLLaMA convention (docs/method.md section 2): one conversation
  * per {@code train_messages} entry, id {@code <file>#<entry index>}. The system message gets the format
  * instruction and the function list; user messages pass through; function results become user turns starting
  * with {@value FromValueParser#OBSERVATION_PREFIX}; an assistant message without a call is a thought carried into

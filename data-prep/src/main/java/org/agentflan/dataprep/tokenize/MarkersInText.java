@@ -11,8 +11,8 @@ import org.agentflan.dataprep.model.Turn;
  * starts with a role tag, so a tag inside a turn's text renders (and tokenizes) exactly like the start of another
  * turn: a tool result holding {@code "<|Assistant|>"} shows the model an assistant turn that never was, and an
  * assistant turn holding one teaches it to write turn boundaries. Every turn is checked. {@code <s>} and
- * {@code </s>} are not markers here: text is encoded as text, so they never become BOS or EOS (agent-flan.md
- * section 3), and they are common in real text (HTML strikethrough).
+ * {@code </s>} are not markers here: text is encoded as text, so they never become BOS or EOS (docs/method.md
+ * section 8), and they are common in real text (HTML strikethrough).
  */
 public enum MarkersInText {
     /** Reject the sample ({@code marker_in_text}), counted and listed in rejects/. */
@@ -20,7 +20,7 @@ public enum MarkersInText {
     /** Keep it as it is; it is still counted ({@code markers_in_text} in the manifest). */
     KEEP;
 
-    /** The role tags of {@link org.agentflan.dataprep.template.ChatTemplate}'s begin markers, without the begin sign. */
+    /** The role tags of {@link org.agentflan.format.ChatTemplate}'s begin markers, without the begin sign. */
     public static final List<String> MARKERS = List.of("<|Human|>", "<|Assistant|>");
 
     @JsonValue

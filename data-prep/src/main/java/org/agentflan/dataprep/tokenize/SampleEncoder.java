@@ -3,7 +3,8 @@ package org.agentflan.dataprep.tokenize;
 import java.util.List;
 import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
-import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.format.ChatTemplate;
+import org.agentflan.format.Llama2Tokenizer;
 
 /**
  * Turns a conversation into one training sample: render with {@link ChatTemplate}, tokenize the whole text

@@ -17,6 +17,8 @@ import java.util.List;
 import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.util.LoneSurrogates;
+import org.agentflan.format.Llama2Tokenizer;
+import org.agentflan.format.ShardSchema;
 
 /**
  * The {@code tokenize} and {@code render} commands: the stage's own tokenizer and encoder applied to lines of
@@ -82,8 +84,8 @@ public final class TextTools {
                 return;
             }
             ObjectNode row = JSON.createObjectNode();
-            ArrayNode ids = row.putArray("input_ids");
-            ArrayNode mask = row.putArray("loss_mask");
+            ArrayNode ids = row.putArray(ShardSchema.INPUT_IDS.name());
+            ArrayNode mask = row.putArray(ShardSchema.LOSS_MASK.name());
             for (int i = 0; i < sample.length(); i++) {
                 ids.add(sample.inputIds()[i]);
                 mask.add(sample.lossMask()[i]);

@@ -12,6 +12,8 @@ import java.util.Iterator;
 import java.util.List;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
+import org.agentflan.format.Llama2Tokenizer;
+import org.agentflan.format.ShardSchema;
 import org.apache.spark.SparkFiles;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
@@ -34,14 +36,8 @@ import org.apache.spark.sql.types.StructType;
  * the persisted samples instead of recomputing the input.
  */
 public final class TokenizeStage {
-    /** Columns of a shard row: the contract with the trainer. */
-    public static final StructType SCHEMA = new StructType()
-            .add("id", DataTypes.StringType)
-            .add("source", DataTypes.StringType)
-            .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false))
-            .add("loss_mask", DataTypes.createArrayType(DataTypes.IntegerType, false))
-            .add("num_tokens", DataTypes.IntegerType)
-            .add("num_loss_tokens", DataTypes.IntegerType);
+    /** Columns of a shard row: {@link ShardSchema}, the contract with the trainer, as Spark types. */
+    public static final StructType SCHEMA = sparkSchema();
 
     /**
      * A tokenized conversation: the shard columns (arrays null when rejected), the sort key's two hashes, and the
@@ -68,6 +64,18 @@ public final class TokenizeStage {
     private static final long XXHASH_SEED = 42L;
 
     private TokenizeStage() {}
+
+    private static StructType sparkSchema() {
+        StructType schema = new StructType();
+        for (ShardSchema.Column column : ShardSchema.COLUMNS) {
+            schema = schema.add(column.name(), switch (column.type()) {
+                case STRING -> DataTypes.StringType;
+                case INT -> DataTypes.IntegerType;
+                case INT_ARRAY -> DataTypes.createArrayType(DataTypes.IntegerType, false);
+            });
+        }
+        return schema;
+    }
 
     /** Every conversation encoded in place, emitted or not ({@link #TOKENIZED_SCHEMA}); lazy. */
     public static Dataset<Row> tokenize(Dataset<Conversation> conversations, Settings settings, long seed) {

@@ -16,8 +16,8 @@ import java.util.function.Function;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.prepare.DataConfig;
 import org.agentflan.dataprep.prepare.PrepareJob;
-import org.agentflan.dataprep.template.ChatTemplate;
-import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
+import org.agentflan.format.ChatTemplate;
+import org.agentflan.format.Llama2Tokenizer;
 import org.apache.spark.sql.SparkSession;
 
 /**

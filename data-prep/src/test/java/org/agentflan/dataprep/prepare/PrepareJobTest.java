@@ -22,12 +22,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.agentflan.config.ConfigException;
-import org.agentflan.dataprep.tokenize.Llama2Tokenizer;
 import org.agentflan.dataprep.tokenize.MarkersInText;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.tokenize.SampleEncoder;
 import org.agentflan.dataprep.tokenize.TestPaths;
 import org.agentflan.dataprep.tokenize.TextTools;
+import org.agentflan.format.Llama2Tokenizer;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.SourceCounts;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -107,10 +109,13 @@ class PrepareJobTest {
         JsonNode manifest = JSON.readTree(out.resolve("manifest.json").toFile());
         assertEquals(Manifest.FORMAT_VERSION, manifest.get("format_version").asInt());
         assertEquals("agent-flan", manifest.get("template").asText());
-        assertEquals(org.agentflan.dataprep.tokenize.Llama2Tokenizer.sha256(TestPaths.tokenizer().resolve("tokenizer.json")),
+        assertEquals(org.agentflan.format.Llama2Tokenizer.sha256(TestPaths.tokenizer().resolve("tokenizer.json")),
                 manifest.get("tokenizer_sha256").asText());
         assertEquals(42, manifest.get("seed").asLong());
         assertEquals(80, manifest.get("max_length").asInt());
+        Manifest read = Manifest.read(out.resolve(Manifest.FILE_NAME)); // the trainer's reader takes it as written
+        assertEquals(result.manifest().sources(), read.sources());
+        assertEquals(result.manifest().totals(), read.totals());
 
         JsonNode release = manifest.get("sources").get("release");
         assertEquals(44, release.get("read").asLong());
@@ -404,7 +409,6 @@ class PrepareJobTest {
                 () -> PrepareJob.preflight(config(out, "tokenizer=" + other)));
         assertTrue(notLlama.getMessage().contains("it is not Llama-2's tokenizer"), notLlama.getMessage());
         assertTrue(notLlama.getMessage().contains(other.toString()), notLlama.getMessage());
-        assertEquals(30387, org.agentflan.dataprep.tokenize.Llama2Tokenizer.shared(TestPaths.tokenizer()).requireLlama2());
         ConfigException key = assertThrows(ConfigException.class, () -> config(out, "max_lenght=10"));
         assertTrue(key.getMessage().contains("max_lenght"), key.getMessage());
         ConfigException nested = assertThrows(ConfigException.class,

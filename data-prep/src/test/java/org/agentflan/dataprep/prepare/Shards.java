@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.agentflan.format.ShardSchema;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
@@ -15,9 +16,8 @@ final class Shards {
     private Shards() {}
 
     static List<Path> files(Path output) {
-        try (Stream<Path> s = Files.list(output.resolve(CorpusWriter.SHARDS))) {
-            return s.filter(p -> p.getFileName().toString().startsWith("part-")
-                    && p.getFileName().toString().endsWith(".parquet")).sorted().toList();
+        try (Stream<Path> s = Files.list(output.resolve(ShardSchema.SHARDS_DIR))) {
+            return s.filter(p -> ShardSchema.isShard(p.getFileName().toString())).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

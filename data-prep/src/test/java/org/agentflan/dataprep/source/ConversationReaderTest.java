@@ -99,7 +99,7 @@ class ConversationReaderTest {
         assertNull(first.getSplit());
     }
 
-    /** The ToolLLaMA convention, restated from agent-flan.md on the raw messages. */
+    /** The ToolLLaMA convention, restated from docs/method.md section 2 on the raw messages. */
     private static void assertReAct(JsonNode messages, JsonNode functions, List<Turn> turns) throws IOException {
         List<String> expected = new ArrayList<>();
         String thought = null;

@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
 import org.agentflan.dataprep.model.Turn;
-import org.agentflan.dataprep.template.ChatTemplate;
+import org.agentflan.format.ChatTemplate;
+import org.agentflan.format.Llama2Tokenizer;
 import org.junit.jupiter.api.Test;
 
 /** Which text counts as a template marker, and the encoder's two policies for it. */

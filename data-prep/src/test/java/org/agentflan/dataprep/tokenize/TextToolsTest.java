@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.agentflan.format.Llama2Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,10 +32,10 @@ class TextToolsTest {
 
     @Test
     void tokenizePrintsGoldenIdsPerLine(@TempDir Path dir) throws Exception {
-        TokenizerGoldenTest.load();
+        SampleEncoderGoldenTest.load();
         List<String> lines = new ArrayList<>();
         List<String> expected = new ArrayList<>();
-        for (JsonNode t : TokenizerGoldenTest.goldens.get("texts")) {
+        for (JsonNode t : SampleEncoderGoldenTest.goldens.get("texts")) {
             if (t.get("text").asText().isEmpty()) continue; // blank lines are skipped by design
             lines.add(JSON.writeValueAsString(t.get("text").asText()));
             expected.add(t.get("ids").toString());
@@ -46,10 +47,10 @@ class TextToolsTest {
 
     @Test
     void renderPrintsGoldenShardRowsAndAPrettyView(@TempDir Path dir) throws Exception {
-        TokenizerGoldenTest.load();
+        SampleEncoderGoldenTest.load();
         List<String> lines = new ArrayList<>();
         List<String> expected = new ArrayList<>();
-        for (JsonNode c : TokenizerGoldenTest.goldens.get("conversations")) {
+        for (JsonNode c : SampleEncoderGoldenTest.goldens.get("conversations")) {
             ObjectNode record = JSON.createObjectNode().put("id", "c" + lines.size());
             record.set("conversation", c.get("turns"));
             lines.add(record.toString());

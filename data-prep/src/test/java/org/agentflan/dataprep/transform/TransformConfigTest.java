@@ -67,7 +67,8 @@ class TransformConfigTest {
         assertEquals(new SourceSpec("toolbench", "data/toolbench/*.json", SourceFormat.TOOLBENCH_RAW, 1.0), spec);
         ConfigException format = assertThrows(ConfigException.class, () -> ConfigLoader.bind(SourceSpec.class,
                 YAML.readTree("name: x\npath: p\nformat: jsonl\n"), "test"));
-        assertTrue(format.getMessage().contains("unknown source format 'jsonl'"), format.getMessage());
+        assertEquals("format must be one of agent_flan, agent_instruct, toolbench_raw, toolllama, sharegpt; got 'jsonl'",
+                format.problems().get(0));
         ConfigException weight = assertThrows(ConfigException.class, () -> ConfigLoader.bind(SourceSpec.class,
                 YAML.readTree("name: x\npath: p\nformat: sharegpt\nweight: -1\n"), "test"));
         assertTrue(weight.getMessage().contains("weight must be a finite number >= 0, got -1.0"), weight.getMessage());

@@ -1,7 +1,5 @@
 package org.agentflan.trainer.data;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,6 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.agentflan.format.FormatException;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.ShardSchema;
 import org.apache.parquet.ParquetReadOptions;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.example.data.Group;
@@ -26,13 +27,10 @@ import org.apache.parquet.schema.Type;
 /**
  * Reads the data stage's shards ({@code <dir>/shards/part-*.parquet}) without Spark. Spark writes every column
  * as nullable and arrays in the three-level list layout ({@code group (LIST) { repeated group list { optional
- * element } }}); both that and the legacy two-level layout are accepted. Only {@code id}, {@code input_ids} and
- * {@code loss_mask} are read; other columns are ignored.
+ * element } }}); both that and the legacy two-level layout are accepted. Of the {@link ShardSchema} columns only
+ * {@code id}, {@code input_ids} and {@code loss_mask} are read; other columns are ignored.
  */
 public final class ShardReader {
-    /** The manifest format this reader understands (data-prep writes {@code format_version}). */
-    public static final int FORMAT_VERSION = 1;
-
     private ShardReader() {}
 
     /** What one data folder holds: its samples, in shard-file then row order, and the manifest's tokenizer hash. */
@@ -44,8 +42,7 @@ public final class ShardReader {
      * @param expectedTokenizerSha256 the tokenizer hash the model needs, or empty to accept the manifest's
      */
     public static DataDir read(Path dir, String expectedTokenizerSha256) {
-        Path manifest = dir.resolve("manifest.json");
-        String sha = checkManifest(manifest, expectedTokenizerSha256);
+        String sha = checkManifest(dir.resolve(Manifest.FILE_NAME), expectedTokenizerSha256);
         List<Path> shards = shardFiles(dir);
         List<Sample> samples = new ArrayList<>();
         for (Path shard : shards) {
@@ -55,13 +52,13 @@ public final class ShardReader {
     }
 
     static List<Path> shardFiles(Path dir) {
-        Path shardDir = dir.resolve("shards");
+        Path shardDir = dir.resolve(ShardSchema.SHARDS_DIR);
         if (!Files.isDirectory(shardDir)) {
             throw new DataException(shardDir + ": no shards folder (run 'agentflan prepare' to write " + dir + ")");
         }
         try (Stream<Path> files = Files.list(shardDir)) {
             List<Path> shards = files
-                    .filter(p -> p.getFileName().toString().startsWith("part-") && p.toString().endsWith(".parquet"))
+                    .filter(p -> ShardSchema.isShard(p.getFileName().toString()))
                     .sorted()
                     .toList();
             if (shards.isEmpty()) {
@@ -73,25 +70,17 @@ public final class ShardReader {
         }
     }
 
-    private static String checkManifest(Path manifest, String expectedSha) {
-        JsonNode root;
+    /** The manifest's tokenizer hash, after checking the format version and the hash the model needs. */
+    private static String checkManifest(Path file, String expectedSha) {
+        Manifest manifest;
         try {
-            root = new ObjectMapper().readTree(manifest.toFile());
-        } catch (IOException e) {
-            throw new DataException(manifest + ": cannot read manifest (" + e.getMessage() + ")");
+            manifest = Manifest.read(file);
+        } catch (FormatException e) {
+            throw new DataException(e.getMessage());
         }
-        JsonNode version = root.get("format_version");
-        if (version == null || !version.canConvertToInt()) {
-            throw new DataException(manifest + ": field 'format_version' missing or not an integer");
-        }
-        if (version.asInt() != FORMAT_VERSION) {
-            throw new DataException(manifest + ": field 'format_version' is " + version.asInt()
-                    + " but this trainer reads version " + FORMAT_VERSION + " (re-run 'agentflan prepare')");
-        }
-        JsonNode sha = root.get("tokenizer_sha256");
-        String found = sha == null || sha.isNull() ? "" : sha.asText();
+        String found = manifest.tokenizerSha256();
         if (!expectedSha.isEmpty() && !expectedSha.equalsIgnoreCase(found)) {
-            throw new DataException(manifest + ": field 'tokenizer_sha256' is '" + found + "' but the model's tokenizer is '"
+            throw new DataException(file + ": field 'tokenizer_sha256' is '" + found + "' but the model's tokenizer is '"
                     + expectedSha + "'; the shards were tokenized with another tokenizer (re-run prepare with the model's)");
         }
         return found;
@@ -100,9 +89,10 @@ public final class ShardReader {
     private static void readShard(Path shard, List<Sample> out) {
         try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(shard), ParquetReadOptions.builder().build())) {
             MessageType schema = reader.getFooter().getFileMetaData().getSchema();
-            Column ids = Column.find(schema, "input_ids", shard);
-            Column mask = Column.find(schema, "loss_mask", shard);
-            boolean hasId = schema.containsField("id");
+            Column ids = Column.find(schema, ShardSchema.INPUT_IDS.name(), shard);
+            Column mask = Column.find(schema, ShardSchema.LOSS_MASK.name(), shard);
+            String idColumn = ShardSchema.ID.name();
+            boolean hasId = schema.containsField(idColumn);
             MessageColumnIO io = new ColumnIOFactory().getColumnIO(schema);
             long row = 0;
             PageReadStore pages;
@@ -111,7 +101,7 @@ public final class ShardReader {
                 for (long i = 0; i < pages.getRowCount(); i++, row++) {
                     Group g = records.read();
                     String where = shard + " row " + row;
-                    String id = hasId && g.getFieldRepetitionCount("id") > 0 ? g.getString("id", 0) : where;
+                    String id = hasId && g.getFieldRepetitionCount(idColumn) > 0 ? g.getString(idColumn, 0) : where;
                     int[] inputIds = ids.read(g, where);
                     int[] lossMask = mask.read(g, where);
                     if (inputIds.length != lossMask.length) {

@@ -14,13 +14,15 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.agentflan.format.ShardSchema;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.model.MaskedCrossEntropy;
 
 /**
  * {@code agentflan score}: loss (and optionally logits) of token ids under a model. Each input line is
- * {@code {"input_ids": [...], "loss_mask": [...]}} (mask optional, same length as the ids). The loss is the mean
+ * {@code {"input_ids": [...], "loss_mask": [...]}}, named as the {@link ShardSchema} columns (mask optional, same
+ * length as the ids). The loss is the mean
  * next-token NLL over positions t >= 1 whose {@code loss_mask[t]} is 1, i.e. token t is predicted from tokens
  * 0..t-1 and counted when it is a training target; no mask counts every token after the first. This is the same
  * alignment the trainer uses on data-prep shards. Output, one line per input line: {@code {"loss": x, "tokens": n}}
@@ -130,35 +132,38 @@ public final class ScoreJob {
             } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException(where + "not valid JSON: " + e.getOriginalMessage());
             }
-            JsonNode idsNode = node.get("input_ids");
+            String idsField = ShardSchema.INPUT_IDS.name();
+            String maskField = ShardSchema.LOSS_MASK.name();
+            JsonNode idsNode = node.get(idsField);
             if (idsNode == null || !idsNode.isArray() || idsNode.isEmpty()) {
-                throw new IllegalArgumentException(where + "field input_ids must be a non-empty array of token ids");
+                throw new IllegalArgumentException(where + "field " + idsField + " must be a non-empty array of token ids");
             }
             if (idsNode.size() > maxLength) {
-                throw new IllegalArgumentException(where + "field input_ids has " + idsNode.size()
+                throw new IllegalArgumentException(where + "field " + idsField + " has " + idsNode.size()
                         + " tokens, more than the model's max_position_embeddings " + maxLength);
             }
             long[] ids = new long[idsNode.size()];
             for (int i = 0; i < ids.length; i++) {
                 JsonNode id = idsNode.get(i);
                 if (!id.canConvertToLong() || !id.isIntegralNumber() || id.asLong() < 0 || id.asLong() >= vocab) {
-                    throw new IllegalArgumentException(where + "field input_ids[" + i + "] = " + id
+                    throw new IllegalArgumentException(where + "field " + idsField + "[" + i + "] = " + id
                             + " is not a token id in [0, " + vocab + ")");
                 }
                 ids[i] = id.asLong();
             }
             int[] mask = null;
-            JsonNode maskNode = node.get("loss_mask");
+            JsonNode maskNode = node.get(maskField);
             if (maskNode != null && !maskNode.isNull()) {
                 if (!maskNode.isArray() || maskNode.size() != ids.length) {
-                    throw new IllegalArgumentException(where + "field loss_mask must be an array as long as input_ids ("
-                            + ids.length + ")");
+                    throw new IllegalArgumentException(where + "field " + maskField + " must be an array as long as "
+                            + idsField + " (" + ids.length + ")");
                 }
                 mask = new int[ids.length];
                 for (int i = 0; i < mask.length; i++) {
                     JsonNode m = maskNode.get(i);
                     if (!m.isIntegralNumber() || (m.asInt() != 0 && m.asInt() != 1)) {
-                        throw new IllegalArgumentException(where + "field loss_mask[" + i + "] = " + m + " is not 0 or 1");
+                        throw new IllegalArgumentException(where + "field " + maskField + "[" + i + "] = " + m
+                                + " is not 0 or 1");
                     }
                     mask[i] = m.asInt();
                 }

@@ -27,7 +27,7 @@ import java.util.Map;
  * <p>Memory: every activation belongs to the manager of the input ids (weights are only ever the second
  * operand of an op, and per-step weight casts are attached there too), so closing the batch's manager frees
  * the step. Constants used inside differentiated ops (RMSNorm eps, attention scale) are long-lived arrays
- * owned by the model: Java scalars in differentiated ops corrupt gradients in DJL (design.md).
+ * owned by the model: Java scalars in differentiated ops corrupt gradients in DJL (docs/design.md section 8).
  */
 public final class LlamaModel implements AutoCloseable {
     private final LlamaConfig config;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.agentflan.format.Manifest;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
@@ -46,7 +47,7 @@ class ShardReaderTest {
 
     @Test
     void nullArrayOrElementOrLengthMismatchNamesFileRowAndField() throws Exception {
-        ShardWriter.writeManifest(tmp, ShardReader.FORMAT_VERSION, "abc123");
+        ShardWriter.writeManifest(tmp, Manifest.FORMAT_VERSION, "abc123");
         Path shard = tmp.resolve("shards/part-00000.parquet");
         Files.createDirectories(shard.getParent());
         SimpleGroupFactory groups = new SimpleGroupFactory(ShardWriter.SPARK_SCHEMA);
@@ -67,7 +68,7 @@ class ShardReaderTest {
 
     @Test
     void missingShardsFolderSaysToRunPrepare() throws Exception {
-        ShardWriter.writeManifest(tmp, ShardReader.FORMAT_VERSION, "x");
+        ShardWriter.writeManifest(tmp, Manifest.FORMAT_VERSION, "x");
         DataException e = assertThrows(DataException.class, () -> ShardReader.read(tmp, ""));
         assertTrue(e.getMessage().contains("agentflan prepare"), e.getMessage());
     }

@@ -1,9 +1,15 @@
 package org.agentflan.trainer.data;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import org.agentflan.format.ChatTemplate;
+import org.agentflan.format.Manifest;
+import org.agentflan.format.SourceCounts;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
@@ -53,15 +59,19 @@ public final class ShardWriter {
         }
     }
 
+    /** A manifest as data-prep writes it, with no counts. */
     static void writeManifest(Path dir, int formatVersion, String tokenizerSha) throws IOException {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("manifest.json"), "{\"format_version\": " + formatVersion
-                + ", \"tokenizer_sha256\": \"" + tokenizerSha + "\", \"sources\": {}}");
+        Manifest manifest = new Manifest(formatVersion, ChatTemplate.NAME, tokenizerSha, 0, 4096, false, "drop",
+                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode());
+        try (OutputStream out = Files.newOutputStream(dir.resolve(Manifest.FILE_NAME))) {
+            manifest.write(out);
+        }
     }
 
     /** A data folder with the samples spread over two shards. */
     public static void writeDataDir(Path dir, List<Sample> samples) throws IOException {
-        writeManifest(dir, ShardReader.FORMAT_VERSION, "abc123");
+        writeManifest(dir, Manifest.FORMAT_VERSION, "abc123");
         int half = samples.size() / 2;
         writeShard(dir.resolve("shards/part-00000.parquet"), samples.subList(0, half));
         writeShard(dir.resolve("shards/part-00001.parquet"), samples.subList(half, samples.size()));

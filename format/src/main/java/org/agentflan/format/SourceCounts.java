@@ -1,4 +1,4 @@
-package org.agentflan.dataprep.prepare;
+package org.agentflan.format;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -7,7 +7,7 @@ import java.util.TreeMap;
  * Manifest counts of one source (or of all, in {@code totals}). {@code read} = {@code parsed} + reader rejects;
  * transforms and mixing turn the parsed records into {@code candidates} samples, each of which is either
  * {@code emitted} or rejected by the tokenize stage (e.g. over length, no loss turn left after capability_balance).
- * {@code rejected} counts both kinds; {@code rejected_reasons} breaks it down by RejectKind key.
+ * {@code rejected} counts both kinds; {@code rejected_reasons} breaks it down by reject kind (e.g. over_length).
  * {@code markers_in_text}: candidates whose text holds a template marker, rejected or kept per markers_in_text.
  */
 public record SourceCounts(long read, long parsed, long candidates, long emitted, long rejected,

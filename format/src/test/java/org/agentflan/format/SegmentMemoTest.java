@@ -1,4 +1,4 @@
-package org.agentflan.dataprep.tokenize;
+package org.agentflan.format;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

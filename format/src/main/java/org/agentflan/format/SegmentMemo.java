@@ -1,4 +1,4 @@
-package org.agentflan.dataprep.tokenize;
+package org.agentflan.format;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;

@@ -1,4 +1,4 @@
-package org.agentflan.dataprep.tokenize;
+package org.agentflan.format;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -35,8 +34,6 @@ public final class Llama2Tokenizer implements AutoCloseable {
     public static final int BOS_ID = 1;
     public static final int EOS_ID = 2;
     public static final String FILE_NAME = "tokenizer.json";
-    /** The marker character ending an assistant turn in the template (ChatTemplate.ASSISTANT_END starts with it). */
-    private static final String ASSISTANT_END_MARKER = "\u0D3F";
 
     /** Llama-2's normalizer: prepend "▁", spaces to "▁". The segment memo relies on exactly this. */
     private static final JsonNode LLAMA_NORMALIZER = parse("""
@@ -131,26 +128,6 @@ public final class Llama2Tokenizer implements AutoCloseable {
         }
     }
 
-    /**
-     * Refuses a tokenizer that is not Llama-2's, by the rule {@code generate} applies
-     * ({@code GenerateJob.assistantEndId} in the trainer): the template's assistant end marker U+0D3F must be a
-     * single token that decodes back to it (30387 in Llama-2's vocabulary). The corpus stores ids, so ids from
-     * another vocabulary would train the model on nonsense without any error.
-     *
-     * @return the marker's token id
-     * @throws IllegalArgumentException naming the file, when the rule fails
-     */
-    public long requireLlama2() {
-        long[] ids = Arrays.stream(encodeWhole(ASSISTANT_END_MARKER)).asLongStream().toArray();
-        for (long id : ids) {
-            if (tokenizer.decode(new long[] {id}, false).equals(ASSISTANT_END_MARKER)) {
-                return id;
-            }
-        }
-        throw new IllegalArgumentException("the tokenizer " + file + " has no single token for the assistant end"
-                + " marker U+0D3F (got " + Arrays.toString(ids) + "): it is not Llama-2's tokenizer");
-    }
-
     /** Ids of {@code text} with no BOS/EOS, as SentencePiece encodes it (including its leading "▁"). */
     public int[] encode(String text) {
         return segments != null ? segments.encode(text) : encodeWhole(text);
@@ -164,6 +141,19 @@ public final class Llama2Tokenizer implements AutoCloseable {
         } finally {
             TokenizersLibrary.LIB.deleteEncoding(handle);
         }
+    }
+
+    /**
+     * The text of {@code ids} as Llama-2's decoder spells it: "▁" back to spaces, byte pieces fused into
+     * characters, the space that encoding prepends dropped. With no added tokens, BOS and EOS come back as the
+     * text {@code <s>} and {@code </s>}, as the text that encodes to them would.
+     */
+    public String decode(int[] ids) {
+        long[] wide = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            wide[i] = ids[i];
+        }
+        return tokenizer.decode(wide, false);
     }
 
     /**

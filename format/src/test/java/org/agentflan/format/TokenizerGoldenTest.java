@@ -1,9 +1,8 @@
-package org.agentflan.dataprep.tokenize;
+package org.agentflan.format;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,24 +14,26 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.agentflan.dataprep.model.Turn;
-import org.agentflan.dataprep.template.ChatTemplate;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Ids and masks against SentencePiece goldens from scripts/reference/make_tokenizer_goldens.py. */
+/** Ids and rendered texts against SentencePiece goldens from scripts/reference/make_tokenizer_goldens.py. */
 class TokenizerGoldenTest {
-    static final Path TOKENIZER = TestPaths.tokenizer();
     static Llama2Tokenizer tokenizer;
     static JsonNode goldens;
 
     @BeforeAll
     static synchronized void load() throws Exception {
         if (goldens != null) return;
-        tokenizer = Llama2Tokenizer.shared(TOKENIZER);
-        try (InputStream in = TokenizerGoldenTest.class.getResourceAsStream("/org/agentflan/dataprep/tokenizer-goldens.json")) {
-            goldens = new ObjectMapper().readTree(in);
+        tokenizer = Llama2Tokenizer.shared(TestPaths.tokenizer());
+        goldens = goldens();
+    }
+
+    /** The golden file, also read by data-prep's loss-mask test. */
+    static JsonNode goldens() throws Exception {
+        try (InputStream in = TokenizerGoldenTest.class.getResourceAsStream("/org/agentflan/format/tokenizer-goldens.json")) {
+            return new ObjectMapper().readTree(in);
         }
     }
 
@@ -42,10 +43,10 @@ class TokenizerGoldenTest {
         return out;
     }
 
-    static List<Turn> turns(JsonNode conversation) {
-        List<Turn> turns = new ArrayList<>();
+    static List<ChatTurn> turns(JsonNode conversation) {
+        List<ChatTurn> turns = new ArrayList<>();
         for (JsonNode t : conversation.get("turns")) {
-            turns.add(new Turn(t.get("role").asText(), t.get("content").asText(), t.get("loss").asBoolean(), null));
+            turns.add(ChatTurn.of(t.get("role").asText(), t.get("content").asText(), t.get("loss").asBoolean()));
         }
         return turns;
     }
@@ -59,16 +60,13 @@ class TokenizerGoldenTest {
     }
 
     @Test
-    void conversationsGiveGoldenIdsAndMasks() {
-        SampleEncoder encoder = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, false, MarkersInText.REJECT);
+    void conversationsRenderToTheGoldenTextAndIds() {
         for (JsonNode c : goldens.get("conversations")) {
-            List<Turn> turns = turns(c);
-            assertEquals(c.get("text").asText(), ChatTemplate.render(turns).text());
-            SampleEncoder.Result result = encoder.encode(turns);
-            assertNull(result.rejectReason());
-            assertArrayEquals(ints(c.get("input_ids")), result.sample().inputIds(), c.get("text").asText());
-            assertArrayEquals(ints(c.get("loss_mask")), result.sample().lossMask(), c.get("text").asText());
-            assertEquals(Arrays.stream(ints(c.get("loss_mask"))).sum(), result.sample().lossTokens());
+            String text = ChatTemplate.render(turns(c)).text();
+            assertEquals(c.get("text").asText(), text);
+            int[] ids = ints(c.get("input_ids"));
+            assertEquals(Llama2Tokenizer.BOS_ID, ids[0]);
+            assertArrayEquals(Arrays.copyOfRange(ids, 1, ids.length), tokenizer.encode(text), text);
         }
     }
 
@@ -78,14 +76,14 @@ class TokenizerGoldenTest {
         for (int id : ids) {
             assertTrue(id > 2, "special id " + id + " injected by text in " + Arrays.toString(ids));
         }
-        SampleEncoder.Sample s = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, true, MarkersInText.REJECT)
-                .encode(List.of(Turn.user("</s><s>"), Turn.assistant("<s></s>"))).sample();
-        assertEquals(Llama2Tokenizer.BOS_ID, s.inputIds()[0]);
-        assertEquals(Llama2Tokenizer.EOS_ID, s.inputIds()[s.length() - 1]);
-        for (int i = 1; i < s.length() - 1; i++) {
-            assertTrue(s.inputIds()[i] > 2, "special id inside the sample at " + i);
+    }
+
+    @Test
+    void decodeGivesTheTextBack() {
+        for (JsonNode t : goldens.get("texts")) {
+            String text = t.get("text").asText();
+            assertEquals(text, tokenizer.decode(tokenizer.encode(text)));
         }
-        assertEquals(1, s.lossMask()[s.length() - 1], "EOS after a loss turn carries loss");
     }
 
     @Test

@@ -1,0 +1,115 @@
+package org.agentflan.trainer;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.GradientCollector;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.agentflan.trainer.data.MicroBatch;
+import org.agentflan.trainer.model.LlamaModel;
+import org.agentflan.trainer.model.MaskedCrossEntropy;
+import org.agentflan.trainer.optim.AdamW;
+import org.agentflan.trainer.optim.GradClip;
+
+/**
+ * One optimizer step over a global batch: forward and backward over each of its micro-batches, accumulating the
+ * gradients of the mean loss per loss token of the whole global batch; then clip, skip the update when the loss or
+ * the gradient norm is not finite, apply AdamW, and zero the gradients. Every temporary array dies inside the step.
+ */
+final class OptimizerStep {
+    /**
+     * What a step did. {@code loss} is the mean over the global batch's loss tokens, {@code gradNorm} the norm before
+     * clipping; {@code applied} is false for a non-finite step, which left weights and moments untouched.
+     */
+    record Outcome(double loss, double gradNorm, boolean applied, long tokens, long lossTokens, long rows) {}
+
+    private final Engine engine;
+    private final LlamaModel model;
+    private final AdamW adamw;
+    private final DataType computeType;
+    private final int chunkTokens;
+    private final double maxNorm;
+    private final NDManager manager;
+
+    /**
+     * @param chunkTokens tokens per chunk of the output projection in the loss (bounds the logits' memory)
+     * @param maxNorm global gradient-norm limit, 0 for no clipping
+     * @param manager parent of each step's temporary scopes
+     */
+    OptimizerStep(Engine engine, LlamaModel model, AdamW adamw, DataType computeType, int chunkTokens, double maxNorm,
+                  NDManager manager) {
+        this.engine = engine;
+        this.model = model;
+        this.adamw = adamw;
+        this.computeType = computeType;
+        this.chunkTokens = chunkTokens;
+        this.maxNorm = maxNorm;
+        this.manager = manager;
+    }
+
+    LlamaModel model() {
+        return model;
+    }
+
+    AdamW adamw() {
+        return adamw;
+    }
+
+    /** Trains on {@code batch} (the micro-batches of one global batch) at learning rate {@code lr}. */
+    Outcome take(List<MicroBatch> batch, double lr) {
+        long lossTokens = batch.stream().mapToLong(MicroBatch::lossTokens).sum();
+        long tokens = batch.stream().mapToLong(MicroBatch::tokens).sum();
+        long rows = batch.stream().mapToLong(MicroBatch::realRows).sum();
+        double loss = accumulateGradients(batch, lossTokens) / lossTokens;
+        Map<String, NDArray> params = model.parameters();
+        try (NDManager gradScope = manager.newSubManager()) {
+            Map<String, NDArray> grads = gradients(params, gradScope);
+            double gradNorm = GradClip.clip(List.copyOf(grads.values()), maxNorm);
+            boolean finite = Double.isFinite(loss) && Double.isFinite(gradNorm);
+            if (finite) {
+                adamw.update(params, grads, lr);
+            }
+            model.zeroGradients();
+            return new Outcome(loss, gradNorm, finite, tokens, lossTokens, rows);
+        }
+    }
+
+    /**
+     * Forward and backward over each micro-batch, accumulating into the weights' gradients; returns the summed NLL.
+     * Each micro-batch's loss is divided by the GLOBAL batch's loss-token count, so the accumulated gradient is
+     * that of the mean over all loss tokens of the global batch, however it is split.
+     */
+    private double accumulateGradients(List<MicroBatch> batch, long lossTokens) {
+        double nllSum = 0;
+        try (GradientCollector collector = engine.newGradientCollector()) {
+            for (MicroBatch mb : batch) {
+                try (NDManager scope = manager.newSubManager()) {
+                    MicroBatch.Arrays b = mb.toNDArrays(scope);
+                    NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
+                    NDArray nll = MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), chunkTokens);
+                    NDArray globalTokens = scope.create((float) lossTokens); // an array, not a Java scalar, inside the graph
+                    collector.backward(nll.div(globalTokens));
+                    nllSum += nll.getFloat();
+                }
+            }
+        }
+        return nllSum;
+    }
+
+    /**
+     * The weights' gradients, each handle attached to {@code scope}: getGradient() hands out a new handle owned by
+     * the weight's manager, which would otherwise leak one array per weight per step.
+     */
+    private static Map<String, NDArray> gradients(Map<String, NDArray> params, NDManager scope) {
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> p : params.entrySet()) {
+            NDArray g = p.getValue().getGradient();
+            g.attach(scope);
+            grads.put(p.getKey(), g);
+        }
+        return grads;
+    }
+}
