@@ -58,7 +58,7 @@ public final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage(), e);
         } catch (IOException e) {
-            throw new UserError("cannot generate with model " + model + ": " + e.getMessage(), e);
+            throw new UserError("cannot generate with model " + model + ": " + IoFailure.describe(e), e);
         }
     }
 }

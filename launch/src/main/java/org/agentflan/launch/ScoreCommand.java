@@ -44,9 +44,9 @@ public final class ScoreCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage(), e);
         } catch (IOException e) {
-            throw new UserError("cannot score with model " + model + ": " + e.getMessage(), e);
+            throw new UserError("cannot score with model " + model + ": " + IoFailure.describe(e), e);
         } catch (UncheckedIOException e) {
-            throw new UserError(e.getMessage(), e);
+            throw new UserError(IoFailure.describe(e), e);
         }
     }
 }

@@ -1,10 +1,11 @@
 package org.agentflan.launch;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.agentflan.trainer.StopReason;
 import org.agentflan.trainer.Train;
 import org.agentflan.trainer.TrainException;
 import org.agentflan.trainer.data.DataException;
@@ -17,7 +18,14 @@ import picocli.CommandLine.Option;
         description = {
             "Fine-tunes Llama-2 on prepared shards: packed rows, gradient accumulation, AdamW, warm-up + cosine LR,",
             "checkpoints in HF layout under <run-dir>/checkpoints/step_NNNNNNNN/, metrics.jsonl and loss.png.",
-            "Resumes from <run-dir>/checkpoints/latest when present. SIGTERM/SIGINT: finish the step, checkpoint, exit."})
+            "Resumes from the newest intact checkpoint of <run-dir>/checkpoints (falling back past a damaged one).",
+            "SIGTERM, SIGINT and SIGHUP: finish the step, checkpoint, exit with status 75."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            " 0:finished: every step ran, or --stop-at-step was reached (checkpointed)",
+            " 1:the run diverged: non-finite weights, or nan.max_consecutive non-finite steps in a row",
+            " 2:nothing trained or the run failed: bad config, data, files or disk (one 'error:' line)",
+            "75:preempted by SIGTERM, SIGINT or SIGHUP after checkpointing; run the same command to resume"})
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "train recipe (YAML), e.g. configs/train/tiny.yaml")
     Path config;
@@ -46,7 +54,16 @@ public final class TrainCommand implements Callable<Integer> {
             result = Train.run(new Train.Options(config, overrides, runDir, maxSteps, resume, stopAtStep), System.out);
         } catch (TrainException | DataException e) {
             throw new UserError(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UserError(IoFailure.describe(e), e);
+        } catch (UncheckedIOException e) {
+            throw new UserError(IoFailure.describe(e), e);
         }
-        return result.stopReason() == StopReason.NON_FINITE ? 1 : 0;
+        if (result.stopReason().isSignal()) {
+            System.out.println("preempted (" + result.stopReason() + "): exit status " + result.stopReason().exitCode()
+                    + (result.lastCheckpoint() == null ? "; nothing was trained, the same command starts the run"
+                    : "; the same command resumes from " + result.lastCheckpoint()));
+        }
+        return result.stopReason().exitCode();
     }
 }

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.agentflan.trainer.data.MicroBatch;
+import org.agentflan.trainer.model.FiniteCheck;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.model.MaskedCrossEntropy;
 import org.agentflan.trainer.optim.AdamW;
@@ -17,14 +18,22 @@ import org.agentflan.trainer.optim.GradClip;
 /**
  * One optimizer step over a global batch: forward and backward over each of its micro-batches, accumulating the
  * gradients of the mean loss per loss token of the whole global batch; then clip, skip the update when the loss or
- * the gradient norm is not finite, apply AdamW, and zero the gradients. Every temporary array dies inside the step.
+ * the gradient norm is not finite, apply AdamW, zero the gradients, and check that the updated weights are still
+ * finite (an update can overflow even from a finite gradient). Every temporary array dies inside the step.
  */
 final class OptimizerStep {
     /**
      * What a step did. {@code loss} is the mean over the global batch's loss tokens, {@code gradNorm} the norm before
      * clipping; {@code applied} is false for a non-finite step, which left weights and moments untouched.
+     * {@code nonFiniteWeight} names the first weight the update left NaN or infinite, or is null.
      */
-    record Outcome(double loss, double gradNorm, boolean applied, long tokens, long lossTokens, long rows) {}
+    record Outcome(double loss, double gradNorm, boolean applied, String nonFiniteWeight, long tokens, long lossTokens,
+                   long rows) {
+        /** Whether the step left finite weights that it updated: the only kind of step a checkpoint may follow. */
+        boolean finite() {
+            return applied && nonFiniteWeight == null;
+        }
+    }
 
     private final Engine engine;
     private final LlamaModel model;
@@ -73,7 +82,8 @@ final class OptimizerStep {
                 adamw.update(params, grads, lr);
             }
             model.zeroGradients();
-            return new Outcome(loss, gradNorm, finite, tokens, lossTokens, rows);
+            String nonFiniteWeight = finite ? FiniteCheck.firstNonFinite(params) : null;
+            return new Outcome(loss, gradNorm, finite, nonFiniteWeight, tokens, lossTokens, rows);
         }
     }
 

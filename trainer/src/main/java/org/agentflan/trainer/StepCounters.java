@@ -34,7 +34,7 @@ final class StepCounters {
         rowsSeen += outcome.rows();
         tokensSeen += outcome.tokens();
         lossTokensSeen += outcome.lossTokens();
-        consecutiveNonFinite = outcome.applied() ? 0 : consecutiveNonFinite + 1;
+        consecutiveNonFinite = outcome.finite() ? 0 : consecutiveNonFinite + 1;
     }
 
     long step() {

@@ -2,7 +2,10 @@ package org.agentflan.trainer;
 
 import java.util.Locale;
 
-/** Why a training run ended; printed (and recorded by tests) in lowercase, e.g. {@code stop_at_step}. */
+/**
+ * Why a training run ended, and the exit status {@code agentflan train} gives it. Printed (and recorded by tests) in
+ * lowercase, e.g. {@code stop_at_step}.
+ */
 public enum StopReason {
     /** Every planned step ran. */
     COMPLETED,
@@ -10,19 +13,44 @@ public enum StopReason {
     STOP_AT_STEP,
     /** The data ran out before the planned steps (max_steps beyond what the data gives). */
     DATA_EXHAUSTED,
-    /** {@code nan.max_consecutive} non-finite steps in a row; the command exits non-zero. */
+    /** Non-finite weights, {@code nan.max_consecutive} non-finite steps in a row, or a non-finite last step. */
     NON_FINITE,
-    /** SIGTERM arrived; the run finished its step and checkpointed. */
+    /** SIGTERM arrived (a scheduler's preemption); the run finished its step and checkpointed. */
     SIGNAL_TERM,
     /** SIGINT (Ctrl-C) arrived; the run finished its step and checkpointed. */
-    SIGNAL_INT;
+    SIGNAL_INT,
+    /** SIGHUP arrived (the session that started the run ended); the run finished its step and checkpointed. */
+    SIGNAL_HUP;
 
-    /** The reason for a signal caught by its name as {@code sun.misc.Signal} gives it ("TERM", "INT"). */
+    /** The run diverged: exit status 1. */
+    public static final int EXIT_NON_FINITE = 1;
+    /**
+     * Stopped by a signal after checkpointing: exit status 75 (EX_TEMPFAIL of sysexits.h, "try again later"), so a
+     * scheduler or a retry loop can tell preemption, which the same command resumes, from a finished run (0).
+     */
+    public static final int EXIT_PREEMPTED = 75;
+
+    /** The reason for a signal caught by its name as {@code sun.misc.Signal} gives it ("TERM", "INT", "HUP"). */
     static StopReason ofSignal(String name) {
         return switch (name) {
             case "TERM" -> SIGNAL_TERM;
             case "INT" -> SIGNAL_INT;
+            case "HUP" -> SIGNAL_HUP;
             default -> throw new IllegalArgumentException("no stop reason for signal " + name);
+        };
+    }
+
+    /** Whether a signal stopped the run (it checkpointed, and the same command resumes it). */
+    public boolean isSignal() {
+        return this == SIGNAL_TERM || this == SIGNAL_INT || this == SIGNAL_HUP;
+    }
+
+    /** The exit status of {@code agentflan train}: 0 finished or stopped as asked, 1 diverged, 75 preempted. */
+    public int exitCode() {
+        return switch (this) {
+            case COMPLETED, STOP_AT_STEP, DATA_EXHAUSTED -> 0;
+            case NON_FINITE -> EXIT_NON_FINITE;
+            case SIGNAL_TERM, SIGNAL_INT, SIGNAL_HUP -> EXIT_PREEMPTED;
         };
     }
 

@@ -19,18 +19,14 @@ import java.util.Map;
 import org.agentflan.config.ConfigEnums;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
-import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.checkpoint.SaveObserver;
-import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.data.DataStream;
 import org.agentflan.trainer.data.MicroBatch;
 import org.agentflan.trainer.data.Packer;
-import org.agentflan.trainer.data.Sample;
 import org.agentflan.trainer.metrics.LossPlot;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.metrics.Progress;
-import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.LrSchedule;
@@ -74,8 +70,7 @@ public final class Train {
     /** {@code saves} sees each checkpoint save's progress (the crash test stops the process inside a save with it). */
     static Result run(Options options, PrintStream console, StepHook hook, SaveObserver saves) throws IOException {
         TrainConfig cfg = TrainConfig.load(options.configFile(), overrides(options));
-        Path runDir = Path.of(cfg.runDir());
-        Files.createDirectories(runDir);
+        Path runDir = RunFolder.create(Path.of(cfg.runDir()));
         // Held until the run ends: a second run on this folder would delete this one's temporary checkpoints.
         try (RunLock lock = RunLock.acquire(runDir, console)) {
             CheckpointManager folders = new CheckpointManager(runDir, cfg.checkpoint().keep(), saves);
@@ -100,33 +95,37 @@ public final class Train {
     private static JsonNode recordStart(TrainConfig cfg, Resume resume, Engine engine) throws IOException {
         Path runDir = Path.of(cfg.runDir());
         JsonNode resolved = ConfigLoader.toTree(cfg);
-        Files.writeString(runDir.resolve("config.json"), ConfigLoader.json().writeValueAsString(resolved));
+        Files.writeString(runDir.resolve(RunFolder.CONFIG), ConfigLoader.json().writeValueAsString(resolved));
         RunRecord.append(runDir, resolved, resume.step(), resume.from(), engine);
         return resolved;
     }
 
     /**
-     * Device and data first, so that their checks fail before any native memory is taken; then, in native memory that
-     * lives as long as the loop: model, optimizer, data order and schedule.
+     * The model's architecture, device and data first, so that their checks fail before any native memory is taken;
+     * then, in native memory that lives as long as the loop: model, optimizer, data order and schedule.
      */
     private static Result setUp(TrainConfig cfg, Options options, PrintStream console, StepHook hook, Resume resume,
                                 JsonNode resolved, CheckpointManager folders, Engine engine) throws IOException {
+        StartingModel start = StartingModel.of(cfg, resume);
+        start.requireSeqLen(cfg.data().seqLen());
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }
         Device device = engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         DataType computeType = computeType(cfg.computeDtype(), device);
         Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
-        Datasets data = loadData(cfg, packer, console);
+        ModelTokenizer tokenizer = ModelTokenizer.of(cfg);
+        Datasets data = loadData(cfg, tokenizer, packer, console);
         String fingerprint = Fingerprint.ofSamples(data.train());
         if (!resume.isFresh()) {
             ResumePolicy.requireSameData(cfg, fingerprint, resume.state(), resume.from());
         }
-        TrainCheckpoints checkpoints = new TrainCheckpoints(folders, cfg, resolved, fingerprint, tokenizerDir(cfg));
+        TrainCheckpoints checkpoints = new TrainCheckpoints(folders, cfg, resolved, fingerprint,
+                tokenizer == null ? null : tokenizer.dir());
         Evaluation evaluation = new Evaluation(data.eval(), packer, cfg, computeType);
         try (NDManager manager = NDManager.newBaseManager(device, engine.getEngineName());
              StopSignals signals = StopSignals.install(console)) {
-            LlamaModel model = model(cfg, resume, data, computeType, manager, console);
+            LlamaModel model = model(cfg, start, data, computeType, manager, console);
             OptimizerStep step = new OptimizerStep(engine, model, optimizer(cfg, resume, model, manager), computeType,
                     cfg.model().chunkTokens(), cfg.clip().maxNorm(), manager);
             // With max_steps the data repeats as often as the steps need; else it ends after the epochs.
@@ -139,18 +138,22 @@ public final class Train {
     }
 
     /** The checkpoint's weights when resuming, else the {@code model.init} ones; checked against the data's token ids. */
-    private static LlamaModel model(TrainConfig cfg, Resume resume, Datasets data, DataType computeType, NDManager manager,
-                                    PrintStream console) throws IOException {
-        LlamaModel model = loadModel(cfg, resume.from(), manager);
-        requireVocabulary(data.train(), model.config());
+    private static LlamaModel model(TrainConfig cfg, StartingModel start, Datasets data, DataType computeType,
+                                    NDManager manager, PrintStream console) throws IOException {
+        start.requireVocabulary(data.train());
+        LlamaModel model = start.load(cfg, manager);
         model.setTrainable(true);
-        console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", ConfigEnums.name(cfg.model().init()),
+        console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", start.source(),
                 model.config().parameterCount(), computeType, manager.getDevice());
         return model;
     }
 
-    private static Datasets loadData(TrainConfig cfg, Packer packer, PrintStream console) {
-        Datasets data = Datasets.load(cfg);
+    private static Datasets loadData(TrainConfig cfg, ModelTokenizer tokenizer, Packer packer, PrintStream console) {
+        Datasets data = Datasets.load(cfg, tokenizer);
+        console.println(tokenizer == null
+                ? "tokenizer: none (model.init " + ConfigEnums.name(cfg.model().init()) + " without model.tokenizer_dir), so"
+                        + " the data's tokenizer is not checked against the model's"
+                : "tokenizer: " + tokenizer.file() + " (sha256 " + tokenizer.sha256() + "), the data's as well");
         Packer.Stats stats = packer.stats(data.train());
         console.printf(Locale.ROOT, "data: %d train samples (%d split, %d dropped as too long, %d without loss), %d eval samples, %d loss tokens%n",
                 stats.samples(), stats.splitSamples(), stats.droppedOverlong(), stats.droppedNoLoss(), data.eval().size(), stats.lossTargets());
@@ -187,49 +190,12 @@ public final class Train {
         return schedule;
     }
 
-    private static LlamaModel loadModel(TrainConfig cfg, Path resumeFrom, NDManager manager) throws IOException {
-        if (resumeFrom != null) {
-            return HfCheckpoint.loadModel(resumeFrom.resolve("model"), manager);
-        }
-        return switch (cfg.model().init()) {
-            case HF -> {
-                Path dir = Path.of(cfg.model().hfDir());
-                if (!Files.isRegularFile(dir.resolve(HfCheckpoint.CONFIG_FILE))) {
-                    throw new TrainException("model.hf_dir " + dir + ": no config.json (expected an HF checkpoint folder)");
-                }
-                yield HfCheckpoint.loadModel(dir, manager);
-            }
-            case TINY -> LlamaModel.create(LlamaConfig.tiny(), manager, cfg.model().seed());
-            case LLAMA2_7B -> LlamaModel.create(LlamaConfig.llama2_7b(), manager, cfg.model().seed());
-            case LLAMA2_13B -> LlamaModel.create(LlamaConfig.llama2_13b(), manager, cfg.model().seed());
-            case LLAMA2_70B -> LlamaModel.create(LlamaConfig.llama2_70b(), manager, cfg.model().seed());
-        };
-    }
-
-    private static Path tokenizerDir(TrainConfig cfg) {
-        if (!cfg.model().tokenizerDir().isBlank()) {
-            return Path.of(cfg.model().tokenizerDir());
-        }
-        return cfg.model().init() == TrainConfig.Init.HF ? Path.of(cfg.model().hfDir()) : null;
-    }
-
     private static DataType computeType(TrainConfig.Dtype dtype, Device device) {
         DataType type = dtype.dataType();
         if (type == DataType.BFLOAT16 && !device.isGpu()) {
             throw new TrainException("compute_dtype bfloat16 crashes DJL's PyTorch engine on CPU; use float32 on CPU (bfloat16 is for GPUs)");
         }
         return type;
-    }
-
-    private static void requireVocabulary(List<Sample> samples, LlamaConfig arch) {
-        for (Sample s : samples) {
-            for (int id : s.inputIds()) {
-                if (id < 0 || id >= arch.vocabSize()) {
-                    throw new DataException("sample " + s.id() + ": token id " + id + " is outside the model's vocabulary of "
-                            + arch.vocabSize() + " (was the data tokenized for another model?)");
-                }
-            }
-        }
     }
 
     private static long ceilDiv(long a, long b) {
@@ -272,7 +238,7 @@ public final class Train {
         this.schedule = schedule;
         this.evaluation = evaluation;
         this.checkpoints = checkpoints;
-        this.metricsFile = Path.of(cfg.runDir()).resolve("metrics.jsonl");
+        this.metricsFile = Path.of(cfg.runDir()).resolve(RunFolder.METRICS);
         this.progress = new Progress(console, schedule.totalSteps());
         // Resume exactly where the checkpoint stopped: same counters, same position in the same data order.
         this.counters = StepCounters.at(resume);
@@ -288,7 +254,7 @@ public final class Train {
         try (MetricsLog metrics = new MetricsLog(metricsFile, startStep)) {
             stopReason = trainSteps(metrics);
         }
-        Path plot = Path.of(cfg.runDir()).resolve("loss.png");
+        Path plot = Path.of(cfg.runDir()).resolve(RunFolder.PLOT);
         LossPlot.write(metricsFile, plot);
         console.println("run " + cfg.runDir() + ": " + stopReason + " at step " + counters.step() + "/" + schedule.totalSteps()
                 + "; metrics " + metricsFile + ", plot " + plot + ", checkpoint " + lastCheckpoint);
@@ -296,17 +262,29 @@ public final class Train {
                 stopReason, metricsFile, plot);
     }
 
-    /** Trains until a stop condition; returns the stop reason. */
+    /**
+     * Trains until a stop condition; returns the stop reason. A checkpoint only ever follows a finite step: one due at a
+     * skipped (non-finite) step is written after the next finite step instead, and a run that has to stop at a skipped
+     * step stops without one, so {@code latest} always names weights reached by finite steps.
+     */
     private StopReason trainSteps(MetricsLog metrics) throws IOException {
+        boolean savePostponed = false;
         while (counters.step() < schedule.totalSteps()) {
             if (stopAtStepReached()) {
                 return StopReason.STOP_AT_STEP; // resumed at or past --stop-at-step: nothing to train
+            }
+            if (signals.raised() != null && counters.step() == startStep) {
+                return stopBeforeTraining(); // the signal came during setup: nothing new to save
             }
             List<MicroBatch> batch = nextGlobalBatch();
             if (batch.isEmpty()) {
                 return StopReason.DATA_EXHAUSTED;
             }
-            step(batch, metrics);
+            OptimizerStep.Outcome outcome = step(batch, metrics);
+            if (outcome.nonFiniteWeight() != null) {
+                reportNonFiniteWeights(outcome.nonFiniteWeight());
+                return StopReason.NON_FINITE;
+            }
             if (tooManyNonFinite()) {
                 return StopReason.NON_FINITE;
             }
@@ -314,12 +292,23 @@ public final class Train {
                 evaluate(metrics);
             }
             StopReason stop = stopRequested();
-            if (stop != null || checkpoints.due(counters.step(), schedule.totalSteps())) {
+            boolean saveDue = savePostponed || stop != null || checkpoints.due(counters.step(), schedule.totalSteps());
+            savePostponed = saveDue && !outcome.finite();
+            if (saveDue && outcome.finite()) {
                 save();
+            } else if (saveDue) {
+                console.println("step " + counters.step() + " was not finite, so it is not checkpointed"
+                        + (stop == null ? "; the checkpoint follows the next finite step" : "; the newest checkpoint stays "
+                        + (lastCheckpoint == null ? "(none)" : lastCheckpoint)));
             }
             if (stop != null) {
                 return stop;
             }
+        }
+        if (savePostponed) {
+            console.println("error: the last step " + counters.step() + " was not finite, so the end of the run is not"
+                    + " checkpointed; the newest checkpoint is " + (lastCheckpoint == null ? "(none)" : lastCheckpoint));
+            return StopReason.NON_FINITE;
         }
         return StopReason.COMPLETED;
     }
@@ -342,7 +331,7 @@ public final class Train {
     }
 
     /** One optimizer step on {@code batch}, counted, then reported in the metrics and on the console. */
-    private void step(List<MicroBatch> batch, MetricsLog metrics) throws IOException {
+    private OptimizerStep.Outcome step(List<MicroBatch> batch, MetricsLog metrics) throws IOException {
         long stepStart = System.nanoTime();
         double lr = schedule.lr(counters.step());
         OptimizerStep.Outcome outcome = optimizerStep.take(batch, lr);
@@ -355,6 +344,7 @@ public final class Train {
         losses.put(counters.step(), outcome.applied() ? outcome.loss() : Double.NaN);
         hook.afterStep(counters.step(), optimizerStep.model());
         report(outcome, lr, (System.nanoTime() - stepStart) / 1e9, metrics);
+        return outcome;
     }
 
     /** One metrics line per step (memory gauges included, so a leak shows as a trend); a console line per log.every. */
@@ -365,7 +355,8 @@ public final class Train {
         line.put("loss", outcome.loss()).put("lr", lr).put("grad_norm", outcome.gradNorm())
                 .put("tokens_per_s", tokensPerSecond).put("elapsed_s", elapsed)
                 .put("loss_tokens", outcome.lossTokens()).put("epoch", stream.cursor().epoch())
-                .put("skipped", !outcome.applied()).put("rss_bytes", MetricsLog.rssBytes())
+                .put("skipped", !outcome.applied()).put("non_finite_weight", outcome.nonFiniteWeight())
+                .put("rss_bytes", MetricsLog.rssBytes())
                 .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
                 .put("live_arrays", manager.getManagedArrays().size());
         metrics.write(line);
@@ -377,12 +368,36 @@ public final class Train {
 
     /** A few skipped steps ride out a spike; a longer run of them means the run diverged, and more would only waste time. */
     private boolean tooManyNonFinite() {
-        if (counters.consecutiveNonFinite() < cfg.nan().maxConsecutive()) {
+        int run = counters.consecutiveNonFinite();
+        if (run < cfg.nan().maxConsecutive()) {
             return false;
         }
-        console.println("error: " + counters.consecutiveNonFinite() + " non-finite steps in a row; stopping. The last good checkpoint is "
-                + (lastCheckpoint == null ? "(none)" : lastCheckpoint) + "; lower optimizer.lr or check the data, then resume from it");
+        long last = counters.step();
+        console.println("error: step" + (run == 1 ? " " + last : "s " + (last - run + 1) + " to " + last) + " had a"
+                + " non-finite loss or gradient (" + run + " in a row, nan.max_consecutive " + cfg.nan().maxConsecutive()
+                + "); stopping at step " + last + ". " + lastGood());
         return true;
+    }
+
+    /** An update that overflowed cannot be skipped after the fact, and no later step brings the weights back. */
+    private void reportNonFiniteWeights(String weight) {
+        console.println("error: step " + counters.step() + " left weight '" + weight + "' non-finite (NaN or Inf) although"
+                + " its loss and gradient were finite: the update overflowed, and no later step can recover, so the run"
+                + " stops at step " + counters.step() + " without checkpointing it. " + lastGood());
+    }
+
+    /** Where to go on from: a changed lr is a new run (resume refuses it), started from the last good weights. */
+    private String lastGood() {
+        return lastCheckpoint == null ? "There is no checkpoint yet; lower optimizer.lr or check the data, then start again"
+                : "The last good checkpoint is " + lastCheckpoint + "; check the data, or go on with a lower optimizer.lr"
+                        + " in a new run from its weights (model.init=hf, model.hf_dir=" + lastCheckpoint.resolve("model") + ")";
+    }
+
+    /** A signal arrived before the first step of this process: stop at once, the start point is already saved. */
+    private StopReason stopBeforeTraining() {
+        console.println("stopping before the first step: nothing trained since " + (lastCheckpoint == null ? "the start"
+                : lastCheckpoint));
+        return StopReason.ofSignal(signals.raised());
     }
 
     private boolean stopAtStepReached() {

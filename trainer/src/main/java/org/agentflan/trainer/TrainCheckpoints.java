@@ -38,6 +38,17 @@ final class TrainCheckpoints {
         this.tokenizerDir = tokenizerDir;
     }
 
+    /**
+     * The trainer state of checkpoint {@code dir}, after checking every file of it short of reading the weights and
+     * moments ({@link HfCheckpoint#verify}, {@link OptimizerState#verify}); a damaged file fails naming itself.
+     */
+    static TrainerState readIntact(Path dir) throws IOException {
+        TrainerState state = TrainerState.read(dir);
+        HfCheckpoint.verify(dir.resolve("model"));
+        OptimizerState.verify(dir);
+        return state;
+    }
+
     /** Every {@code checkpoint.every} steps (0: never on cadence) and always after the last step. */
     boolean due(long step, long totalSteps) {
         return (cfg.checkpoint().every() > 0 && step % cfg.checkpoint().every() == 0) || step == totalSteps;
@@ -49,11 +60,17 @@ final class TrainCheckpoints {
         TrainerState state = new TrainerState(counters.step(), cursor.epoch(), cursor, counters.rowsSeen(),
                 counters.tokensSeen(), counters.lossTokensSeen(), cfg.seed(), 1, counters.consecutiveNonFinite(),
                 dataFingerprint, configHash, resolvedConfig);
-        return checkpoints.save(counters.step(), (dir, files) -> {
-            HfCheckpoint.write(files, dir.resolve("model"), model.config(), model.parameters(),
-                    cfg.checkpoint().maxShardBytes(), saveType, tokenizerDir);
-            OptimizerState.write(files, dir, adamw);
-            state.write(files, dir);
-        });
+        try {
+            return checkpoints.save(counters.step(), (dir, files) -> {
+                HfCheckpoint.write(files, dir.resolve("model"), model.config(), model.parameters(),
+                        cfg.checkpoint().maxShardBytes(), saveType, tokenizerDir);
+                OptimizerState.write(files, dir, adamw);
+                state.write(files, dir);
+            });
+        } catch (IOException e) {
+            // A full disk reports "No space left on device" without a path: say where the save went.
+            throw new IOException("cannot save checkpoint " + counters.step() + " in " + checkpoints.root() + " ("
+                    + e.getMessage() + "); the previous checkpoint is intact", e);
+        }
     }
 }

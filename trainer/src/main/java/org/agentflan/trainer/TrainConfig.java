@@ -52,7 +52,7 @@ public record TrainConfig(
     }
 
     public record Data(List<String> dirs, List<String> evalDirs, double holdoutFraction, int seqLen,
-                       Packer.Overlong overlong, boolean shuffle, String tokenizerSha256) {}
+                       Packer.Overlong overlong, boolean shuffle) {}
 
     public record Batch(int microBatch, int gradAccum) {}
 

@@ -5,8 +5,4 @@ public final class TrainException extends RuntimeException {
     public TrainException(String message) {
         super(message);
     }
-
-    public TrainException(String message, Throwable cause) {
-        super(message, cause);
-    }
 }

@@ -37,7 +37,16 @@ public final class TrainChildMain {
                 TrainFixtures.tinyRun(Path.of(args[1]), overrides.toArray(String[]::new)), Path.of(args[0]), null, null, null),
                 System.out, steps, saves);
         System.out.println("child finished: " + r.stopReason() + " at step " + r.endStep());
-        System.exit(0);
+        System.exit(r.stopReason().exitCode()); // as agentflan train exits
+    }
+
+    /** The command line of a child JVM running this class on {@code run} with the test's classpath. */
+    static List<String> command(Path run, Path data, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
+                "-cp", System.getProperty("java.class.path"), TrainChildMain.class.getName(), run.toString(), data.toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
     }
 
     /** Watches the run's steps and saves, and blocks at the one event it was given. */

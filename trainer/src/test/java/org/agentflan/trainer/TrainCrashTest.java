@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
+import org.agentflan.trainer.checkpoint.SaveObserver;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +47,7 @@ class TrainCrashTest {
                 tmp.resolve("reference"), null, null, null), new PrintStream(OutputStream.nullOutputStream()));
         assertEquals(6, reference.endStep());
         Path run = tmp.resolve("crashed");
-        CheckpointManager checkpoints = new CheckpointManager(run, 2);
+        CheckpointManager checkpoints = new CheckpointManager(run, 2, SaveObserver.NONE);
 
         // Between the 2nd and 3rd file of checkpoint 2: its temporary folder holds just those two files.
         String log = killAt(run, data, "file:2:2", null);
@@ -91,7 +92,7 @@ class TrainCrashTest {
 
     /**
      * SIGTERM arriving while the child is inside step 1: it finishes that step, saves checkpoint 1 (checkpoint.every=0
-     * saves only after the last step, so the signal made it) and exits cleanly.
+     * saves only after the last step, so the signal made it) and exits with the preempted status.
      */
     @Test
     void sigtermFinishesTheStepWritesACheckpointAndExits() throws Exception {
@@ -105,9 +106,9 @@ class TrainCrashTest {
         release(child);
         assertTrue(child.waitFor(2, TimeUnit.MINUTES), "trainer did not exit after SIGTERM");
         String out = Files.readString(log);
-        assertEquals(0, child.exitValue(), out);
+        assertEquals(StopReason.EXIT_PREEMPTED, child.exitValue(), out);
         assertTrue(out.contains("child finished: signal_term at step 1"), out);
-        Path last = new CheckpointManager(run, 2).latestComplete().orElseThrow();
+        Path last = new CheckpointManager(run, 2, SaveObserver.NONE).latestComplete().orElseThrow();
         assertEquals(CheckpointManager.dirName(1), last.getFileName().toString(), out);
     }
 

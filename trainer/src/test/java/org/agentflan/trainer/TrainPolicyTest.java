@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.metrics.MetricsLog;
-import org.agentflan.trainer.model.LlamaConfig;
+import org.agentflan.trainer.model.LlamaModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,10 +37,11 @@ class TrainPolicyTest {
         Train.Result single = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data,
                 "batch.micro_batch=4", "batch.grad_accum=1", "max_steps=1", "optimizer.eps=1"), tmp.resolve("one"), null, null, null), QUIET);
         assertEquals(single.losses().get(1L), accumulated.losses().get(1L), 1e-6);
-        try (NDManager manager = NDManager.newBaseManager()) {
-            LlamaConfig arch = LlamaConfig.tiny();
-            Map<String, NDArray> a = HfCheckpoint.read(accumulated.lastCheckpoint().resolve("model"), arch, manager);
-            Map<String, NDArray> b = HfCheckpoint.read(single.lastCheckpoint().resolve("model"), arch, manager);
+        try (NDManager manager = NDManager.newBaseManager();
+             LlamaModel accumulatedModel = HfCheckpoint.loadModel(accumulated.lastCheckpoint().resolve("model"), manager);
+             LlamaModel singleModel = HfCheckpoint.loadModel(single.lastCheckpoint().resolve("model"), manager)) {
+            Map<String, NDArray> a = accumulatedModel.parameters();
+            Map<String, NDArray> b = singleModel.parameters();
             double maxDiff = 0;
             for (String name : a.keySet()) {
                 float[] x = a.get(name).toFloatArray();

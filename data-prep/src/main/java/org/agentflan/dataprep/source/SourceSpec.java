@@ -20,10 +20,6 @@ import org.agentflan.config.Validatable;
  */
 public record SourceSpec(String name, String path, SourceFormat format, double weight) implements Serializable, Validatable {
 
-    public SourceSpec(String name, String path, SourceFormat format) {
-        this(name, path, format, 1.0);
-    }
-
     /** Binds a YAML/JSON source entry; list items get no per-key defaults from the config loader, so weight defaults here. */
     @JsonCreator
     public static SourceSpec fromConfig(@JsonProperty("name") String name, @JsonProperty("path") String path,

@@ -53,7 +53,7 @@ public final class ReaderThroughput {
 
         SparkSession spark = SparkSession.builder().master(master).appName("ReaderThroughput")
                 .config("spark.ui.enabled", "false").getOrCreate();
-        SourceSpec spec = new SourceSpec("bench", corpus.toString(), SourceFormat.AGENT_FLAN);
+        SourceSpec spec = new SourceSpec("bench", corpus.toString(), SourceFormat.AGENT_FLAN, 1.0);
         ConversationReader.read(spark, spec).countsBySource(); // warm-up: JIT, codegen
         long t1 = System.nanoTime();
         ReadResult.Counts counts = ConversationReader.read(spark, spec).countsBySource().get(spec.name());

@@ -62,7 +62,7 @@ class ConversationReaderTest {
     void toolbenchAnswerTreesBecomeOneReActConversationPerTrainMessagesEntry() throws IOException {
         Path dir = SparkTestSession.sampleData().resolve("toolbench-raw");
         ReadResult result = ConversationReader.read(spark,
-                new SourceSpec("toolbench", dir.resolve("*.json").toString(), SourceFormat.TOOLBENCH_RAW));
+                new SourceSpec("toolbench", dir.resolve("*.json").toString(), SourceFormat.TOOLBENCH_RAW, 1.0));
         Map<String, Conversation> read = byId(result.conversations().collectAsList());
         List<Reject> rejects = result.rejects().collectAsList();
 
@@ -143,7 +143,7 @@ class ConversationReaderTest {
     @Test
     void shareGptJsonArrayMapsRolesAndKeepsIds() throws IOException {
         Path file = SparkTestSession.sampleData().resolve("sharegpt/dummy_conversation.json");
-        ReadResult result = ConversationReader.read(spark, new SourceSpec("sharegpt", file.toString(), SourceFormat.SHAREGPT));
+        ReadResult result = ConversationReader.read(spark, new SourceSpec("sharegpt", file.toString(), SourceFormat.SHAREGPT, 1.0));
         Map<String, Conversation> read = byId(result.conversations().collectAsList());
         JsonNode raw = JSON.readTree(file.toFile());
         assertEquals(raw.size(), read.size());
@@ -165,7 +165,7 @@ class ConversationReaderTest {
     @Test
     void agentFlanReleaseSchemaHonoursLossPerTurn() throws IOException {
         Path dir = SparkTestSession.sampleData().resolve("agent-flan");
-        ReadResult result = ConversationReader.read(spark, new SourceSpec("agent_flan", dir.toString(), SourceFormat.AGENT_FLAN));
+        ReadResult result = ConversationReader.read(spark, new SourceSpec("agent_flan", dir.toString(), SourceFormat.AGENT_FLAN, 1.0));
         Map<String, Conversation> read = byId(result.conversations().collectAsList());
         assertEquals(0, result.rejects().count());
         int expected = 0;
@@ -192,7 +192,7 @@ class ConversationReaderTest {
     void agentInstructHonoursLossAndToolLlamaFunctionTurnsBecomeObservations() throws IOException {
         Path ai = SparkTestSession.sampleData().resolve("agentinstruct/agentinstruct_sample.jsonl");
         Map<String, Conversation> agentInstruct = byId(ConversationReader.read(spark,
-                new SourceSpec("agentinstruct", ai.toString(), SourceFormat.AGENT_INSTRUCT)).conversations().collectAsList());
+                new SourceSpec("agentinstruct", ai.toString(), SourceFormat.AGENT_INSTRUCT, 1.0)).conversations().collectAsList());
         for (JsonNode r : jsonLines(ai)) {
             Conversation c = agentInstruct.get(r.get("id").asText());
             for (int i = 0; i < r.get("conversations").size(); i++) {
@@ -205,7 +205,7 @@ class ConversationReaderTest {
 
         Path tl = SparkTestSession.sampleData().resolve("toolllama/toolllama_sample.jsonl");
         Map<String, Conversation> toolLlama = byId(ConversationReader.read(spark,
-                new SourceSpec("toolllama", tl.toString(), SourceFormat.TOOLLLAMA)).conversations().collectAsList());
+                new SourceSpec("toolllama", tl.toString(), SourceFormat.TOOLLLAMA, 1.0)).conversations().collectAsList());
         assertEquals(jsonLines(tl).size(), toolLlama.size());
         for (JsonNode r : jsonLines(tl)) {
             Conversation c = toolLlama.get(r.get("id").asText());
@@ -227,7 +227,7 @@ class ConversationReaderTest {
     @Test
     void everyBadRecordBecomesARejectWithFileLineAndReason() {
         ReadResult flan = ConversationReader.read(spark, new SourceSpec("flan",
-                SparkTestSession.testResource("bad/agent_flan_bad.jsonl").toString(), SourceFormat.AGENT_FLAN));
+                SparkTestSession.testResource("bad/agent_flan_bad.jsonl").toString(), SourceFormat.AGENT_FLAN, 1.0));
         Map<Long, String> reasons = flan.rejects().collectAsList().stream()
                 .peek(r -> assertEquals("agent_flan_bad.jsonl", r.getFile()))
                 .peek(r -> assertEquals("flan", r.getSource()))
@@ -259,7 +259,7 @@ class ConversationReaderTest {
         assertTrue(good.stream().anyMatch(c -> c.getId().matches("[0-9a-f]{32}")), "a content-hash id for the record without one");
 
         Map<Long, String> ai = reasonsByLine(ConversationReader.read(spark, new SourceSpec("ai",
-                SparkTestSession.testResource("bad/agentinstruct_bad.jsonl").toString(), SourceFormat.AGENT_INSTRUCT)));
+                SparkTestSession.testResource("bad/agentinstruct_bad.jsonl").toString(), SourceFormat.AGENT_INSTRUCT, 1.0)));
         assertEquals(4, ai.size());
         assertStartsWith(ai, 2L, "bad_field: field 'conversations[0].from' has unknown value 'observation'");
         assertStartsWith(ai, 3L, "bad_field: field 'conversations[1].loss' must be a boolean, got number");
@@ -267,7 +267,7 @@ class ConversationReaderTest {
         assertStartsWith(ai, 5L, "bad_field: missing field 'conversations[0].value'");
 
         Map<Long, String> tl = reasonsByLine(ConversationReader.read(spark, new SourceSpec("tl",
-                SparkTestSession.testResource("bad/toolllama_bad.jsonl").toString(), SourceFormat.TOOLLLAMA)));
+                SparkTestSession.testResource("bad/toolllama_bad.jsonl").toString(), SourceFormat.TOOLLLAMA, 1.0)));
         assertEquals(2, tl.size());
         assertStartsWith(tl, 2L, "bad_field: field 'conversations[0].from' has unknown value 'tool'");
         assertStartsWith(tl, 3L, "bad_field: field 'conversations' must be an array, got object");
@@ -276,7 +276,7 @@ class ConversationReaderTest {
     @Test
     void shareGptArrayRejectsCarryTheElementIndex() {
         ReadResult result = ConversationReader.read(spark, new SourceSpec("sg",
-                SparkTestSession.testResource("bad/sharegpt_bad.json").toString(), SourceFormat.SHAREGPT));
+                SparkTestSession.testResource("bad/sharegpt_bad.json").toString(), SourceFormat.SHAREGPT, 1.0));
         Map<Long, String> reasons = reasonsByLine(result);
         assertEquals(4, reasons.size());
         // The line is the element index; the reason does not repeat it, so kinds never split by element.
@@ -291,7 +291,7 @@ class ConversationReaderTest {
                         .getTurns().stream().map(Turn::getRole).toList());
 
         ReadResult truncated = ConversationReader.read(spark, new SourceSpec("sg",
-                SparkTestSession.testResource("bad/sharegpt_truncated.json").toString(), SourceFormat.SHAREGPT));
+                SparkTestSession.testResource("bad/sharegpt_truncated.json").toString(), SourceFormat.SHAREGPT, 1.0));
         assertEquals(2, truncated.conversations().count());
         Map<Long, String> cut = reasonsByLine(truncated);
         assertEquals(1, cut.size());
@@ -301,7 +301,7 @@ class ConversationReaderTest {
     @Test
     void toolbenchRejectsNameTheEntryOrTheWholeFile() {
         ReadResult result = ConversationReader.read(spark, new SourceSpec("tb",
-                SparkTestSession.testResource("bad/toolbench").toString(), SourceFormat.TOOLBENCH_RAW));
+                SparkTestSession.testResource("bad/toolbench").toString(), SourceFormat.TOOLBENCH_RAW, 1.0));
         Map<String, String> reasons = result.rejects().collectAsList().stream()
                 .collect(Collectors.toMap(r -> r.getFile() + ":" + r.getLine(), Reject::getReason));
         assertEquals(5, reasons.size(), reasons.toString());
@@ -322,7 +322,7 @@ class ConversationReaderTest {
     @Test
     void lineNumbersAndIdsDoNotDependOnHowFilesAreSplit() {
         SourceSpec spec = new SourceSpec("flan", SparkTestSession.testResource("bad/agent_flan_bad.jsonl").toString(),
-                SourceFormat.AGENT_FLAN);
+                SourceFormat.AGENT_FLAN, 1.0);
         ReadResult whole = ConversationReader.read(spark, spec);
         List<Reject> wholeRejects = whole.rejects().collectAsList();
         List<Conversation> wholeConversations = whole.conversations().collectAsList();
@@ -341,7 +341,7 @@ class ConversationReaderTest {
     @Test
     void talliesCountEachRecordOnceHoweverOftenTheInputIsParsed() {
         SourceSpec spec = new SourceSpec("flan", SparkTestSession.testResource("bad/agent_flan_bad.jsonl").toString(),
-                SourceFormat.AGENT_FLAN);
+                SourceFormat.AGENT_FLAN, 1.0);
         String key = "mapreduce.input.fileinputformat.split.maxsize";
         spark.sparkContext().hadoopConfiguration().set(key, "64");
         try {
@@ -373,7 +373,7 @@ class ConversationReaderTest {
         String key = "mapreduce.input.fileinputformat.split.maxsize";
         spark.sparkContext().hadoopConfiguration().set(key, "256");
         try {
-            ReadResult result = ConversationReader.read(spark, new SourceSpec("s", file.toString(), SourceFormat.AGENT_FLAN));
+            ReadResult result = ConversationReader.read(spark, new SourceSpec("s", file.toString(), SourceFormat.AGENT_FLAN, 1.0));
             assertTrue(result.outcomes().getNumPartitions() > 3, "the file must really be split");
             List<Conversation> good = result.conversations().collectAsList();
             Map<String, Long> firstLines = result.firstLineOfEachSplit();
@@ -399,7 +399,7 @@ class ConversationReaderTest {
         // Split keys read "file@start"; a whole file's name may hold an '@' too, and must not be taken for a split.
         Files.writeString(dir.resolve("tree@1.json"), "not json");
         ReadResult result = ConversationReader.read(spark,
-                new SourceSpec("toolbench", dir.resolve("*.json").toString(), SourceFormat.TOOLBENCH_RAW));
+                new SourceSpec("toolbench", dir.resolve("*.json").toString(), SourceFormat.TOOLBENCH_RAW, 1.0));
         List<Reject> rejects = result.rejects().collectAsList();
         assertEquals(1, rejects.size());
         assertEquals("tree@1.json", rejects.get(0).getFile());
@@ -417,7 +417,7 @@ class ConversationReaderTest {
                     + "{\"role\":\"assistant\",\"content\":\"a" + i + "\",\"loss\":true}]}" : "not json " + i);
         }
         Path file = Files.write(dir.resolve("many_bad.jsonl"), lines);
-        ReadResult result = ConversationReader.read(spark, new SourceSpec("flan", file.toString(), SourceFormat.AGENT_FLAN));
+        ReadResult result = ConversationReader.read(spark, new SourceSpec("flan", file.toString(), SourceFormat.AGENT_FLAN, 1.0));
         assertEquals(bad / 100, result.conversations().count());
         List<Reject> rejects = result.rejects().collectAsList();
         assertEquals(bad - bad / 100, rejects.size());
@@ -436,9 +436,9 @@ class ConversationReaderTest {
         }
         Path jsonl = Files.write(dir.resolve("chats.jsonl"), lines);
         List<Conversation> fromArray = ConversationReader.read(spark,
-                new SourceSpec("sharegpt", array.toString(), SourceFormat.SHAREGPT)).conversations().collectAsList();
+                new SourceSpec("sharegpt", array.toString(), SourceFormat.SHAREGPT, 1.0)).conversations().collectAsList();
         ReadResult fromLines = ConversationReader.read(spark,
-                new SourceSpec("sharegpt", jsonl.toString(), SourceFormat.SHAREGPT));
+                new SourceSpec("sharegpt", jsonl.toString(), SourceFormat.SHAREGPT, 1.0));
         assertEquals(byId(fromArray), byId(fromLines.conversations().collectAsList()));
         assertEquals(0, fromLines.rejects().count());
     }
@@ -451,11 +451,11 @@ class ConversationReaderTest {
         Files.copy(bad, a.resolve("part.jsonl"));
         Files.copy(bad, b.resolve("part.jsonl"));
         Files.copy(bad, b.resolve("other.jsonl"));
-        List<String> idsA = ids(ConversationReader.read(spark, new SourceSpec("s", a.toString(), SourceFormat.AGENT_FLAN)));
+        List<String> idsA = ids(ConversationReader.read(spark, new SourceSpec("s", a.toString(), SourceFormat.AGENT_FLAN, 1.0)));
         List<String> idsB = ids(ConversationReader.read(spark,
-                new SourceSpec("s", b.resolve("part.jsonl").toString(), SourceFormat.AGENT_FLAN)));
+                new SourceSpec("s", b.resolve("part.jsonl").toString(), SourceFormat.AGENT_FLAN, 1.0)));
         assertEquals(idsA, idsB);
-        List<String> both = ids(ConversationReader.read(spark, new SourceSpec("s", b + "/*.jsonl", SourceFormat.AGENT_FLAN)));
+        List<String> both = ids(ConversationReader.read(spark, new SourceSpec("s", b + "/*.jsonl", SourceFormat.AGENT_FLAN, 1.0)));
         assertEquals(3, both.size(), "good_1 twice and two different derived ids: " + both);
         assertEquals(2, both.stream().filter(id -> id.matches("[0-9a-f]{32}")).distinct().count(),
                 "the same record in two files gets two ids");
@@ -479,23 +479,23 @@ class ConversationReaderTest {
         Files.writeString(answer.resolve("G1_answer/.DS_Store"), "not data");
         Files.createDirectories(answer.resolve("G2_answer/_temporary")).resolve("x.json").toFile().createNewFile();
 
-        ReadResult folder = ConversationReader.read(spark, new SourceSpec("tb", answer.toString(), SourceFormat.TOOLBENCH_RAW));
+        ReadResult folder = ConversationReader.read(spark, new SourceSpec("tb", answer.toString(), SourceFormat.TOOLBENCH_RAW, 1.0));
         List<Conversation> fromFolder = folder.conversations().collectAsList();
         assertEquals(expectedFiles, fromFolder.stream().map(Conversation::getFile).distinct().sorted().toList(),
                 "every file in every group folder, named from the folder given, hidden and '_' names skipped");
         assertEquals(0, folder.rejects().count());
 
         ReadResult glob = ConversationReader.read(spark, new SourceSpec("tb", answer + "/G*_answer/*.json",
-                SourceFormat.TOOLBENCH_RAW));
+                SourceFormat.TOOLBENCH_RAW, 1.0));
         assertEquals(byId(fromFolder), byId(glob.conversations().collectAsList()), "the same files, names and ids");
         assertEquals(4, ConversationReader.inputFiles(new SourceSpec("tb", dir + "/*/G?_answer/G*.json",
-                SourceFormat.TOOLBENCH_RAW), spark.sparkContext().hadoopConfiguration()).size());
+                SourceFormat.TOOLBENCH_RAW, 1.0), spark.sparkContext().hadoopConfiguration()).size());
     }
 
     @Test
     void aPathMatchingNothingFailsBeforeAnyJob() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConversationReader.read(spark,
-                new SourceSpec("missing", "/nonexistent/dir/*.jsonl", SourceFormat.AGENT_FLAN)));
+                new SourceSpec("missing", "/nonexistent/dir/*.jsonl", SourceFormat.AGENT_FLAN, 1.0)));
         assertTrue(e.getMessage().contains("source 'missing': no input file matches path '/nonexistent/dir/*.jsonl'"));
     }
 

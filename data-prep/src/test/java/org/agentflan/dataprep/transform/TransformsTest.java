@@ -49,10 +49,10 @@ class TransformsTest {
         spark = SparkTestSession.start("TransformsTest");
         Path raw = SparkTestSession.sampleData().resolve("toolbench-raw");
         toolbench = ConversationReader.read(spark, new SourceSpec("toolbench", raw.resolve("*.json").toString(),
-                SourceFormat.TOOLBENCH_RAW)).conversations().cache();
+                SourceFormat.TOOLBENCH_RAW, 1.0)).conversations().cache();
         sharegpt = ConversationReader.read(spark, new SourceSpec("sharegpt",
                 SparkTestSession.sampleData().resolve("sharegpt/dummy_conversation.json").toString(),
-                SourceFormat.SHAREGPT)).conversations().cache();
+                SourceFormat.SHAREGPT, 1.0)).conversations().cache();
         rawAnswers = new HashMap<>();
         try (Stream<Path> files = Files.list(raw)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".json")).toList()) {
@@ -147,7 +147,7 @@ class TransformsTest {
         FormatAlignment alignment = new FormatAlignment(
                 defaults(FormatAlignmentConfig.class, FormatAlignmentConfig.DEFAULTS, "react_share=0"), SEED);
         Map<String, Conversation> aligned = alignment.apply(ConversationReader.read(spark, new SourceSpec("agentinstruct",
-                file.toString(), SourceFormat.AGENT_INSTRUCT)).conversations()).collectAsList().stream()
+                file.toString(), SourceFormat.AGENT_INSTRUCT, 1.0)).conversations()).collectAsList().stream()
                 .collect(Collectors.toMap(Conversation::getId, c -> c));
         Set<String> askAction = new HashSet<>(Elicitations.ACTION.phrasings());
         for (String line : Files.readAllLines(file)) {
@@ -180,7 +180,7 @@ class TransformsTest {
                 defaults(FormatAlignmentConfig.class, FormatAlignmentConfig.DEFAULTS, "react_share=0"), SEED);
         List<Conversation> aligned = alignment.apply(ConversationReader.read(spark, new SourceSpec("toolllama",
                 SparkTestSession.sampleData().resolve("toolllama/toolllama_sample.jsonl").toString(),
-                SourceFormat.TOOLLLAMA)).conversations()).collectAsList();
+                SourceFormat.TOOLLLAMA, 1.0)).conversations()).collectAsList();
         assertEquals(24, aligned.size());
         for (Conversation c : aligned) {
             String system = c.getTurns().get(0).getContent();
@@ -262,7 +262,7 @@ class TransformsTest {
         // Already-decomposed release data carries no tags: the shapes decide.
         Dataset<Conversation> tflan = ConversationReader.read(spark, new SourceSpec("agent_flan",
                 SparkTestSession.sampleData().resolve("agent-flan/toolbench_tflan_sample.jsonl").toString(),
-                SourceFormat.AGENT_FLAN)).conversations();
+                SourceFormat.AGENT_FLAN, 1.0)).conversations();
         for (Conversation c : tagger.apply(tflan).collectAsList()) {
             List<String> tags = c.getTurns().stream().filter(t -> t.getRole().equals("assistant"))
                     .map(Turn::getCapability).toList();
@@ -270,7 +270,7 @@ class TransformsTest {
         }
         Dataset<Conversation> negativesA = ConversationReader.read(spark, new SourceSpec("negative_a",
                 SparkTestSession.sampleData().resolve("agent-flan/toolbench_negative_sample.jsonl").toString(),
-                SourceFormat.AGENT_FLAN)).conversations();
+                SourceFormat.AGENT_FLAN, 1.0)).conversations();
         for (Conversation c : tagger.apply(negativesA).collectAsList()) {
             assertEquals("chat", c.getTurns().get(2).getCapability(), "no tools, no observation: plain chat");
         }

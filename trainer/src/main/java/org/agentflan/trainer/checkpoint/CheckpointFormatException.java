@@ -11,10 +11,6 @@ public class CheckpointFormatException extends IOException {
         super(message);
     }
 
-    public CheckpointFormatException(String message, Throwable cause) {
-        super(message, cause);
-    }
-
     static CheckpointFormatException of(Path file, String problem) {
         return new CheckpointFormatException(file + ": " + problem);
     }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -35,10 +36,6 @@ public final class CheckpointManager {
     private final int keep;
     private final SaveObserver observer;
     private final AtomicFileWriter files;
-
-    public CheckpointManager(Path runDir, int keep) {
-        this(runDir, keep, SaveObserver.NONE);
-    }
 
     public CheckpointManager(Path runDir, int keep, SaveObserver observer) {
         this.root = runDir.resolve("checkpoints");
@@ -91,20 +88,67 @@ public final class CheckpointManager {
     }
 
     /**
-     * The checkpoint to resume from: the one {@code latest} names if it is complete, else the highest complete step
-     * folder (e.g. {@code latest} lost or naming a removed folder). A crash between a checkpoint's rename and the
-     * update of {@code latest} resumes from the previous checkpoint, which is just as exact.
+     * The checkpoint to resume from: the first of {@link #resumeCandidates}. A crash between a checkpoint's rename and
+     * the update of {@code latest} resumes from the previous checkpoint, which is just as exact.
      */
     public Optional<Path> latestComplete() throws IOException {
-        Path latest = root.resolve(LATEST);
-        if (Files.isRegularFile(latest)) {
-            Path named = root.resolve(Files.readString(latest, StandardCharsets.UTF_8).trim());
-            if (isComplete(named)) {
-                return Optional.of(named);
-            }
+        List<Path> candidates = resumeCandidates();
+        return candidates.isEmpty() ? Optional.empty() : Optional.of(candidates.get(0));
+    }
+
+    /**
+     * The complete checkpoints a run may resume from, best first: the one {@code latest} names, then the complete ones
+     * of lower steps, newest first. When {@code latest} is missing or {@link #latestProblem unusable}, every complete
+     * checkpoint, newest first. A caller that finds the first one damaged falls back along this list.
+     */
+    public List<Path> resumeCandidates() throws IOException {
+        List<Path> complete = new ArrayList<>(completeCheckpoints());
+        Collections.reverse(complete);
+        Path named = latestNamed();
+        if (named == null || !isComplete(named)) {
+            return complete;
         }
-        List<Path> complete = completeCheckpoints();
-        return complete.isEmpty() ? Optional.empty() : Optional.of(complete.get(complete.size() - 1));
+        long step = stepOf(named);
+        List<Path> candidates = new ArrayList<>(List.of(named));
+        complete.stream().filter(p -> stepOf(p) < step).forEach(candidates::add);
+        return candidates;
+    }
+
+    /**
+     * What is wrong with {@code latest}, in one line naming it, or empty when it names a complete checkpoint or does
+     * not exist (before the first save, or after a crash just before the first update of it).
+     */
+    public Optional<String> latestProblem() throws IOException {
+        Path latest = root.resolve(LATEST);
+        if (!Files.exists(latest)) {
+            return Optional.empty();
+        }
+        if (!Files.isRegularFile(latest)) {
+            return Optional.of(latest + " is not a file");
+        }
+        String text = new String(Files.readAllBytes(latest), StandardCharsets.UTF_8).trim();
+        if (!text.matches(PREFIX + "[0-9]{8}")) {
+            return Optional.of(latest + " holds '" + printable(text) + "' instead of a checkpoint folder name ("
+                    + PREFIX + "NNNNNNNN): damaged");
+        }
+        if (!isComplete(root.resolve(text))) {
+            return Optional.of(latest + " names " + text + ", which is not a complete checkpoint (removed, or"
+                    + " interrupted while being replaced)");
+        }
+        return Optional.empty();
+    }
+
+    /** The folder {@code latest} names, or null when it is missing or does not hold a checkpoint folder name. */
+    private Path latestNamed() throws IOException {
+        return latestProblem().isPresent() || !Files.exists(root.resolve(LATEST)) ? null
+                : root.resolve(Files.readString(root.resolve(LATEST), StandardCharsets.UTF_8).trim());
+    }
+
+    /** At most 40 characters of {@code text}, control and replacement characters shown as '?', for a one-line message. */
+    private static String printable(String text) {
+        String shown = text.length() > 40 ? text.substring(0, 40) + "..." : text;
+        return shown.codePoints().map(c -> Character.isISOControl(c) || c == 0xFFFD ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
     /**

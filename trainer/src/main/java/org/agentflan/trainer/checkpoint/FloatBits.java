@@ -37,14 +37,6 @@ final class FloatBits {
         return sign | ((exponent - 15 + 127) << 23) | (mantissa << 13);
     }
 
-    static float halfToFloat(short h) {
-        return Float.intBitsToFloat(HALF_TO_FLOAT[h & 0xffff]);
-    }
-
-    static float bf16ToFloat(short b) {
-        return Float.intBitsToFloat((b & 0xffff) << 16);
-    }
-
     /** float32 to float16, round to nearest even; NaN becomes the quiet NaN 0x7e00 with its sign, as in c10. */
     static short floatToHalf(float f) {
         int x = Float.floatToRawIntBits(f);

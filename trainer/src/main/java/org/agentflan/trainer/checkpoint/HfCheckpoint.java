@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.agentflan.trainer.model.FiniteCheck;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 
@@ -42,47 +44,11 @@ public final class HfCheckpoint {
     /** Tokenizer files copied into a written checkpoint when the tokenizer folder has them. */
     public static final List<String> TOKENIZER_FILES =
             List.of("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json");
-    /** HF's default shard size for save_pretrained. */
-    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final int MAX_LISTED_PROBLEMS = 20;
 
-    /** Receives one loaded tensor and owns it from then on (place it, then close it or keep it). */
-    @FunctionalInterface
-    public interface TensorSink {
-        void accept(String name, NDArray array) throws IOException;
-    }
-
-    /** What {@link #write} produced. */
-    public record WriteResult(Path dir, List<Path> weightFiles, long weightBytes) {}
-
     private HfCheckpoint() {}
-
-    /** Reads every parameter as FLOAT32 on the manager's device, in the config's key order. */
-    public static Map<String, NDArray> read(Path dir, LlamaConfig config, NDManager manager) throws IOException {
-        Map<String, NDArray> weights = new LinkedHashMap<>();
-        try {
-            stream(dir, config, manager, weights::put);
-        } catch (IOException | RuntimeException e) {
-            weights.values().forEach(NDArray::close);
-            throw e;
-        }
-        return weights;
-    }
-
-    /**
-     * Loads the parameters one at a time, in the config's key order, handing each to {@code sink}; a caller that
-     * copies each tensor into its model and closes it needs one tensor of extra memory for the whole load.
-     */
-    public static void stream(Path dir, LlamaConfig config, NDManager manager, TensorSink sink) throws IOException {
-        try (Layout layout = Layout.open(dir)) {
-            Map<String, SafetensorsReader> sources = layout.checkAgainst(config);
-            for (Map.Entry<String, SafetensorsReader> e : sources.entrySet()) {
-                sink.accept(e.getKey(), e.getValue().read(e.getKey(), manager, DataType.FLOAT32));
-            }
-        }
-    }
 
     /**
      * Loads the checkpoint into existing parameter arrays (FLOAT32, shapes as in the config), e.g. a freshly built
@@ -104,8 +70,41 @@ public final class HfCheckpoint {
         }
         try (Layout layout = Layout.open(dir)) {
             for (Map.Entry<String, SafetensorsReader> e : layout.checkAgainst(config).entrySet()) {
-                e.getValue().readInto(e.getKey(), parameters.get(e.getKey()));
+                NDArray parameter = parameters.get(e.getKey());
+                e.getValue().readInto(e.getKey(), parameter);
+                // A diverged (or damaged) checkpoint would train, score and sample NaN: refuse it, naming the tensor.
+                if (!FiniteCheck.isFinite(parameter)) {
+                    throw CheckpointFormatException.of(e.getValue().file(), e.getKey(),
+                            "holds NaN or Inf values (the weights of a diverged run, or a damaged file)");
+                }
             }
+        }
+    }
+
+    /**
+     * Checks a model folder without reading its weights: {@code config.json} is a buildable Llama config, the index
+     * (if any) is valid, and every safetensors header is valid, covers its file exactly and holds the config's tensor
+     * names and shapes. A truncated, garbled or missing file fails here, naming itself; damage inside a tensor's bytes
+     * shows only when the weights are loaded (NaN or Inf is refused then).
+     */
+    public static LlamaConfig verify(Path dir) throws IOException {
+        Path configFile = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw CheckpointFormatException.of(configFile, "missing");
+        }
+        LlamaConfig config = readConfig(configFile);
+        try (Layout layout = Layout.open(dir)) {
+            layout.checkAgainst(config);
+        }
+        return config;
+    }
+
+    /** {@link LlamaConfig#read}, its problems (a parser's included) as one line naming the file. */
+    private static LlamaConfig readConfig(Path configFile) throws CheckpointFormatException {
+        try {
+            return LlamaConfig.read(configFile);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(e.getMessage().replaceAll("\\s*\\R\\s*", " "));
         }
     }
 
@@ -119,7 +118,7 @@ public final class HfCheckpoint {
         if (!Files.isRegularFile(configFile)) {
             throw new NoSuchFileException(configFile.toString(), null, "no config.json: not an HF model directory");
         }
-        LlamaConfig config = LlamaConfig.read(configFile);
+        LlamaConfig config = readConfig(configFile);
         LlamaModel model = LlamaModel.allocate(config, parent);
         try {
             loadInto(dir, config, model.parameters());
@@ -128,13 +127,6 @@ public final class HfCheckpoint {
             throw e;
         }
         return model;
-    }
-
-    /** The weight files of a checkpoint folder (one file, or every shard named by the index). */
-    public static List<Path> weightFiles(Path dir) throws IOException {
-        try (Layout layout = Layout.open(dir)) {
-            return layout.files();
-        }
     }
 
     /** The open weight files of a checkpoint folder and which file holds each tensor. */
@@ -181,9 +173,10 @@ public final class HfCheckpoint {
         private void loadSharded(Path index) throws IOException {
             JsonNode root;
             try {
-                root = JSON.readTree(Files.readString(index, StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw CheckpointFormatException.of(index, "not valid JSON: " + e.getMessage());
+                root = JSON.readTree(Files.readAllBytes(index));
+            } catch (JsonProcessingException e) {
+                throw CheckpointFormatException.of(index, "not valid JSON: "
+                        + e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "["));
             }
             JsonNode weightMap = root == null ? null : root.get("weight_map");
             if (weightMap == null || !weightMap.isObject() || weightMap.isEmpty()) {
@@ -221,10 +214,6 @@ public final class HfCheckpoint {
                     }
                 }
             }
-        }
-
-        List<Path> files() {
-            return List.copyOf(readers.keySet());
         }
 
         /** Checks names and shapes against the config; returns the reader of every parameter, in config order. */
@@ -302,8 +291,8 @@ public final class HfCheckpoint {
      * {@code tokenizerDirOrNull}, each file through {@code files}. Stale weight files of an earlier save into the same
      * folder are removed.
      */
-    public static WriteResult write(AtomicFileWriter files, Path dir, LlamaConfig config, Map<String, NDArray> weights,
-                                    long maxShardBytes, DataType saveType, Path tokenizerDirOrNull) throws IOException {
+    public static void write(AtomicFileWriter files, Path dir, LlamaConfig config, Map<String, NDArray> weights,
+                             long maxShardBytes, DataType saveType, Path tokenizerDirOrNull) throws IOException {
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("maxShardBytes must be > 0, got " + maxShardBytes);
         }
@@ -363,7 +352,6 @@ public final class HfCheckpoint {
                 }
             }
         }
-        return new WriteResult(dir, List.copyOf(weightFiles), totalBytes);
     }
 
     private static List<SafetensorsWriter.Entry> entriesInConfigOrder(

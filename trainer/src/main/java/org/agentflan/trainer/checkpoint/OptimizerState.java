@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,6 +23,23 @@ public final class OptimizerState {
 
     private OptimizerState() {}
 
+    /**
+     * Checks {@code optimizer.safetensors} without reading the moments: a valid header that covers the file exactly,
+     * and the step in its metadata; a truncated, garbled or missing file fails naming itself.
+     */
+    public static void verify(Path dir) throws IOException {
+        Path file = dir.resolve(TENSORS);
+        if (!Files.isRegularFile(file)) {
+            throw CheckpointFormatException.of(file, "missing");
+        }
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+            String step = reader.metadata().get("step");
+            if (step == null || !step.matches("[0-9]+")) {
+                throw CheckpointFormatException.of(file, "metadata has no step");
+            }
+        }
+    }
+
     /** Writes both files through {@code files}; returns the bytes of the tensor file. */
     public static long write(AtomicFileWriter files, Path dir, AdamW adamw) throws IOException {
         Map<String, String> meta = new LinkedHashMap<>();
@@ -37,29 +55,12 @@ public final class OptimizerState {
         return bytes;
     }
 
-    /** Restores moments and step into an existing {@code adamw}, reading each saved moment straight into its array. */
-    public static void read(Path dir, AdamW adamw) throws IOException {
-        load(dir, (shapes, reader, step) -> {
-            adamw.loadState(shapes, reader::readInto, step);
-            return adamw;
-        });
-    }
-
     /**
      * A new AdamW over {@code params} resumed from the saved state: each moment is allocated once and the saved
      * values are read straight into it (what resuming a run uses: no zeroing, no second copy).
      */
     public static AdamW restore(Path dir, AdamW.Settings settings, Map<String, NDArray> params, NDManager manager)
             throws IOException {
-        return load(dir, (shapes, reader, step) ->
-                AdamW.restore(settings, params, manager, shapes, reader::readInto, step));
-    }
-
-    private interface Loader {
-        AdamW load(Map<String, Shape> shapes, SafetensorsReader reader, long step) throws IOException;
-    }
-
-    private static AdamW load(Path dir, Loader loader) throws IOException {
         Path file = dir.resolve(TENSORS);
         try (SafetensorsReader reader = SafetensorsReader.open(file)) {
             String step = reader.metadata().get("step");
@@ -69,7 +70,7 @@ public final class OptimizerState {
             Map<String, Shape> shapes = new LinkedHashMap<>();
             reader.tensors().forEach((name, info) -> shapes.put(name, info.shape()));
             try {
-                return loader.load(shapes, reader, Long.parseLong(step));
+                return AdamW.restore(settings, params, manager, shapes, reader::readInto, Long.parseLong(step));
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + e.getMessage(), e);
             }

@@ -239,40 +239,6 @@ public final class SafetensorsReader implements AutoCloseable {
         return t;
     }
 
-    /** Reads a tensor: floating types as FLOAT32, integer types as themselves. */
-    public NDArray read(String name, NDManager manager) throws IOException {
-        TensorInfo t = info(name);
-        return read(name, manager, t.dtype().isFloat() ? DataType.FLOAT32 : t.dtype().nativeDjlType());
-    }
-
-    /**
-     * Reads a tensor into a new array of {@code target} type on the manager's device. Floating tensors convert to
-     * FLOAT32 exactly; any tensor can be read as its own type (except BF16, which DJL cannot hold).
-     */
-    public NDArray read(String name, NDManager manager, DataType target) throws IOException {
-        TensorInfo t = info(name);
-        checkConversion(t, target);
-        Device device = manager.getDevice();
-        if (device.equals(Device.cpu())) {
-            NDArray out = manager.create(t.shape(), target);
-            try {
-                fill(t, out);
-                return out;
-            } catch (IOException | RuntimeException e) {
-                out.close();
-                throw e;
-            }
-        }
-        // Accelerators: fill a host array, copy it over, and free the host copy before the next tensor.
-        try (NDManager host = manager.newSubManager(Device.cpu())) {
-            NDArray staged = host.create(t.shape(), target);
-            fill(t, staged);
-            NDArray placed = staged.toDevice(device, true);
-            placed.attach(manager);
-            return placed;
-        }
-    }
-
     /**
      * Reads a tensor into an existing array of the same shape (FLOAT32 for floating tensors, or the tensor's own
      * type), e.g. a model parameter: no new memory on the CPU, one host copy of the tensor for an accelerator.

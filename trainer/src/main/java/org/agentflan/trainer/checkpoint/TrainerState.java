@@ -1,11 +1,13 @@
 package org.agentflan.trainer.checkpoint;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.agentflan.trainer.data.DataCursor;
 
@@ -38,7 +40,22 @@ public record TrainerState(
         files.writeBytes(dir.resolve(FILE), JSON.writeValueAsString(this).getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Reads {@code dir/trainer_state.json}; a missing, truncated or malformed file names itself and what is wrong. */
     public static TrainerState read(Path dir) throws IOException {
-        return JSON.readValue(dir.resolve(FILE).toFile(), TrainerState.class);
+        Path file = dir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw CheckpointFormatException.of(file, "missing");
+        }
+        TrainerState state;
+        try {
+            state = JSON.readValue(Files.readAllBytes(file), TrainerState.class);
+        } catch (JsonProcessingException e) {
+            throw CheckpointFormatException.of(file, "not a trainer state (" + e.getOriginalMessage()
+                    .replaceAll("\\[Source: [^;]*; ", "[") + ")");
+        }
+        if (state == null || state.cursor() == null || state.config() == null || state.dataFingerprint() == null) {
+            throw CheckpointFormatException.of(file, "incomplete: no cursor, config or data_fingerprint");
+        }
+        return state;
     }
 }

@@ -15,13 +15,4 @@ public record Sample(String id, int[] inputIds, int[] lossMask) {
     public int length() {
         return inputIds.length;
     }
-
-    /** Number of targets that carry loss when this sample is trained as one sequence (token 0 is never a target). */
-    public int lossTargets() {
-        int n = 0;
-        for (int i = 1; i < lossMask.length; i++) {
-            n += lossMask[i];
-        }
-        return n;
-    }
 }

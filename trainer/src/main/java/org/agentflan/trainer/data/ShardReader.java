@@ -1,12 +1,13 @@
 package org.agentflan.trainer.data;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.agentflan.format.ChatTemplate;
 import org.agentflan.format.FormatException;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.ShardSchema;
@@ -33,22 +34,26 @@ import org.apache.parquet.schema.Type;
 public final class ShardReader {
     private ShardReader() {}
 
-    /** What one data folder holds: its samples, in shard-file then row order, and the manifest's tokenizer hash. */
-    public record DataDir(Path dir, List<Sample> samples, String tokenizerSha256) {}
+    /** What one data folder holds: its manifest, and its samples in shard-file then row order. */
+    public record DataDir(Path dir, Manifest manifest, List<Sample> samples) {
+        public Path manifestFile() {
+            return dir.resolve(Manifest.FILE_NAME);
+        }
+    }
 
     /**
-     * Reads one data folder.
-     *
-     * @param expectedTokenizerSha256 the tokenizer hash the model needs, or empty to accept the manifest's
+     * Reads one data folder. Its manifest is read and checked first, and {@code manifestCheck} sees it before any
+     * shard is read, so a folder the run cannot use is refused before its shards are loaded.
      */
-    public static DataDir read(Path dir, String expectedTokenizerSha256) {
-        String sha = checkManifest(dir.resolve(Manifest.FILE_NAME), expectedTokenizerSha256);
+    public static DataDir read(Path dir, Consumer<Manifest> manifestCheck) {
+        Manifest manifest = manifest(dir);
+        manifestCheck.accept(manifest);
         List<Path> shards = shardFiles(dir);
         List<Sample> samples = new ArrayList<>();
         for (Path shard : shards) {
             readShard(shard, samples);
         }
-        return new DataDir(dir, List.copyOf(samples), sha);
+        return new DataDir(dir, manifest, List.copyOf(samples));
     }
 
     static List<Path> shardFiles(Path dir) {
@@ -66,24 +71,29 @@ public final class ShardReader {
             }
             return shards;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + shardDir, e);
+            throw new DataException(shardDir + ": cannot list (" + oneLine(e) + ")");
         }
     }
 
-    /** The manifest's tokenizer hash, after checking the format version and the hash the model needs. */
-    private static String checkManifest(Path file, String expectedSha) {
+    /**
+     * The manifest of a data folder, with its format version checked (by {@link Manifest#read}) and its template:
+     * the trainer's {@code generate} prompts in {@link ChatTemplate}'s format, so data rendered in another would
+     * teach the model a format it is never asked in.
+     */
+    private static Manifest manifest(Path dir) {
+        Path file = dir.resolve(Manifest.FILE_NAME);
         Manifest manifest;
         try {
             manifest = Manifest.read(file);
         } catch (FormatException e) {
             throw new DataException(e.getMessage());
         }
-        String found = manifest.tokenizerSha256();
-        if (!expectedSha.isEmpty() && !expectedSha.equalsIgnoreCase(found)) {
-            throw new DataException(file + ": field 'tokenizer_sha256' is '" + found + "' but the model's tokenizer is '"
-                    + expectedSha + "'; the shards were tokenized with another tokenizer (re-run prepare with the model's)");
+        if (!ChatTemplate.NAME.equals(manifest.template())) {
+            throw new DataException(file + ": field 'template' is '" + manifest.template() + "' but this trainer"
+                    + " trains and generates in the '" + ChatTemplate.NAME + "' template; re-run prepare with"
+                    + " template.name=" + ChatTemplate.NAME);
         }
-        return found;
+        return manifest;
     }
 
     private static void readShard(Path shard, List<Sample> out) {
@@ -117,9 +127,18 @@ public final class ShardReader {
                     out.add(new Sample(id, inputIds, lossMask));
                 }
             }
-        } catch (IOException e) {
-            throw new DataException(shard + ": cannot read Parquet (" + e.getMessage() + ")");
+        } catch (DataException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // Parquet reports a truncated or corrupt file with IOExceptions and plain RuntimeExceptions alike.
+            throw new DataException(shard + ": not a readable Parquet shard, truncated or corrupt (" + oneLine(e) + ")");
         }
+    }
+
+    /** The exception's message (its type when it has none) on one line. */
+    private static String oneLine(Exception e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.replaceAll("\\s*\\R\\s*", " ");
     }
 
     /** An int array column in either list layout; the element may be any int type or a boolean. */

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -97,13 +96,6 @@ public record LlamaConfig(
     /** A small Llama for CPU tests (about 4.3M parameters, mostly embeddings): same architecture, grouped KV heads, Llama-2's vocabulary. */
     public static LlamaConfig tiny() {
         return of(32000, 64, 172, 2, 4, 2, 1e-5, 512, false, "float32");
-    }
-
-    /** Returns a copy with another vocabulary size (tests and benchmarks use tiny vocabularies). */
-    public LlamaConfig withVocabSize(int newVocabSize) {
-        return new LlamaConfig(newVocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
-                numKeyValueHeads, rmsNormEps, ropeTheta, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId,
-                eosTokenId, torchDtype, architectures, modelType, hiddenAct);
     }
 
     /** Returns a copy with another {@code torch_dtype}, the dtype recorded for the weights on disk. */
@@ -243,15 +235,6 @@ public record LlamaConfig(
                     + ", which is not implemented");
         }
         return problems;
-    }
-
-    /** Writes an HF-loadable {@code config.json} (transformers' LlamaConfig reads every key written here). */
-    public void write(Path configJson) {
-        try {
-            Files.writeString(configJson, toJson() + "\n");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + configJson, e);
-        }
     }
 
     /** This config as HF {@code config.json} text. */

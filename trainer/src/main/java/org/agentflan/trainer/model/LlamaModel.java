@@ -12,7 +12,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,9 +19,11 @@ import java.util.Map;
 
 /**
  * Llama-2 as plain NDArray ops on DJL's PyTorch engine, in the order of meta-llama's {@code model.py}:
- * RMSNorm, rotary embeddings, grouped-query attention, SwiGLU feed-forward, decoder layer, model.
- * Parameters are fp32 "master" weights keyed exactly by their HF checkpoint names, so loading is a copy;
- * {@code forward} casts them to the compute dtype inside the graph, so gradients land on the fp32 masters.
+ * RMSNorm, attention (with the rotary embedding of {@link RotaryEmbedding}), SwiGLU feed-forward, decoder block,
+ * model. Each block is a record of its weights, built once from the HF checkpoint names; the same arrays are also
+ * kept by those names ({@link #parameters()}) for checkpoint IO and the optimizer, so loading is a copy.
+ * Weights are fp32 "master" arrays; {@code forward} casts them to the compute dtype inside the graph, so gradients
+ * land on the fp32 masters.
  *
  * <p>Memory: every activation belongs to the manager of the input ids (weights are only ever the second
  * operand of an op, and per-step weight casts are attached there too), so closing the batch's manager frees
@@ -30,12 +31,99 @@ import java.util.Map;
  * owned by the model: Java scalars in differentiated ops corrupt gradients in DJL (docs/design.md section 8).
  */
 public final class LlamaModel implements AutoCloseable {
+
+    /**
+     * RMSNorm computed in fp32 (as HF does for half precision), then scaled by the weight in the compute dtype.
+     * The reciprocal is taken on the small {@code [B,T,1]} statistic so the full tensor sees a multiply, whose
+     * backward is cheaper than a division's.
+     *
+     * @param eps the model's {@code rms_norm_eps} as a long-lived fp32 scalar
+     * @param minusHalf the exponent -0.5 as a long-lived fp32 scalar
+     */
+    private record RmsNorm(NDArray weight, NDArray eps, NDArray minusHalf) {
+        NDArray forward(NDArray x, DataType type) {
+            NDArray scale = inComputeType(weight, type, x.getManager());
+            NDArray x32 = Casts.to(x, DataType.FLOAT32);
+            NDArray meanSquare = x32.square().mean(new int[] {-1}, true);
+            NDArray inverseRms = meanSquare.add(eps).pow(minusHalf);
+            return Casts.to(x32.mul(inverseRms), type).mul(scale);
+        }
+    }
+
+    /** What every layer of one forward pass shares, made once per pass. */
+    private record PassInputs(NDArray mask, NDArray cos, NDArray sin, NDArray attentionScale, DataType type,
+                              KvCache cache) {}
+
+    /**
+     * Grouped-query self-attention with rotary embeddings: {@code heads} query heads share {@code kvHeads} key/value
+     * heads. {@code layer} indexes the KV cache during generation.
+     */
+    private record Attention(int layer, int heads, int kvHeads, int headDim,
+                             NDArray qProj, NDArray kProj, NDArray vProj, NDArray oProj) {
+        NDArray forward(NDArray x, PassInputs in) {
+            DataType type = in.type();
+            NDManager step = x.getManager();
+            long b = x.getShape().get(0);
+            long t = x.getShape().get(1);
+            NDArray q = linear(x, inComputeType(qProj, type, step)).reshape(b, t, heads, headDim).transpose(0, 2, 1, 3);
+            NDArray k = linear(x, inComputeType(kProj, type, step)).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+            NDArray v = linear(x, inComputeType(vProj, type, step)).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+            // Scaling q ([B,H,T,d]) rather than the scores ([B,H,T,T]) is the same product on T/d times fewer elements.
+            q = RotaryEmbedding.apply(q, in.cos(), in.sin(), headDim).mul(in.attentionScale());
+            k = RotaryEmbedding.apply(k, in.cos(), in.sin(), headDim);
+            if (in.cache() != null) {
+                NDArray[] kv = in.cache().append(layer, k, v);
+                k = kv[0];
+                v = kv[1];
+            }
+            if (heads != kvHeads) {
+                // Query head h uses KV head h / (heads / kvHeads), i.e. repeat-interleave.
+                k = k.repeat(1, heads / kvHeads);
+                v = v.repeat(1, heads / kvHeads);
+                // With a cache these would belong to the cache's manager and pin every step's keys until the end.
+                k.attach(step);
+                v.attach(step);
+            }
+            NDArray keysT = k.transpose(0, 1, 3, 2);
+            keysT.attach(step);
+            NDArray scores = q.matMul(keysT).add(in.mask());
+            NDArray probs = type == DataType.FLOAT32
+                    ? scores.softmax(-1)
+                    : Casts.to(Casts.to(scores, DataType.FLOAT32).softmax(-1), type);
+            NDArray out = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
+            return linear(out, inComputeType(oProj, type, step));
+        }
+    }
+
+    /** SwiGLU: {@code down(silu(gate(x)) * up(x))} (Meta's w2(silu(w1(x)) * w3(x))). */
+    private record FeedForward(NDArray gateProj, NDArray upProj, NDArray downProj) {
+        NDArray forward(NDArray x, DataType type) {
+            NDManager step = x.getManager();
+            NDArray gate = linear(x, inComputeType(gateProj, type, step));
+            NDArray up = linear(x, inComputeType(upProj, type, step));
+            NDArray silu = gate.mul(gate.getNDArrayInternal().sigmoid());
+            return linear(silu.mul(up), inComputeType(downProj, type, step));
+        }
+    }
+
+    /** Pre-norm decoder block: {@code h = x + attn(norm(x)); out = h + mlp(norm(h))}. */
+    private record DecoderLayer(RmsNorm inputNorm, Attention selfAttn, RmsNorm postAttentionNorm, FeedForward mlp) {
+        NDArray forward(NDArray x, PassInputs in) {
+            NDArray h = x.add(selfAttn.forward(inputNorm.forward(x, in.type()), in));
+            return h.add(mlp.forward(postAttentionNorm.forward(h, in.type()), in.type()));
+        }
+    }
+
     private final LlamaConfig config;
     private final NDManager manager;
+    /** Every weight by its HF checkpoint name, in checkpoint order: the same arrays the blocks below hold. */
     private final LinkedHashMap<String, NDArray> parameters;
+    private final NDArray embedTokens;
+    private final List<DecoderLayer> layers;
+    private final RmsNorm norm;
+    /** {@code lm_head.weight}, or the token embedding when tied. */
+    private final NDArray lmHead;
     private final RotaryEmbedding rope;
-    private final NDArray rmsEps;
-    private final NDArray minusHalf;
     private final Map<DataType, NDArray> attentionScale = new HashMap<>();
     private boolean trainable;
 
@@ -44,11 +132,27 @@ public final class LlamaModel implements AutoCloseable {
         this.manager = manager;
         this.parameters = parameters;
         this.rope = new RotaryEmbedding(config.headDim(), config.maxPositionEmbeddings(), config.ropeTheta(), manager);
-        this.rmsEps = manager.create((float) config.rmsNormEps());
-        this.minusHalf = manager.create(-0.5f);
+        NDArray eps = manager.create((float) config.rmsNormEps());
+        NDArray minusHalf = manager.create(-0.5f);
         // The weights and constants live as long as the model, whatever NDScope the caller built it in.
-        NDScope.unregister(rmsEps, minusHalf);
+        NDScope.unregister(eps, minusHalf);
         NDScope.unregister(parameters.values().toArray(new NDArray[0]));
+        this.embedTokens = parameters.get("model.embed_tokens.weight");
+        List<DecoderLayer> blocks = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            Attention attention = new Attention(i, config.numAttentionHeads(), config.numKeyValueHeads(),
+                    config.headDim(), parameters.get(p + "self_attn.q_proj.weight"),
+                    parameters.get(p + "self_attn.k_proj.weight"), parameters.get(p + "self_attn.v_proj.weight"),
+                    parameters.get(p + "self_attn.o_proj.weight"));
+            FeedForward mlp = new FeedForward(parameters.get(p + "mlp.gate_proj.weight"),
+                    parameters.get(p + "mlp.up_proj.weight"), parameters.get(p + "mlp.down_proj.weight"));
+            blocks.add(new DecoderLayer(new RmsNorm(parameters.get(p + "input_layernorm.weight"), eps, minusHalf),
+                    attention, new RmsNorm(parameters.get(p + "post_attention_layernorm.weight"), eps, minusHalf), mlp));
+        }
+        this.layers = List.copyOf(blocks);
+        this.norm = new RmsNorm(parameters.get("model.norm.weight"), eps, minusHalf);
+        this.lmHead = config.tieWordEmbeddings() ? embedTokens : parameters.get("lm_head.weight");
     }
 
     /**
@@ -67,48 +171,6 @@ public final class LlamaModel implements AutoCloseable {
                     : manager.randomNormal(0f, 0.02f, shape, DataType.FLOAT32);
             weight.setName(entry.getKey());
             parameters.put(entry.getKey(), weight);
-        }
-        return new LlamaModel(config, manager, parameters);
-    }
-
-    /**
-     * A model over given weights (e.g. from {@code HfCheckpoint.read}); takes ownership of the arrays, converting
-     * any non-fp32 one to fp32. Names and shapes must match {@code config.parameterShapes()} exactly; a stray
-     * {@code lm_head.weight} in a tied checkpoint is dropped, as transformers does.
-     */
-    public static LlamaModel fromTensors(LlamaConfig config, Map<String, NDArray> tensors) {
-        requireValid(config);
-        Map<String, long[]> expected = config.parameterShapes();
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, long[]> entry : expected.entrySet()) {
-            NDArray tensor = tensors.get(entry.getKey());
-            if (tensor == null) {
-                problems.add("missing tensor " + entry.getKey());
-            } else if (!Arrays.equals(tensor.getShape().getShape(), entry.getValue())) {
-                problems.add("tensor " + entry.getKey() + " has shape " + tensor.getShape() + ", config expects "
-                        + new Shape(entry.getValue()));
-            }
-        }
-        for (String name : tensors.keySet()) {
-            if (!expected.containsKey(name) && !(config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
-                problems.add("unexpected tensor " + name);
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("weights do not match the Llama config: " + String.join("; ", problems));
-        }
-        NDManager manager = tensors.get("model.embed_tokens.weight").getManager().newSubManager();
-        LinkedHashMap<String, NDArray> parameters = new LinkedHashMap<>();
-        for (String name : expected.keySet()) {
-            NDArray tensor = tensors.get(name);
-            NDArray weight = tensor;
-            if (tensor.getDataType() != DataType.FLOAT32) {
-                weight = tensor.toType(DataType.FLOAT32, true);
-                tensor.close();
-            }
-            weight.attach(manager);
-            weight.setName(name);
-            parameters.put(name, weight);
         }
         return new LlamaModel(config, manager, parameters);
     }
@@ -137,52 +199,6 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    public LlamaConfig config() {
-        return config;
-    }
-
-    /** The fp32 master weights in HF key order (the live arrays, not copies). */
-    public LinkedHashMap<String, NDArray> parameters() {
-        return parameters;
-    }
-
-    /** The manager owning the weights and the model's long-lived constants. */
-    public NDManager manager() {
-        return manager;
-    }
-
-    /** Marks every weight as requiring a gradient (training) or not (scoring, generation). */
-    public void setTrainable(boolean trainable) {
-        this.trainable = trainable;
-        for (NDArray weight : parameters.values()) {
-            weight.setRequiresGradient(trainable);
-        }
-    }
-
-    /**
-     * Sets every weight's accumulated gradient to zero in place, through libtorch's {@code zero_()} on the gradient.
-     * Not {@code grad - grad}: that leaves a NaN gradient NaN, and a skipped non-finite step must not poison the next.
-     * Not {@code GradientCollector.zeroGradients()}: it scans every array in the JVM and leaks gradient handles.
-     */
-    public void zeroGradients() {
-        if (!trainable) {
-            return;
-        }
-        for (NDArray weight : parameters.values()) {
-            JniUtils.zeroGrad((PtNDArray) weight);
-        }
-    }
-
-    /** Whether {@link #setTrainable} asked for gradients. */
-    public boolean isTrainable() {
-        return trainable;
-    }
-
-    /** The output projection: {@code lm_head.weight}, or the token embedding when tied. */
-    public NDArray headWeight() {
-        return parameters.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
-    }
-
     /**
      * Final hidden states {@code [B,T,H]} (after the last RMSNorm) of a packed batch, in {@code computeType}.
      *
@@ -196,9 +212,9 @@ public final class LlamaModel implements AutoCloseable {
         checkIndices(inputIds, positions);
         NDArray mask = AttentionMask.packed(segmentIds, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
-        NDArray x = embed(inputIds, computeType);
-        x = layers(x, mask, cosSin, computeType, null);
-        return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
+        PassInputs in = new PassInputs(mask, cosSin[0], cosSin[1], scale(computeType), computeType, null);
+        NDArray x = decoderLayers(embed(inputIds, computeType), in);
+        return norm.forward(x, computeType);
     }
 
     /**
@@ -218,17 +234,39 @@ public final class LlamaModel implements AutoCloseable {
         checkIndices(inputIds, positions);
         NDArray mask = AttentionMask.causal(step, past, t, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
-        NDArray x = embed(inputIds, computeType);
-        x = layers(x, mask, cosSin, computeType, cache);
+        PassInputs in = new PassInputs(mask, cosSin[0], cosSin[1], scale(computeType), computeType, cache);
+        NDArray x = decoderLayers(embed(inputIds, computeType), in);
         cache.advance(t);
-        return rmsNorm(x, weight("model.norm.weight", computeType, x.getManager()), computeType);
+        return norm.forward(x, computeType);
     }
 
     /** Float32 logits {@code [..., V]} of hidden states (the full vocabulary: for scoring and generation, not the loss). */
     public NDArray logits(NDArray hidden) {
-        NDArray head = weight(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight",
-                hidden.getDataType(), hidden.getManager());
-        return Casts.to(Linear.linear(hidden, head).singletonOrThrow(), DataType.FLOAT32);
+        NDArray head = inComputeType(lmHead, hidden.getDataType(), hidden.getManager());
+        return Casts.to(linear(hidden, head), DataType.FLOAT32);
+    }
+
+    private NDArray embed(NDArray inputIds, DataType type) {
+        NDArray x = Embedding.embedding(inputIds.toType(DataType.INT64, false), embedTokens, SparseFormat.DENSE)
+                .singletonOrThrow();
+        return Casts.to(x, type);
+    }
+
+    /**
+     * Runs the decoder layers, closing each layer's intermediate handles as soon as its output exists. Autograd keeps
+     * its own references to what backward needs and frees them node by node during backward; a DJL handle left open
+     * until the end of the step would pin every activation through the whole backward pass instead.
+     */
+    private NDArray decoderLayers(NDArray x, PassInputs in) {
+        for (DecoderLayer layer : layers) {
+            NDArray input = x;
+            try (NDScope scope = new NDScope()) {
+                x = layer.forward(input, in);
+                NDScope.unregister(x);
+            }
+            input.close();
+        }
+        return x;
     }
 
     private void checkComputeType(DataType type) {
@@ -255,110 +293,7 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    private NDArray embed(NDArray inputIds, DataType type) {
-        NDArray table = parameters.get("model.embed_tokens.weight");
-        NDArray x = Embedding.embedding(inputIds.toType(DataType.INT64, false), table, SparseFormat.DENSE).singletonOrThrow();
-        return Casts.to(x, type);
-    }
-
-    /**
-     * Runs the decoder layers, closing each layer's intermediate handles as soon as its output exists. Autograd keeps
-     * its own references to what backward needs and frees them node by node during backward; a DJL handle left open
-     * until the end of the step would pin every activation through the whole backward pass instead.
-     */
-    private NDArray layers(NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
-        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            NDArray in = x;
-            try (NDScope scope = new NDScope()) {
-                x = decoderLayer(layer, in, mask, cosSin, type, cache);
-                NDScope.unregister(x);
-            }
-            in.close();
-        }
-        return x;
-    }
-
-    private NDArray decoderLayer(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
-        String p = "model.layers." + layer + ".";
-        NDManager step = x.getManager();
-        NDArray attended = attention(layer, rmsNorm(x, weight(p + "input_layernorm.weight", type, step), type), mask,
-                cosSin, type, cache);
-        NDArray h = x.add(attended);
-        NDArray fed = feedForward(p, rmsNorm(h, weight(p + "post_attention_layernorm.weight", type, step), type), type);
-        return h.add(fed);
-    }
-
-    /**
-     * RMSNorm computed in fp32 (as HF does for half precision), then scaled by the weight in the compute dtype.
-     * The reciprocal is taken on the small {@code [B,T,1]} statistic so the full tensor sees a multiply, whose
-     * backward is cheaper than a division's.
-     */
-    private NDArray rmsNorm(NDArray x, NDArray weight, DataType type) {
-        NDArray x32 = Casts.to(x, DataType.FLOAT32);
-        NDArray meanSquare = x32.square().mean(new int[] {-1}, true);
-        NDArray inverseRms = meanSquare.add(rmsEps).pow(minusHalf);
-        return Casts.to(x32.mul(inverseRms), type).mul(weight);
-    }
-
-    private NDArray attention(int layer, NDArray x, NDArray mask, NDArray[] cosSin, DataType type, KvCache cache) {
-        String p = "model.layers." + layer + ".self_attn.";
-        NDManager step = x.getManager();
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
-        int heads = config.numAttentionHeads();
-        int kvHeads = config.numKeyValueHeads();
-        int d = config.headDim();
-        NDArray q = linear(x, weight(p + "q_proj.weight", type, step)).reshape(b, t, heads, d).transpose(0, 2, 1, 3);
-        NDArray k = linear(x, weight(p + "k_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
-        NDArray v = linear(x, weight(p + "v_proj.weight", type, step)).reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3);
-        // Scaling q ([B,H,T,d]) rather than the scores ([B,H,T,T]) is the same product on T/d times fewer elements.
-        q = RotaryEmbedding.apply(q, cosSin[0], cosSin[1], d).mul(scale(type));
-        k = RotaryEmbedding.apply(k, cosSin[0], cosSin[1], d);
-        if (cache != null) {
-            NDArray[] kv = cache.append(layer, k, v);
-            k = kv[0];
-            v = kv[1];
-        }
-        if (heads != kvHeads) {
-            // Grouped-query attention: query head h uses KV head h / (heads / kvHeads), i.e. repeat-interleave.
-            k = k.repeat(1, heads / kvHeads);
-            v = v.repeat(1, heads / kvHeads);
-            // With a cache these would belong to the cache's manager and pin every step's keys until the end.
-            k.attach(step);
-            v.attach(step);
-        }
-        NDArray keysT = k.transpose(0, 1, 3, 2);
-        keysT.attach(step);
-        NDArray scores = q.matMul(keysT).add(mask);
-        NDArray probs = type == DataType.FLOAT32
-                ? scores.softmax(-1)
-                : Casts.to(Casts.to(scores, DataType.FLOAT32).softmax(-1), type);
-        NDArray out = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * d);
-        return linear(out, weight(p + "o_proj.weight", type, step));
-    }
-
-    /** SwiGLU: {@code down(silu(gate(x)) * up(x))}. */
-    private NDArray feedForward(String p, NDArray x, DataType type) {
-        NDManager step = x.getManager();
-        NDArray gate = linear(x, weight(p + "mlp.gate_proj.weight", type, step));
-        NDArray up = linear(x, weight(p + "mlp.up_proj.weight", type, step));
-        NDArray silu = gate.mul(gate.getNDArrayInternal().sigmoid());
-        return linear(silu.mul(up), weight(p + "mlp.down_proj.weight", type, step));
-    }
-
-    private static NDArray linear(NDArray x, NDArray weight) {
-        return Linear.linear(x, weight).singletonOrThrow();
-    }
-
-    /** A weight in the compute dtype; a cast copy belongs to the step's manager so it dies with the step. */
-    private NDArray weight(String name, DataType type, NDManager step) {
-        NDArray master = parameters.get(name);
-        if (type == DataType.FLOAT32) {
-            return master;
-        }
-        return Casts.to(master, type, step);
-    }
-
+    /** {@code 1/sqrt(headDim)} in the compute dtype, made once per dtype and kept for the model's lifetime. */
     private synchronized NDArray scale(DataType type) {
         return attentionScale.computeIfAbsent(type, t -> {
             NDArray scale = manager.create((float) (1.0 / Math.sqrt(config.headDim())));
@@ -366,6 +301,64 @@ public final class LlamaModel implements AutoCloseable {
             NDScope.unregister(scale, typed); // long-lived: must survive any scope the first step runs in
             return typed;
         });
+    }
+
+    private static NDArray linear(NDArray x, NDArray weight) {
+        return Linear.linear(x, weight).singletonOrThrow();
+    }
+
+    /** A master weight in the compute dtype; a cast copy belongs to the step's manager so it dies with the step. */
+    private static NDArray inComputeType(NDArray master, DataType type, NDManager step) {
+        if (type == DataType.FLOAT32) {
+            return master;
+        }
+        return Casts.to(master, type, step);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** The fp32 master weights by HF checkpoint name, in checkpoint order (the live arrays, not copies). */
+    public LinkedHashMap<String, NDArray> parameters() {
+        return parameters;
+    }
+
+    /** The output projection: {@code lm_head.weight}, or the token embedding when tied. */
+    public NDArray headWeight() {
+        return lmHead;
+    }
+
+    /** The manager owning the weights and the model's long-lived constants. */
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** Marks every weight as requiring a gradient (training) or not (scoring, generation). */
+    public void setTrainable(boolean trainable) {
+        this.trainable = trainable;
+        for (NDArray weight : parameters.values()) {
+            weight.setRequiresGradient(trainable);
+        }
+    }
+
+    /** Whether {@link #setTrainable} asked for gradients. */
+    public boolean isTrainable() {
+        return trainable;
+    }
+
+    /**
+     * Sets every weight's accumulated gradient to zero in place, through libtorch's {@code zero_()} on the gradient.
+     * Not {@code grad - grad}: that leaves a NaN gradient NaN, and a skipped non-finite step must not poison the next.
+     * Not {@code GradientCollector.zeroGradients()}: it scans every array in the JVM and leaks gradient handles.
+     */
+    public void zeroGradients() {
+        if (!trainable) {
+            return;
+        }
+        for (NDArray weight : parameters.values()) {
+            JniUtils.zeroGrad((PtNDArray) weight);
+        }
     }
 
     @Override

@@ -17,7 +17,6 @@ import java.util.Map;
  * gives wrong logits, so the layout is fixed here and checked against golden values.
  */
 public final class RotaryEmbedding {
-    private final int headDim;
     private final int maxPositions;
     private final NDManager manager;
     private final NDArray cosFp32;
@@ -26,7 +25,6 @@ public final class RotaryEmbedding {
     private final Map<DataType, NDArray[]> byType = new HashMap<>();
 
     RotaryEmbedding(int headDim, int maxPositions, double theta, NDManager manager) {
-        this.headDim = headDim;
         this.maxPositions = maxPositions;
         this.manager = manager;
         float[][] tables = tables(headDim, maxPositions, theta);
@@ -88,9 +86,5 @@ public final class RotaryEmbedding {
         NDArray x2 = x.get("..., " + half + ":");
         NDArray rotated = x2.neg().concat(x1, -1);
         return x.mul(cos).add(rotated.mul(sin));
-    }
-
-    int headDim() {
-        return headDim;
     }
 }

@@ -33,7 +33,7 @@ public final class AdamW {
 
     /**
      * An optimizer resumed from saved state: each moment is allocated once, uninitialised, and filled in place by
-     * {@code source} (see {@link #loadState}), so resuming neither zeroes nor copies the moments first.
+     * {@code source} (see {@code loadState}), so resuming neither zeroes nor copies the moments first.
      */
     public static AdamW restore(Settings settings, Map<String, NDArray> params, NDManager manager,
                                 Map<String, Shape> savedShapes, MomentSource source, long savedStep) throws IOException {
@@ -68,11 +68,6 @@ public final class AdamW {
 
     public long step() {
         return step;
-    }
-
-    /** Whether weight decay applies to this parameter (2-D and above). */
-    public boolean decays(String name) {
-        return decays.get(name);
     }
 
     /**
@@ -138,7 +133,7 @@ public final class AdamW {
      * place: no second copy of the state is ever held. If reading fails midway the moments are partly overwritten,
      * so the optimizer must not be used after such an error.
      */
-    public void loadState(Map<String, Shape> savedShapes, MomentSource source, long savedStep) throws IOException {
+    private void loadState(Map<String, Shape> savedShapes, MomentSource source, long savedStep) throws IOException {
         Map<String, NDArray> mine = stateTensors();
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, NDArray> e : mine.entrySet()) {

@@ -97,7 +97,8 @@ public final class CheckpointThroughput {
         NDArray first = null;
         try (SafetensorsReader reader = SafetensorsReader.open(saved)) {
             for (String name : reader.tensors().keySet()) {
-                NDArray loaded = reader.read(name, scope);
+                NDArray loaded = scope.create(reader.info(name).shape(), DataType.FLOAT32);
+                reader.readInto(name, loaded);
                 if (first == null) {
                     first = loaded;
                 } else {

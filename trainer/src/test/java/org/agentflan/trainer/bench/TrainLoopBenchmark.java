@@ -87,7 +87,8 @@ public final class TrainLoopBenchmark {
             AdamW adamw = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), model.parameters(), manager);
             Path dir = work.resolve("ckpt");
             long t0 = System.nanoTime();
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, dir.resolve("model"), arch, model.parameters(), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES,
+            // 5 GB shards, HF's default and the recipe's (train-defaults.yaml)
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, dir.resolve("model"), arch, model.parameters(), 5_000_000_000L,
                     DataType.FLOAT32, null);
             OptimizerState.write(AtomicFileWriter.UNOBSERVED, dir, adamw);
             double save = (System.nanoTime() - t0) / 1e9;

@@ -22,7 +22,7 @@ class CheckpointManagerTest {
 
     @Test
     void keepsTheNewestKCompleteCheckpointsAndPointsLatestAtTheNewest() throws Exception {
-        CheckpointManager manager = new CheckpointManager(run, 2);
+        CheckpointManager manager = new CheckpointManager(run, 2, SaveObserver.NONE);
         for (long step = 10; step <= 50; step += 10) {
             Path dir = manager.save(step, payload("s" + step));
             assertTrue(CheckpointManager.isComplete(dir));
@@ -36,7 +36,7 @@ class CheckpointManagerTest {
 
     @Test
     void aCheckpointWithoutItsMarkerDoesNotExistAndLatestFallsBackToTheNewestComplete() throws Exception {
-        CheckpointManager manager = new CheckpointManager(run, 5);
+        CheckpointManager manager = new CheckpointManager(run, 5, SaveObserver.NONE);
         manager.save(1, payload("one"));
         manager.save(2, payload("two"));
         // A crash after the rename-free part of a save: content written, no marker.
@@ -61,7 +61,7 @@ class CheckpointManagerTest {
 
     @Test
     void resumingFromAnOlderCheckpointNeverPrunesTheOneJustWritten() throws Exception {
-        CheckpointManager manager = new CheckpointManager(run, 2);
+        CheckpointManager manager = new CheckpointManager(run, 2, SaveObserver.NONE);
         for (long step = 10; step <= 30; step += 10) {
             manager.save(step, payload("first run " + step));
         }
@@ -75,7 +75,7 @@ class CheckpointManagerTest {
 
     @Test
     void aFailedContentWriteLeavesNoVisibleCheckpoint() throws Exception {
-        CheckpointManager manager = new CheckpointManager(run, 5);
+        CheckpointManager manager = new CheckpointManager(run, 5, SaveObserver.NONE);
         manager.save(1, payload("one"));
         try {
             manager.save(2, (dir, files) -> {

@@ -17,7 +17,7 @@ import org.agentflan.trainer.optim.AdamW;
  * direct buffers grew meanwhile. A fresh
  * process matters: memory freed earlier in a long test JVM stays resident and would hide a second copy.
  *
- * <p>Usage: {@code CheckpointMemoryProbe stream|read|into|optimizer|restore DIR [repeats]}; prints {@code rss=N direct=N bytes=N}.
+ * <p>Usage: {@code CheckpointMemoryProbe into|restore DIR [repeats]}; prints {@code rss=N direct=N bytes=N}.
  */
 public final class CheckpointMemoryProbe {
     private CheckpointMemoryProbe() {}
@@ -29,23 +29,16 @@ public final class CheckpointMemoryProbe {
         LlamaConfig config = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
         try (NDManager manager = NDManager.newBaseManager()) {
             manager.ones(new ai.djl.ndarray.types.Shape(4)).close(); // load the engine before measuring
-            // "into" loads into parameters that exist (and were touched) before the measurement, like a built model.
+            // The parameters exist (and were touched) before the measurement, as in a built model.
             Map<String, NDArray> parameters = new java.util.LinkedHashMap<>();
             long parameterBytes = 0;
-            if (mode.equals("into") || mode.equals("optimizer") || mode.equals("restore")) {
-                for (Map.Entry<String, long[]> e : config.parameterShapes().entrySet()) {
-                    NDArray p = manager.zeros(new ai.djl.ndarray.types.Shape(e.getValue()));
-                    parameters.put(e.getKey(), p);
-                    parameterBytes += p.size() * 4;
-                }
+            for (Map.Entry<String, long[]> e : config.parameterShapes().entrySet()) {
+                NDArray p = manager.zeros(new ai.djl.ndarray.types.Shape(e.getValue()));
+                parameters.put(e.getKey(), p);
+                parameterBytes += p.size() * 4;
             }
-            // "optimizer" restores AdamW state into moments that exist and are zeroed, as after building the optimizer.
-            AdamW adamw = mode.equals("optimizer")
-                    ? new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0), parameters, manager) : null;
-            int ownArrays = parameters.size() * (adamw == null ? 1 : 3);
-            if (mode.equals("restore")) {
-                ownArrays = 3 * parameters.size(); // the parameters and the two moments restore creates
-            }
+            // "restore" also creates the two moments of every parameter.
+            int ownArrays = parameters.size() * (mode.equals("restore") ? 3 : 1);
             System.gc();
             Files.writeString(Path.of("/proc/self/clear_refs"), "5"); // resets VmHWM to the current RSS
             long rssBefore = status("VmRSS:");
@@ -54,27 +47,14 @@ public final class CheckpointMemoryProbe {
             sampler.start();
             long bytes = 0;
             for (int i = 0; i < repeats; i++) {
-                if (mode.equals("stream")) {
-                    long[] seen = {0};
-                    HfCheckpoint.stream(dir, config, manager, (name, array) -> {
-                        seen[0] += array.size() * 4;
-                        array.close(); // a model would copy the tensor into its parameter here
-                    });
-                    bytes += seen[0];
-                } else if (mode.equals("optimizer")) {
-                    OptimizerState.read(dir, adamw);
-                    bytes += 2 * parameterBytes;
-                } else if (mode.equals("restore")) {
+                if (mode.equals("restore")) {
                     OptimizerState.restore(dir, new AdamW.Settings(0.9, 0.95, 1e-8, 0), parameters, manager);
                     bytes += 2 * parameterBytes;
                 } else if (mode.equals("into")) {
                     HfCheckpoint.loadInto(dir, config, parameters);
                     bytes += parameterBytes;
                 } else {
-                    Map<String, NDArray> weights = HfCheckpoint.read(dir, config, manager);
-                    for (NDArray w : weights.values()) {
-                        bytes += w.size() * 4;
-                    }
+                    throw new IllegalArgumentException("unknown mode '" + mode + "'; expected into or restore");
                 }
             }
             sampler.interrupt();

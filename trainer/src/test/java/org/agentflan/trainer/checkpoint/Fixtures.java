@@ -3,6 +3,9 @@ package org.agentflan.trainer.checkpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -12,16 +15,23 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.agentflan.trainer.model.LlamaConfig;
 import org.junit.jupiter.api.Assumptions;
 
 /** Golden files made by scripts/reference/make_safetensors_fixtures.py, and the python checker. */
 final class Fixtures {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Path PYTHON = Path.of("/usr/bin/python3");
+    /** HF's default shard size for save_pretrained (as in train-defaults.yaml): test checkpoints fit in one file. */
+    static final long HF_SHARD_BYTES = 5_000_000_000L;
 
     private Fixtures() {}
 
@@ -43,6 +53,47 @@ final class Fixtures {
             out[i] = array.get(i).asInt();
         }
         return out;
+    }
+
+    /**
+     * Every parameter of {@code config} from an HF folder as FLOAT32 arrays, read with {@link HfCheckpoint#loadInto}
+     * (what loading a model does) into arrays allocated here; they are closed again if the load fails.
+     */
+    static Map<String, NDArray> readWeights(Path dir, LlamaConfig config, NDManager manager) throws IOException {
+        Map<String, NDArray> weights = new LinkedHashMap<>();
+        config.parameterShapes().forEach((name, shape) -> weights.put(name, manager.create(new Shape(shape), DataType.FLOAT32)));
+        try {
+            HfCheckpoint.loadInto(dir, config, weights);
+        } catch (IOException | RuntimeException e) {
+            weights.values().forEach(NDArray::close);
+            throw e;
+        }
+        return weights;
+    }
+
+    /** One tensor as a new array of {@code type}, read with {@link SafetensorsReader#readInto}. */
+    static NDArray readTensor(SafetensorsReader reader, String name, NDManager manager, DataType type) throws IOException {
+        NDArray out = manager.create(reader.info(name).shape(), type);
+        try {
+            reader.readInto(name, out);
+        } catch (IOException | RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** One tensor as a new array: floating types as FLOAT32, integer types as themselves. */
+    static NDArray readTensor(SafetensorsReader reader, String name, NDManager manager) throws IOException {
+        SafetensorsDType stored = reader.info(name).dtype();
+        return readTensor(reader, name, manager, stored.isFloat() ? DataType.FLOAT32 : stored.nativeDjlType());
+    }
+
+    /** The {@code *.safetensors} files of a folder, sorted. */
+    static List<Path> safetensorsFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+        }
     }
 
     /** float32 bit patterns of a FLOAT32 array, so NaN, -0 and infinities compare exactly. */

@@ -47,7 +47,7 @@ class HfCheckpointTest {
     void readsTinyLlamaExactlyAsTorchStoredIt(String variant) throws Exception {
         LlamaConfig config = LlamaConfig.read(tiny(variant).resolve("config.json"));
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> weights = HfCheckpoint.read(tiny(variant), config, manager);
+            Map<String, NDArray> weights = Fixtures.readWeights(tiny(variant), config, manager);
             assertMatchesGolden(variant, weights, config);
         }
     }
@@ -89,11 +89,14 @@ class HfCheckpointTest {
         Path out = tmp.resolve("model");
         Path tokenizer = Fixtures.repoRoot().resolve("sample-data/llama2-tokenizer");
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> weights = HfCheckpoint.read(tiny("f32-sharded"), config, manager);
-            HfCheckpoint.WriteResult result = HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, 1500, DataType.FLOAT32, tokenizer);
-            assertTrue(result.weightFiles().size() > 2, "split into several shards: " + result.weightFiles());
-            assertEquals("model-00001-of-0000" + result.weightFiles().size() + ".safetensors",
-                    result.weightFiles().get(0).getFileName().toString());
+            Map<String, NDArray> weights = Fixtures.readWeights(tiny("f32-sharded"), config, manager);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, 1500, DataType.FLOAT32, tokenizer);
+            List<Path> shards = Fixtures.safetensorsFiles(out);
+            assertTrue(shards.size() > 2, "split into several shards: " + shards);
+            for (int i = 0; i < shards.size(); i++) {
+                assertEquals(String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size()),
+                        shards.get(i).getFileName().toString());
+            }
             JsonNode index = Fixtures.JSON.readTree(out.resolve(HfCheckpoint.INDEX_FILE).toFile());
             assertEquals(config.parameterCount() * 4, index.get("metadata").get("total_size").asLong());
             assertEquals(config.parameterShapes().size(), index.get("weight_map").size());
@@ -110,23 +113,23 @@ class HfCheckpointTest {
             try (Stream<Path> files = Files.list(out)) {
                 assertFalse(files.anyMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary files");
             }
-            Map<String, NDArray> back = HfCheckpoint.read(out, config, manager);
+            Map<String, NDArray> back = Fixtures.readWeights(out, config, manager);
             assertMatchesGolden("f32-sharded", back, config);
             if (pythonAvailable()) {
-                for (Path shard : result.weightFiles()) {
+                for (Path shard : shards) {
                     Fixtures.Result r = Fixtures.runChecker(shard, null);
                     assertEquals(0, r.exitCode(), r.stderr());
                 }
             }
 
             // Saving again unsharded into the same folder replaces shards and index by one model.safetensors.
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
-            assertEquals(List.of(out.resolve("model.safetensors")), HfCheckpoint.weightFiles(out));
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, Fixtures.HF_SHARD_BYTES, DataType.FLOAT32, null);
+            assertEquals(List.of(out.resolve("model.safetensors")), Fixtures.safetensorsFiles(out));
             assertFalse(Files.exists(out.resolve(HfCheckpoint.INDEX_FILE)));
-            for (Path shard : result.weightFiles()) {
+            for (Path shard : shards) {
                 assertFalse(Files.exists(shard), "stale shard removed: " + shard);
             }
-            assertMatchesGolden("f32-sharded", HfCheckpoint.read(out, config, manager), config);
+            assertMatchesGolden("f32-sharded", Fixtures.readWeights(out, config, manager), config);
         }
     }
 
@@ -146,11 +149,11 @@ class HfCheckpointTest {
         LlamaConfig config = LlamaConfig.read(tiny("f32-sharded").resolve("config.json"));
         DataType saveType = variant.equals("f16") ? DataType.FLOAT16 : DataType.BFLOAT16;
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> weights = HfCheckpoint.read(tiny("f32-sharded"), config, manager);
+            Map<String, NDArray> weights = Fixtures.readWeights(tiny("f32-sharded"), config, manager);
             Path out = tmp.resolve(variant);
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, saveType, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, config, weights, Fixtures.HF_SHARD_BYTES, saveType, null);
             assertEquals(variant.equals("f16") ? "float16" : "bfloat16", LlamaConfig.read(out.resolve("config.json")).torchDtype());
-            assertMatchesGolden(variant, HfCheckpoint.read(out, config, manager), config);
+            assertMatchesGolden(variant, Fixtures.readWeights(out, config, manager), config);
         }
     }
 
@@ -162,7 +165,7 @@ class HfCheckpointTest {
                 stored.maxPositionEmbeddings(), false, 1, 2, "float32", null, null, null);
         try (NDManager manager = NDManager.newBaseManager()) {
             CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
-                    () -> HfCheckpoint.read(tiny("f32-sharded"), wider, manager));
+                    () -> Fixtures.readWeights(tiny("f32-sharded"), wider, manager));
             assertTrue(e.getMessage().contains("tensor 'model.layers.0.mlp.gate_proj.weight' has shape (12, 8) in "
                     + "model-00001-of-00003.safetensors but the config expects (16, 8)"), e.getMessage());
             assertEquals(0, manager.getManagedArrays().size(), "nothing loaded before validation");
@@ -175,12 +178,12 @@ class HfCheckpointTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             LlamaConfig deeper = layers(stored, 3);
             String missing = assertThrows(CheckpointFormatException.class,
-                    () -> HfCheckpoint.read(tiny("bf16"), deeper, manager)).getMessage();
+                    () -> Fixtures.readWeights(tiny("bf16"), deeper, manager)).getMessage();
             assertTrue(missing.contains("missing tensor 'model.layers.2.self_attn.q_proj.weight' (config expects shape (8, 8))"), missing);
 
             LlamaConfig shallower = layers(stored, 1);
             String unexpected = assertThrows(CheckpointFormatException.class,
-                    () -> HfCheckpoint.read(tiny("bf16"), shallower, manager)).getMessage();
+                    () -> Fixtures.readWeights(tiny("bf16"), shallower, manager)).getMessage();
             assertTrue(unexpected.contains("unexpected tensor 'model.layers.1.mlp.down_proj.weight' (8, 12) in model.safetensors"), unexpected);
         }
     }
@@ -192,12 +195,12 @@ class HfCheckpointTest {
                 stored.numHiddenLayers(), stored.numAttentionHeads(), stored.numKeyValueHeads(), stored.rmsNormEps(),
                 stored.ropeTheta(), stored.maxPositionEmbeddings(), true, 1, 2, "float16", null, null, null);
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> weights = HfCheckpoint.read(tiny("f16"), tied, manager);
+            Map<String, NDArray> weights = Fixtures.readWeights(tiny("f16"), tied, manager);
             assertFalse(weights.containsKey("lm_head.weight"));
             assertEquals(tied.parameterShapes().keySet(), weights.keySet());
             // and a tied save has no lm_head at all
             Path out = tmp.resolve("tied");
-            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, tied, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null);
+            HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, out, tied, weights, Fixtures.HF_SHARD_BYTES, DataType.FLOAT32, null);
             try (SafetensorsReader reader = SafetensorsReader.open(out.resolve("model.safetensors"))) {
                 assertFalse(reader.tensors().containsKey("lm_head.weight"));
             }
@@ -209,22 +212,22 @@ class HfCheckpointTest {
         LlamaConfig config = LlamaConfig.read(tiny("f32-sharded").resolve("config.json"));
         try (NDManager manager = NDManager.newBaseManager()) {
             Path empty = Files.createDirectories(tmp.resolve("empty"));
-            String none = assertThrows(CheckpointFormatException.class, () -> HfCheckpoint.read(empty, config, manager)).getMessage();
+            String none = assertThrows(CheckpointFormatException.class, () -> Fixtures.readWeights(empty, config, manager)).getMessage();
             assertTrue(none.contains("no model.safetensors or model.safetensors.index.json in " + empty), none);
 
             Path broken = Files.createDirectories(tmp.resolve("broken"));
-            for (Path p : HfCheckpoint.weightFiles(tiny("f32-sharded"))) {
+            for (Path p : Fixtures.safetensorsFiles(tiny("f32-sharded"))) {
                 Files.copy(p, broken.resolve(p.getFileName()));
             }
             String index = Files.readString(tiny("f32-sharded").resolve(HfCheckpoint.INDEX_FILE));
             Files.writeString(broken.resolve(HfCheckpoint.INDEX_FILE),
                     index.replace("\"model.norm.weight\": \"model-00003-of-00003", "\"model.norm.weight\": \"model-00001-of-00003"));
-            String moved = assertThrows(CheckpointFormatException.class, () -> HfCheckpoint.read(broken, config, manager)).getMessage();
+            String moved = assertThrows(CheckpointFormatException.class, () -> Fixtures.readWeights(broken, config, manager)).getMessage();
             assertTrue(moved.contains("weight_map puts tensor 'model.norm.weight' in model-00001-of-00003.safetensors, which does not contain it"), moved);
 
             Files.delete(broken.resolve("model-00002-of-00003.safetensors"));
             Files.writeString(broken.resolve(HfCheckpoint.INDEX_FILE), index);
-            String gone = assertThrows(CheckpointFormatException.class, () -> HfCheckpoint.read(broken, config, manager)).getMessage();
+            String gone = assertThrows(CheckpointFormatException.class, () -> Fixtures.readWeights(broken, config, manager)).getMessage();
             assertTrue(gone.contains("names shard model-00002-of-00003.safetensors which does not exist"), gone);
         }
     }
@@ -233,11 +236,11 @@ class HfCheckpointTest {
     void writeRejectsWeightsThatDoNotMatchTheConfig() throws Exception {
         LlamaConfig config = LlamaConfig.read(tiny("f16").resolve("config.json"));
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> weights = new LinkedHashMap<>(HfCheckpoint.read(tiny("f16"), config, manager));
+            Map<String, NDArray> weights = new LinkedHashMap<>(Fixtures.readWeights(tiny("f16"), config, manager));
             weights.remove("model.norm.weight");
             weights.put("extra.bias", manager.ones(new ai.djl.ndarray.types.Shape(3)));
             String message = assertThrows(IllegalArgumentException.class, () -> HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, tmp.resolve("x"), config,
-                    weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, DataType.FLOAT32, null)).getMessage();
+                    weights, Fixtures.HF_SHARD_BYTES, DataType.FLOAT32, null)).getMessage();
             assertTrue(message.contains("missing tensor 'model.norm.weight'") && message.contains("unexpected tensor 'extra.bias'"), message);
         }
     }

@@ -70,12 +70,12 @@ class SafetensorsWriterTest {
                     && header.indexOf("m.ints") < header.indexOf("s.scalar") && header.indexOf("s.scalar") < header.indexOf("z.weight"), header);
 
             try (SafetensorsReader reader = SafetensorsReader.open(file)) {
-                Fixtures.assertBits(Fixtures.bits(tensors.get("z.weight")), reader.read("z.weight", manager), "z.weight");
-                assertArrayEquals(new long[] {1, -2, 3L << 40}, reader.read("a.ids", manager).toLongArray());
-                assertArrayEquals(new int[] {5, -6}, reader.read("m.ints", manager).toIntArray());
-                assertEquals(new Shape(), reader.read("s.scalar", manager).getShape());
-                assertEquals(2.5f, reader.read("s.scalar", manager).getFloat());
-                assertEquals(new Shape(0, 4), reader.read("e.empty", manager).getShape());
+                Fixtures.assertBits(Fixtures.bits(tensors.get("z.weight")), Fixtures.readTensor(reader, "z.weight", manager), "z.weight");
+                assertArrayEquals(new long[] {1, -2, 3L << 40}, Fixtures.readTensor(reader, "a.ids", manager).toLongArray());
+                assertArrayEquals(new int[] {5, -6}, Fixtures.readTensor(reader, "m.ints", manager).toIntArray());
+                assertEquals(new Shape(), Fixtures.readTensor(reader, "s.scalar", manager).getShape());
+                assertEquals(2.5f, Fixtures.readTensor(reader, "s.scalar", manager).getFloat());
+                assertEquals(new Shape(0, 4), Fixtures.readTensor(reader, "e.empty", manager).getShape());
             }
             try (Stream<Path> files = Files.list(tmp)) {
                 assertEquals(List.of(file), files.toList(), "no temporary files left behind");
@@ -91,10 +91,10 @@ class SafetensorsWriterTest {
             write(file, Map.of("h", half), DataType.FLOAT16);
             try (SafetensorsReader reader = SafetensorsReader.open(file)) {
                 assertEquals(SafetensorsDType.F16, reader.info("h").dtype());
-                NDArray back = reader.read("h", manager, DataType.FLOAT16);
+                NDArray back = Fixtures.readTensor(reader, "h", manager, DataType.FLOAT16);
                 assertArrayEquals(half.toByteArray(), back.toByteArray());
                 // and widening in Java equals widening by the engine
-                Fixtures.assertBits(Fixtures.bits(half.toType(DataType.FLOAT32, false)), reader.read("h", manager), "h");
+                Fixtures.assertBits(Fixtures.bits(half.toType(DataType.FLOAT32, false)), Fixtures.readTensor(reader, "h", manager), "h");
             }
         }
     }
@@ -126,7 +126,7 @@ class SafetensorsWriterTest {
                 // and the Java reader widens exactly what python read
                 JsonNode pySummary = Fixtures.JSON.readTree(r.stdout());
                 try (SafetensorsReader reader = SafetensorsReader.open(file)) {
-                    Fixtures.assertBits(Fixtures.ints(pySummary.get("w").get("f32_bits")), reader.read("w", manager), narrow + " w");
+                    Fixtures.assertBits(Fixtures.ints(pySummary.get("w").get("f32_bits")), Fixtures.readTensor(reader, "w", manager), narrow + " w");
                 }
             }
         }

@@ -5,10 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.agentflan.format.Manifest;
+import org.agentflan.format.SourceCounts;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
@@ -24,8 +28,8 @@ class ShardReaderTest {
     void readsSparkLayoutShardsInFileThenRowOrder() throws Exception {
         List<Sample> samples = DataStreamTest.samples(300, 50, 5);
         ShardWriter.writeDataDir(tmp, samples);
-        ShardReader.DataDir read = ShardReader.read(tmp, "ABC123");
-        assertEquals("abc123", read.tokenizerSha256());
+        ShardReader.DataDir read = ShardReader.read(tmp, manifest -> { });
+        assertEquals("abc123", read.manifest().tokenizerSha256());
         assertEquals(samples.size(), read.samples().size());
         for (int i = 0; i < samples.size(); i++) {
             assertEquals(samples.get(i).id(), read.samples().get(i).id());
@@ -35,14 +39,24 @@ class ShardReaderTest {
     }
 
     @Test
-    void rejectsAnotherFormatVersionOrTokenizer() throws Exception {
+    void rejectsAnotherFormatVersionOrTemplateBeforeReadingShards() throws Exception {
         ShardWriter.writeDataDir(tmp, DataStreamTest.samples(4, 5, 1));
-        DataException tok = assertThrows(DataException.class, () -> ShardReader.read(tmp, "ffff"));
-        assertTrue(tok.getMessage().contains("tokenizer_sha256"), tok.getMessage());
+        DataException refused = assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> {
+            throw new DataException("refused: " + manifest.tokenizerSha256());
+        }));
+        assertEquals("refused: abc123", refused.getMessage());
         ShardWriter.writeManifest(tmp, 99, "abc123");
-        DataException version = assertThrows(DataException.class, () -> ShardReader.read(tmp, ""));
+        DataException version = assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { }));
         assertTrue(version.getMessage().contains("manifest.json") && version.getMessage().contains("format_version"),
                 version.getMessage());
+        Manifest other = new Manifest(Manifest.FORMAT_VERSION, "chatml", "abc123", 0, 4096, false, "drop",
+                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode());
+        try (OutputStream out = Files.newOutputStream(tmp.resolve(Manifest.FILE_NAME))) {
+            other.write(out);
+        }
+        DataException template = assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { }));
+        assertEquals(tmp.resolve(Manifest.FILE_NAME) + ": field 'template' is 'chatml' but this trainer trains and"
+                + " generates in the 'agent-flan' template; re-run prepare with template.name=agent-flan", template.getMessage());
     }
 
     @Test
@@ -61,15 +75,44 @@ class ShardReaderTest {
             noMask.addGroup("input_ids").addGroup("list").append("element", 5);
             writer.write(noMask);
         }
-        DataException e = assertThrows(DataException.class, () -> ShardReader.read(tmp, ""));
+        DataException e = assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { }));
         assertTrue(e.getMessage().contains("part-00000.parquet row 1") && e.getMessage().contains("'loss_mask' is null"),
                 e.getMessage());
+    }
+
+    /**
+     * Real damage to a real shard -- cut short, bytes overwritten in the middle, garbage in place of the file -- is
+     * one line naming the shard and what is wrong.
+     */
+    @Test
+    void aDamagedShardNamesItselfInOneLine() throws Exception {
+        ShardWriter.writeDataDir(tmp, DataStreamTest.samples(300, 50, 5));
+        Path shard = tmp.resolve("shards/part-00001.parquet");
+        byte[] good = Files.readAllBytes(shard);
+
+        Files.write(shard, java.util.Arrays.copyOf(good, good.length / 2));
+        assertOneLineNaming(shard, assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { })));
+
+        byte[] flipped = good.clone();
+        for (int i = good.length / 3; i < good.length / 3 + 64; i++) {
+            flipped[i] ^= (byte) 0x5a;
+        }
+        Files.write(shard, flipped);
+        assertOneLineNaming(shard, assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { })));
+
+        Files.writeString(shard, "not a parquet file at all\n");
+        assertOneLineNaming(shard, assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { })));
+    }
+
+    private static void assertOneLineNaming(Path file, DataException e) {
+        assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
     }
 
     @Test
     void missingShardsFolderSaysToRunPrepare() throws Exception {
         ShardWriter.writeManifest(tmp, Manifest.FORMAT_VERSION, "x");
-        DataException e = assertThrows(DataException.class, () -> ShardReader.read(tmp, ""));
+        DataException e = assertThrows(DataException.class, () -> ShardReader.read(tmp, manifest -> { }));
         assertTrue(e.getMessage().contains("agentflan prepare"), e.getMessage());
     }
 }

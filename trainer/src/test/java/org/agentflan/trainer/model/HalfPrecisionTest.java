@@ -23,7 +23,7 @@ class HalfPrecisionTest {
     void float16ComputeTracksTheReferenceAndKeepsFp32Gradients() throws Exception {
         ReferenceCase ref = ReferenceCase.load("gqa_f32");
         try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel model = LlamaModel.fromTensors(ref.config, ref.weights(manager))) {
+             LlamaModel model = ref.model(manager)) {
             model.setTrainable(true);
             float loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {

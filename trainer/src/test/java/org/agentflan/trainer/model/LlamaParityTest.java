@@ -29,7 +29,7 @@ class LlamaParityTest {
     void logitsLossAndEveryGradientMatchTheReference(String name) throws Exception {
         ReferenceCase ref = ReferenceCase.load(name);
         try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel model = LlamaModel.fromTensors(ref.config, ref.weights(manager))) {
+             LlamaModel model = ref.model(manager)) {
             model.setTrainable(true);
             NDArray ids = ref.longs2d(manager, "input_ids", DataType.INT64);
             NDArray positions = ref.longs2d(manager, "positions", DataType.INT64);
@@ -80,7 +80,7 @@ class LlamaParityTest {
     void lossWithoutGradientsEqualsTheReference(String name) throws Exception {
         ReferenceCase ref = ReferenceCase.load(name);
         try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel model = LlamaModel.fromTensors(ref.config, ref.weights(manager))) {
+             LlamaModel model = ref.model(manager)) {
             NDArray hidden = model.forward(ref.longs2d(manager, "input_ids", DataType.INT64),
                     ref.longs2d(manager, "positions", DataType.INT64), ref.longs2d(manager, "segment_ids", DataType.INT32),
                     DataType.FLOAT32);
@@ -97,7 +97,7 @@ class LlamaParityTest {
     void aPackedRowEqualsItsSamplesRunSeparately(String name) throws Exception {
         ReferenceCase ref = ReferenceCase.load(name);
         try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel model = LlamaModel.fromTensors(ref.config, ref.weights(manager))) {
+             LlamaModel model = ref.model(manager)) {
             long[] row = ref.longs2d(manager, "input_ids", DataType.INT64).get(0).toLongArray();
             NDArray packedIds = manager.create(row, new Shape(1, 10));
             NDArray packedPositions = manager.create(new long[] {0, 1, 2, 3, 0, 1, 2, 3, 4, 5}, new Shape(1, 10));

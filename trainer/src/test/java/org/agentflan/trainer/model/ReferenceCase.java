@@ -9,8 +9,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** One case written by {@code scripts/reference/llama_reference.py}: a tiny checkpoint, a packed batch and goldens. */
@@ -51,6 +53,24 @@ final class ReferenceCase {
             weights.put(field.getKey(), manager.create(floats(field.getValue()), new Shape(shapes.get(field.getKey()))));
         }
         return weights;
+    }
+
+    /**
+     * A model over the stored weights: allocated as a checkpoint load does ({@code HfCheckpoint.loadModel}), then
+     * each parameter filled from the golden values; the golden weights must name exactly the config's parameters.
+     */
+    LlamaModel model(NDManager manager) {
+        LlamaModel model = LlamaModel.allocate(config, manager);
+        JsonNode weights = golden.get("weights");
+        List<String> stored = new ArrayList<>();
+        weights.fieldNames().forEachRemaining(stored::add);
+        if (!stored.equals(new ArrayList<>(model.parameters().keySet()))) {
+            model.close();
+            throw new IllegalStateException(dir + "/golden.json: weights " + stored + " are not the config's parameters "
+                    + model.parameters().keySet());
+        }
+        model.parameters().forEach((name, parameter) -> parameter.set(floats(weights.get(name))));
+        return model;
     }
 
     float[] grad(String name) {

@@ -20,8 +20,9 @@ import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.model.MaskedCrossEntropy;
 
 /**
- * Forward + backward time of one training step of a small Llama in DJL, for {@code scripts/bench-model.sh}, which
- * runs the same model in PyTorch eager ({@code scripts/bench/model_step.py}) and prints the comparison.
+ * Benchmark (not a test): forward + backward time of one training step of a small Llama in DJL, for
+ * {@code scripts/bench-model.sh}, which runs the same model in PyTorch eager ({@code scripts/bench/model_step.py})
+ * and prints the comparison.
  * Arguments are {@code key=value}: hidden, layers, heads, intermediate, vocab, seq, batch, warmup, steps.
  * Prints one JSON line: {@code {"impl":"djl","median_ms":...,"min_ms":...,"peak_rss_mb":...,"loss":...}}; the
  * minimum is the figure least disturbed by other processes on a shared machine.

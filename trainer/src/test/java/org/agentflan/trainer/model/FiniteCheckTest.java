@@ -1,0 +1,39 @@
+package org.agentflan.trainer.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class FiniteCheckTest {
+    /** NaN, +Inf and -Inf are each found wherever they sit, next to huge finite values that are not. */
+    @Test
+    void findsEveryKindOfNonFiniteValueAnywhere() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            float big = Float.MAX_VALUE;
+            assertTrue(FiniteCheck.isFinite(manager.create(new float[] {big, -big, 0f, 1e-45f})));
+            for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                for (int at = 0; at < 4; at++) {
+                    float[] values = {1f, -big, big, 2f};
+                    values[at] = bad;
+                    assertFalse(FiniteCheck.isFinite(manager.create(values)), bad + " at " + at);
+                }
+            }
+            Map<String, NDArray> weights = new LinkedHashMap<>();
+            weights.put("a", manager.create(new float[] {1f, 2f}));
+            assertNull(FiniteCheck.firstNonFinite(weights));
+            weights.put("b", manager.create(new float[] {1f, Float.NaN}));
+            weights.put("c", manager.create(new float[] {Float.POSITIVE_INFINITY}));
+            assertEquals("b", FiniteCheck.firstNonFinite(weights));
+            int before = manager.getManagedArrays().size();
+            FiniteCheck.firstNonFinite(weights);
+            assertEquals(before, manager.getManagedArrays().size(), "no temporary outlives the check");
+        }
+    }
+}
