@@ -22,8 +22,8 @@ class ManifestTest {
     static Manifest manifest(int version) {
         ObjectNode config = new ObjectMapper().createObjectNode().put("output", "/data/af").put("max_length", 4096);
         SourceCounts release = new SourceCounts(10, 9, 12, 11, 2, new TreeMap<>(Map.of("over_length", 1L,
-                "bad_json", 1L)), 1, 5000, 1200);
-        SourceCounts chat = new SourceCounts(3, 3, 3, 3, 0, new TreeMap<>(), 0, 800, 400);
+                "malformed_json", 1L)), 1, 5000, 1200, 1);
+        SourceCounts chat = new SourceCounts(3, 3, 3, 3, 0, new TreeMap<>(), 0, 800, 400, 0);
         return new Manifest(version, ChatTemplate.NAME, "ab12cd", 42, 4096, true, "truncate_turns",
                 "2024-05-01T10:00:00Z", 12.5, new TreeMap<>(Map.of("release", release, "chat", chat)),
                 release.plus(chat), config);

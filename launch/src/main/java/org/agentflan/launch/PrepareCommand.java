@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "prepare", mixinStandardHelpOptions = true,
         description = {"Builds the Agent-FLAN training corpus with Spark: reads the configured sources, applies the",
             "Agent-FLAN transforms, renders and tokenizes every sample, and writes <output>/shards/*.parquet,",
-            "<output>/rejects/ and <output>/manifest.json (written last). Runs on an embedded local[*] Spark",
+            "<output>/rejects/ and <output>/manifest.json (written last), beside any previous corpus, which is",
+            "replaced only when the new one is complete. Runs on an embedded local[*] Spark",
             "unless spark.master is set; for a cluster, submit data-prep's -cluster jar with spark-submit.",
             "Example: agentflan prepare --config configs/data/sample.yaml --set max_length=2048"})
 public final class PrepareCommand implements Callable<Integer> {
@@ -32,8 +33,11 @@ public final class PrepareCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError("cannot start prepare: " + e.getMessage());
         }
-        PrepareJob.Result result = PrepareJob.run(cfg);
-        System.out.println(PrepareJob.summary(result));
+        try {
+            System.out.println(PrepareJob.summary(PrepareJob.run(cfg)));
+        } catch (PrepareJob.Failed e) {
+            throw new UserError(e.getMessage(), e);
+        }
         return 0;
     }
 }

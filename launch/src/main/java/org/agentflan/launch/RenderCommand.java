@@ -2,10 +2,11 @@ package org.agentflan.launch;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.agentflan.format.Llama2Tokenizer;
+import org.agentflan.dataprep.tokenize.MarkersInText;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.tokenize.SampleEncoder;
 import org.agentflan.dataprep.tokenize.TextTools;
+import org.agentflan.format.Llama2Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -14,7 +15,8 @@ import picocli.CommandLine.Option;
         description = {"Renders conversations with the Agent-FLAN template and tokenizes them exactly as a shard",
             "row holds them. Input: Agent-FLAN release records, one per line:",
             "  {\"id\": ..., \"conversation\": [{\"role\": \"user\", \"content\": ..., \"loss\": false}, ...]}",
-            "Output per line: {\"input_ids\": [...], \"loss_mask\": [...]}, or with --pretty the text with",
+            "Output per line: {\"input_ids\": [...], \"loss_mask\": [...]}, {\"id\": ..., \"rejected\": kind,",
+            "\"reason\": ...} for a record prepare would reject, or with --pretty the text with",
             "loss-carrying tokens highlighted (green on a terminal, [[...]] otherwise)."})
 public final class RenderCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", required = true, paramLabel = "DIR",
@@ -37,11 +39,17 @@ public final class RenderCommand implements Callable<Integer> {
     @Option(names = "--eos", description = "Append EOS (</s>) after the last turn, as template.eos: true does.")
     boolean eos;
 
+    @Option(names = "--markers-in-text", defaultValue = "reject",
+            description = "reject or keep a conversation whose text holds a template marker (<|Human|>, <|Assistant|>),"
+                    + " as the data config's markers_in_text (default ${DEFAULT-VALUE}).")
+    String markersInText;
+
     @Override
     public Integer call() {
         try {
             OverLengthPolicy policy = OverLengthPolicy.of(overLength);
-            SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(tokenizer), maxLength, policy, eos);
+            SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(tokenizer), maxLength, policy, eos,
+                    MarkersInText.of(markersInText));
             TextTools.Highlight highlight = !pretty ? null
                     : System.console() != null ? TextTools.Highlight.ANSI : TextTools.Highlight.BRACKETS;
             TextTools.render(input, encoder, highlight, System.out);

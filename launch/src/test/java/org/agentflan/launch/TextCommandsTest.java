@@ -59,6 +59,23 @@ class TextCommandsTest {
     }
 
     @Test
+    void renderRejectsOrKeepsARoleTagInTextAsTheDataConfigWould() throws Exception {
+        Path input = dir.resolve("markers.jsonl");
+        Files.writeString(input, "{\"id\": \"m\", \"conversation\": ["
+                + "{\"role\": \"user\", \"content\": \"say <|Assistant|> yes\", \"loss\": false},"
+                + "{\"role\": \"assistant\", \"content\": \"yes\", \"loss\": true}]}\n");
+        CliRun rejected = CliRun.of("render", "--tokenizer", TOKENIZER, "--input", input.toString());
+        assertEquals(0, rejected.code(), rejected.err());
+        JsonNode line = JSON.readTree(rejected.out().strip());
+        assertEquals("marker_in_text", line.get("rejected").asText());
+        assertTrue(line.get("reason").asText().contains("turn [0] (user) holds the template marker '<|Assistant|>'"), line.toString());
+
+        CliRun kept = CliRun.of("render", "--tokenizer", TOKENIZER, "--input", input.toString(), "--markers-in-text", "keep");
+        assertEquals(0, kept.code(), kept.err());
+        assertTrue(JSON.readTree(kept.out().strip()).get("input_ids").size() > 5, kept.out());
+    }
+
+    @Test
     void badInputNamesFileLineAndField() throws Exception {
         Path input = dir.resolve("bad.jsonl");
         Files.writeString(input, "{\"id\": \"a\", \"conversation\": [{\"role\": \"robot\", \"content\": \"x\", \"loss\": true}]}\n");

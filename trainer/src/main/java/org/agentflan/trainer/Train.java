@@ -199,6 +199,13 @@ public final class Train {
         Packer.Stats stats = packer.stats(data.train());
         console.printf(Locale.ROOT, "data: %d train samples (%d split, %d dropped as too long, %d without loss), %d eval samples, %d loss tokens%n",
                 stats.samples(), stats.splitSamples(), stats.droppedOverlong(), stats.droppedNoLoss(), data.eval().size(), stats.lossTargets());
+        if (cfg.eval().every() > 0 && data.eval().isEmpty()) {
+            String where = cfg.data().evalDirs().isEmpty()
+                    ? "data.holdout_fraction " + cfg.data().holdoutFraction() + " kept none of the samples out"
+                    : "data.eval_dirs " + cfg.data().evalDirs() + " hold none";
+            throw new TrainException("eval.every is " + cfg.eval().every() + " but there are no eval samples (" + where
+                    + "): raise data.holdout_fraction, set data.eval_dirs, or set eval.every=0");
+        }
         if (stats.pieces() == 0) {
             throw new TrainException("no trainable samples: every sample was dropped (see the counts above; raise data.seq_len or set data.overlong=split)");
         }

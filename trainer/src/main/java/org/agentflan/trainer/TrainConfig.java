@@ -106,6 +106,10 @@ public record TrainConfig(
         if (checkpoint.keep() <= 0) p.add("checkpoint.keep must be > 0, got " + checkpoint.keep());
         if (checkpoint.maxShardBytes() <= 0) p.add("checkpoint.max_shard_bytes must be > 0, got " + checkpoint.maxShardBytes());
         if (eval.every() < 0) p.add("eval.every must be >= 0 (0 = never), got " + eval.every());
+        if (eval.every() > 0 && data.evalDirs().isEmpty() && data.holdoutFraction() == 0) {
+            p.add("eval.every is " + eval.every() + " but there is no eval data: set data.eval_dirs or data.holdout_fraction,"
+                    + " or eval.every=0");
+        }
         if (eval.maxRows() <= 0) p.add("eval.max_rows must be > 0, got " + eval.maxRows());
         if (log.every() <= 0) p.add("log.every must be > 0, got " + log.every());
         if (nan.maxConsecutive() <= 0) p.add("nan.max_consecutive must be > 0, got " + nan.maxConsecutive());

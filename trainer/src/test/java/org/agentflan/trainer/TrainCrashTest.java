@@ -101,7 +101,9 @@ class TrainCrashTest {
         Path log = tmp.resolve("term.log");
         Process child = start(run, data, "step:1", log, "max_steps=6", "checkpoint.every=0");
         awaitLine(child, log, "PAUSED at step:1");
-        child.destroy(); // SIGTERM
+        // SIGTERM alone: Process.destroy() would also close the child's stdin, which releases the pause before the
+        // JVM has handled the signal.
+        child.toHandle().destroy();
         awaitLine(child, log, "received SIGTERM");
         release(child);
         assertTrue(child.waitFor(2, TimeUnit.MINUTES), "trainer did not exit after SIGTERM");

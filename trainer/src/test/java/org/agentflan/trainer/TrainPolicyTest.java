@@ -141,4 +141,20 @@ class TrainPolicyTest {
             assertTrue(out.toString().contains("taking over the stale lock of pid 999999 on host gone"), out.toString());
         }
     }
+
+    /** eval.every without eval data used to skip every evaluation without a word; it is refused at start. */
+    @Test
+    void evalEveryWithoutEvalDataIsRefusedAtStart() throws Exception {
+        Path data = TrainFixtures.dataDir(tmp);
+        org.agentflan.config.ConfigException none = assertThrows(org.agentflan.config.ConfigException.class,
+                () -> TrainConfig.load(null, TrainFixtures.tinyRun(data, "eval.every=5")));
+        assertTrue(none.getMessage().contains("eval.every is 5 but there is no eval data: set data.eval_dirs or"
+                + " data.holdout_fraction, or eval.every=0"), none.getMessage());
+        // 40 samples and a 0.1% holdout: the split keeps none out, which only the loaded data can tell.
+        TrainException empty = assertThrows(TrainException.class, () -> Train.run(new Train.Options(null,
+                TrainFixtures.tinyRun(data, "eval.every=5", "data.holdout_fraction=0.001"), tmp.resolve("noeval"),
+                null, null, null), QUIET));
+        assertTrue(empty.getMessage().contains("eval.every is 5 but there are no eval samples (data.holdout_fraction"
+                + " 0.001 kept none of the samples out)"), empty.getMessage());
+    }
 }

@@ -9,7 +9,8 @@ import java.util.Objects;
  *
  * <p>{@code line} locates the record inside {@code file}: for JSONL the 1-based line number; for a JSON-array
  * file the 0-based element index (as in {@code jq '.[i]'}); for a one-document file (ToolBench answer tree)
- * the 0-based {@code train_messages} entry, or -1 when the whole document is rejected.
+ * the 0-based {@code train_messages} entry, or -1 when the whole document is rejected. {@code kind} is a
+ * {@link RejectKind} key (what counts group by); {@code reason} the details.
  */
 public class Reject implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -20,17 +21,31 @@ public class Reject implements Serializable {
     private String file;
     private long line;
     private String source;
+    private String kind;
     private String reason;
     private String record;
 
     public Reject() {}
 
-    public Reject(String file, long line, String source, String reason, String record) {
+    public Reject(String file, long line, String source, RejectKind kind, String reason, String record) {
         this.file = file;
         this.line = line;
         this.source = source;
+        this.kind = kind.key();
         this.reason = reason;
         this.record = truncate(record);
+    }
+
+    /** The same reject at another line (a JSONL split's line turned into the file's). */
+    public Reject atLine(long newLine) {
+        Reject r = new Reject();
+        r.file = file;
+        r.line = newLine;
+        r.source = source;
+        r.kind = kind;
+        r.reason = reason;
+        r.record = record;
+        return r;
     }
 
     private static String truncate(String record) {
@@ -46,6 +61,8 @@ public class Reject implements Serializable {
     public void setLine(long line) { this.line = line; }
     public String getSource() { return source; }
     public void setSource(String source) { this.source = source; }
+    public String getKind() { return kind; }
+    public void setKind(String kind) { this.kind = kind; }
     public String getReason() { return reason; }
     public void setReason(String reason) { this.reason = reason; }
     public String getRecord() { return record; }
@@ -54,12 +71,12 @@ public class Reject implements Serializable {
     @Override
     public boolean equals(Object o) {
         return o instanceof Reject r && line == r.line && Objects.equals(file, r.file) && Objects.equals(source, r.source)
-                && Objects.equals(reason, r.reason) && Objects.equals(record, r.record);
+                && Objects.equals(kind, r.kind) && Objects.equals(reason, r.reason) && Objects.equals(record, r.record);
     }
 
     @Override
-    public int hashCode() { return Objects.hash(file, line, source, reason, record); }
+    public int hashCode() { return Objects.hash(file, line, source, kind, reason, record); }
 
     @Override
-    public String toString() { return file + ":" + line + " [" + source + "] " + reason; }
+    public String toString() { return file + ":" + line + " [" + source + "] " + kind + ": " + reason; }
 }

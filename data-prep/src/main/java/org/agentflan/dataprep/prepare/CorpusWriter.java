@@ -4,32 +4,38 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.regexp_extract;
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.ShardSchema;
 import org.agentflan.format.SourceCounts;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.RuntimeConfig;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import scala.Option;
 
 /**
  * Writes a prepared corpus: {@code shards/} (zstd Parquet, one row per sample, in the stage's deterministic
- * order), {@code rejects/} (JSON lines: file, line, source, reason, record) and, last, {@code manifest.json}.
- * Any earlier manifest is deleted first, so a run that dies half-way never looks complete. Paths go through
+ * order), {@code rejects/} (JSON lines: file, line, source, kind, reason, record) and, last, {@code manifest.json},
+ * into the staging folder of a {@link StagedOutput}, so a run that dies half-way never replaces a corpus. Paths go through
  * Hadoop's FileSystem, so the output may live on HDFS or an object store as well as on local disk.
  */
 public final class CorpusWriter {
@@ -38,19 +44,9 @@ public final class CorpusWriter {
 
     private CorpusWriter() {}
 
-    /** Deletes the manifest of a previous run in {@code output}; call before any work. */
-    public static void invalidate(SparkSession spark, String output) {
-        try {
-            Path manifest = new Path(output, Manifest.FILE_NAME);
-            FileSystem fs = manifest.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            fs.delete(manifest, false);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot clear the previous manifest in " + output, e);
-        }
-    }
-
     /**
-     * Per-source counts of the tokenize stage's output (candidates, emitted, truncated, tokens, loss tokens). This
+     * Per-source counts of the tokenize stage's output (candidates, emitted, truncated, tokens, loss tokens,
+     * markers in text). This
      * aggregation is the first action on {@code tokenized}, which should be persisted: it computes it once, and the
      * shard write, the sort's sampling pass and the rejects read it.
      *
@@ -58,11 +54,11 @@ public final class CorpusWriter {
      */
     public static Map<String, SourceCounts> countSamples(Dataset<Row> tokenized) {
         Map<String, SourceCounts> counts = new TreeMap<>();
-        for (Row r : tokenized.groupBy("source").agg(count(lit(1)), count(when(col("reject").isNull(), 1)),
+        for (Row r : tokenized.groupBy("source").agg(count(lit(1)), count(when(col("reject_kind").isNull(), 1)),
                 count(when(col("truncated"), 1)), coalesce(sum("num_tokens"), lit(0L)),
-                coalesce(sum("num_loss_tokens"), lit(0L))).collectAsList()) {
+                coalesce(sum("num_loss_tokens"), lit(0L)), count(when(col("markers"), 1))).collectAsList()) {
             counts.put(r.getString(0), new SourceCounts(0, 0, r.getLong(1), r.getLong(2), 0, new TreeMap<>(),
-                    r.getLong(3), r.getLong(4), r.getLong(5)));
+                    r.getLong(3), r.getLong(4), r.getLong(5), r.getLong(6)));
         }
         return counts;
     }
@@ -94,36 +90,56 @@ public final class CorpusWriter {
     }
 
     /**
-     * Writes the rejects of the readers and of the tokenize stage and returns their per-source counts by reason
-     * (reader rejects also count as read).
+     * Writes the rejects of the readers and of the tokenize stage and returns their per-source counts by kind
+     * (reader rejects also count as read). Each line: file, line, source, kind, reason, record (a reader reject's
+     * text, or a stage reject's sample id); a stage reject carries the file and line its conversation was read
+     * from (none for a negative, which is built by rule).
      *
-     * @param readerRejects rejects from the readers (file, line, source, reason, record); null when they had none
+     * @param readerRejects rejects from the readers (file, line, source, kind, reason, record); null when none
+     * @param splitFirstLines the first line of each JSONL split in its file (ReadResult#firstLineOfEachSplit)
      */
     public static Map<String, SourceCounts> writeRejects(Dataset<Row> tokenized, Dataset<Row> readerRejects,
-                                                         String output) {
+                                                         Map<String, Long> splitFirstLines, String output) {
         Map<String, SourceCounts> counts = new TreeMap<>();
         Path dir = new Path(output, REJECTS);
-        Dataset<Row> fromStage = tokenized.filter(col("reject").isNotNull()).select(lit(null).cast("string")
-                .as("file"), lit(-1L).as("line"), col("source"), col("reject").as("reason"), col("id").as("record"));
+        Dataset<Row> fromStage = stageRejects(tokenized, splitFirstLines).withColumn("from_reader", lit(false));
         if (readerRejects == null && fromStage.isEmpty()) {
             emptyDirectory(tokenized.sparkSession(), dir); // a JSON write and a histogram would find nothing
             return counts;
         }
         Dataset<Row> rejects = readerRejects == null ? fromStage
-                : readerRejects.select("file", "line", "source", "reason", "record").unionByName(fromStage);
-        rejects.coalesce(1).write().mode(SaveMode.Overwrite).json(dir.toString());
+                : readerRejects.select(col("file"), col("line"), col("source"), col("kind"), col("reason"),
+                        col("record"), lit(true).as("from_reader")).unionByName(fromStage);
+        rejects.drop("from_reader").coalesce(1).write().mode(SaveMode.Overwrite).json(dir.toString());
 
-        // Reasons may carry details after ':' ("over_length: 5000 tokens > ..."); the histogram keys on the kind.
-        // A reader reject (it names its file) is a record read that never became a conversation: it counts as read
-        // too; a tokenize-stage reject (no file) was counted as a candidate by countSamples.
-        for (Row r : rejects.groupBy(col("source"), regexp_extract(col("reason"), "^([^:]*)", 1).as("kind"),
-                col("file").isNotNull().as("from_reader")).count().collectAsList()) {
+        // A reader reject is a record read that never became a conversation: it counts as read too; a
+        // tokenize-stage reject was counted as a candidate by countSamples.
+        for (Row r : rejects.groupBy(col("source"), col("kind"), col("from_reader")).count().collectAsList()) {
             SourceCounts rejected = rejected(r.getString(1), r.getLong(3));
             counts.merge(r.getString(0), r.getBoolean(2)
-                    ? new SourceCounts(r.getLong(3), 0, 0, 0, rejected.rejected(), rejected.rejectedReasons(), 0, 0, 0)
-                    : rejected, SourceCounts::plus);
+                    ? new SourceCounts(r.getLong(3), 0, 0, 0, rejected.rejected(), rejected.rejectedReasons(), 0, 0, 0,
+                    0) : rejected, SourceCounts::plus);
         }
         return counts;
+    }
+
+    /**
+     * The tokenize stage's rejects as reject lines. A conversation read from a JSONL split knows its line within
+     * the split; the split's first line (known once the input has been parsed) makes it the line in the file.
+     */
+    private static Dataset<Row> stageRejects(Dataset<Row> tokenized, Map<String, Long> splitFirstLines) {
+        Dataset<Row> stage = tokenized.filter(col("reject_kind").isNotNull());
+        Column line = col("line");
+        if (!splitFirstLines.isEmpty()) {
+            List<Row> firsts = new ArrayList<>();
+            splitFirstLines.forEach((split, first) -> firsts.add(RowFactory.create(split, first)));
+            Dataset<Row> splits = tokenized.sparkSession().createDataFrame(firsts, new StructType()
+                    .add("split_key", DataTypes.StringType).add("first_line", DataTypes.LongType));
+            stage = stage.join(broadcast(splits), col("split").equalTo(col("split_key")), "left");
+            line = when(col("first_line").isNotNull(), col("first_line").plus(col("line")).minus(1)).otherwise(line);
+        }
+        return stage.select(col("file"), line.as("line"), col("source"), col("reject_kind").as("kind"),
+                col("reject").as("reason"), col("id").as("record"));
     }
 
     /** An empty directory with Spark's success marker, as a write of no rows leaves it. */
@@ -139,7 +155,7 @@ public final class CorpusWriter {
     }
 
     private static SourceCounts rejected(String kind, long n) {
-        return new SourceCounts(0, 0, 0, 0, n, new TreeMap<>(Map.of(kind, n)), 0, 0, 0);
+        return new SourceCounts(0, 0, 0, 0, n, new TreeMap<>(Map.of(kind, n)), 0, 0, 0, 0);
     }
 
     /** Writes the manifest, the mark of a complete run. */

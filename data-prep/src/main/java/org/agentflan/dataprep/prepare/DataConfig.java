@@ -8,19 +8,21 @@ import java.util.Set;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.config.Validatable;
 import org.agentflan.dataprep.source.SourceSpec;
-import org.agentflan.format.ChatTemplate;
+import org.agentflan.dataprep.tokenize.MarkersInText;
 import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.transform.CapabilityBalancerConfig;
 import org.agentflan.dataprep.transform.CapabilityTaggerConfig;
 import org.agentflan.dataprep.transform.FormatAlignmentConfig;
 import org.agentflan.dataprep.transform.NegativeSamplerConfig;
+import org.agentflan.format.ChatTemplate;
 
 /**
  * The data stage's config ({@code prepare --config FILE}); every key, its default and a one-line comment are in
  * {@code data-defaults.yaml} next to this class.
  */
 public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLength, OverLengthPolicy overLength,
-                         Template template, long seed, String output, int partitions, String sparkMaster,
+                         MarkersInText markersInText, Template template, long seed, String output, int partitions,
+                         String sparkMaster,
                          FormatAlignmentConfig formatAlignment, CapabilityTaggerConfig capabilityTagging,
                          CapabilityBalancerConfig capabilityBalance, NegativeSamplerConfig negatives)
         implements Validatable {

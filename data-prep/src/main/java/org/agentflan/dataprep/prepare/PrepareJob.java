@@ -1,16 +1,15 @@
 package org.agentflan.dataprep.prepare;
 
 import java.io.IOException;
-import java.nio.file.FileSystems;
-import java.nio.file.Files;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.nio.file.PathMatcher;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
+import java.util.function.Predicate;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.source.ConversationReader;
@@ -21,6 +20,7 @@ import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.SourceCounts;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -37,6 +37,18 @@ public final class PrepareJob {
     /** What a run produced, for the CLI summary and for tests. */
     public record Result(String output, Manifest manifest) {}
 
+    /**
+     * A run that failed after it started writing: the message is one line saying why and what the output holds
+     * (the previous corpus, untouched, or nothing); the cause keeps the details.
+     */
+    public static final class Failed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Failed(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private PrepareJob() {}
 
     /** spark-submit entry point: {@code --config FILE [--set key=value ...]}. */
@@ -51,8 +63,12 @@ public final class PrepareJob {
                         + "'; usage: PrepareJob --config FILE [--set key=value ...]");
             }
         }
-        Result result = run(DataConfig.load(config, overrides));
-        System.out.println(summary(result));
+        try {
+            System.out.println(summary(run(DataConfig.load(config, overrides))));
+        } catch (Failed e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(1);
+        }
     }
 
     /** Checks, starts Spark (unless spark-submit did), runs, stops the session it started. */
@@ -72,44 +88,78 @@ public final class PrepareJob {
     }
 
     /**
-     * Fails fast, naming the key or file, on what would otherwise fail deep inside a Spark job: a missing input,
-     * an unreadable tokenizer.
+     * Fails fast, naming the key or file, on what would otherwise fail deep inside a Spark job or go wrong
+     * silently: an input that matches no file, a file two sources read, an unreadable tokenizer or one that is
+     * not Llama-2's, an output that is not a corpus folder.
      */
     public static void preflight(DataConfig cfg) {
-        List<String> problems = new ArrayList<>();
-        for (int i = 0; i < cfg.sources().size(); i++) {
-            SourceSpec s = cfg.sources().get(i);
-            String missing = missingLocalInput(s.path());
-            if (missing != null) {
-                problems.add("sources[" + i + "] '" + s.name() + "': " + missing);
-            }
-        }
+        // Remote inputs are listed when the run starts, with the session's file system settings.
+        List<String> problems = inputProblems(cfg.sources(), s -> !isRemote(s.path()), new Configuration());
         try {
-            Llama2Tokenizer.shared(Path.of(cfg.tokenizer()));
+            // generate's own rule: the assistant end marker is one token that decodes back to it.
+            ChatTemplate.assistantEndId(Llama2Tokenizer.shared(Path.of(cfg.tokenizer())));
         } catch (IllegalArgumentException e) {
             problems.add("tokenizer: " + e.getMessage());
+        }
+        String output = outputProblem(cfg.output());
+        if (output != null) {
+            problems.add(output);
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n  ", problems));
         }
     }
 
-    /** Null when the path (a file, a directory or a glob; local paths only) matches something. */
-    static String missingLocalInput(String path) {
-        if (path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !path.startsWith("file:")) {
-            return null; // remote file systems are checked by the reader
+    /** Null when a run may write the (local) output folder; remote ones are checked when the run starts. */
+    private static String outputProblem(String output) {
+        if (isRemote(output)) {
+            return null;
         }
-        String local = path.startsWith("file:") ? path.replaceFirst("^file:(//)?", "") : path;
-        if (!local.contains("*") && !local.contains("?") && !local.contains("[") && !local.contains("{")) {
-            return Files.exists(Path.of(local)) ? null : "input " + local + " does not exist";
-        }
-        Path dir = Path.of(local).getParent() == null ? Path.of(".") : Path.of(local).getParent();
-        PathMatcher glob = FileSystems.getDefault().getPathMatcher("glob:" + Path.of(local).getFileName());
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.anyMatch(f -> glob.matches(f.getFileName())) ? null : "no file matches " + local;
+        try {
+            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+            org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(new Configuration());
+            return StagedOutput.notReplaceable(fs, fs.makeQualified(out));
         } catch (IOException e) {
-            return "no file matches " + local + " (" + e.getMessage() + ")";
+            return "cannot inspect output " + output + ": " + e.getMessage();
         }
+    }
+
+    private static boolean isRemote(String path) {
+        return path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !path.startsWith("file:");
+    }
+
+    /**
+     * Problems with the inputs of the sources {@code which} selects, found by listing them as the readers will: a
+     * path that matches no file or cannot be listed, and a file that two sources read (its records would be
+     * counted, mixed and trained on twice), reported once per pair of sources.
+     */
+    static List<String> inputProblems(List<SourceSpec> sources, Predicate<SourceSpec> which, Configuration conf) {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> readBy = new HashMap<>();
+        Map<String, List<String>> shared = new TreeMap<>(); // "'a' and 'b'" -> the files both read
+        for (int i = 0; i < sources.size(); i++) {
+            SourceSpec s = sources.get(i);
+            if (!which.test(s)) {
+                continue;
+            }
+            List<String> files;
+            try {
+                files = ConversationReader.inputFiles(s, conf);
+            } catch (IllegalArgumentException | UncheckedIOException e) {
+                problems.add("sources[" + i + "]: " + e.getMessage());
+                continue;
+            }
+            for (String file : files) {
+                String other = readBy.putIfAbsent(file, s.name());
+                if (other != null) {
+                    shared.computeIfAbsent("'" + other + "' and '" + s.name() + "'", k -> new ArrayList<>()).add(file);
+                }
+            }
+        }
+        shared.forEach((pair, files) -> problems.add("sources " + pair + " both read " + files.size()
+                + (files.size() == 1 ? " file: " : " files, e.g. ") + files.get(0)
+                + " (list each data folder or file in one source only)"));
+        return problems;
     }
 
     /** Runs on a session the caller owns (tests, notebooks). */
@@ -119,8 +169,15 @@ public final class PrepareJob {
         StageProgress progress = new StageProgress();
         spark.sparkContext().addSparkListener(progress);
         Dataset<Row> tokenized = null;
+        // Everything is written beside the previous corpus and swapped in only once complete.
+        StagedOutput staged = StagedOutput.begin(spark.sparkContext().hadoopConfiguration(), cfg.output());
+        String output = staged.path();
         try {
-            CorpusWriter.invalidate(spark, cfg.output());
+            List<String> remote = inputProblems(cfg.sources(), s -> isRemote(s.path()),
+                    spark.sparkContext().hadoopConfiguration());
+            if (!remote.isEmpty()) {
+                throw new IllegalArgumentException(String.join("; ", remote));
+            }
             List<ReadResult> reads = new ArrayList<>();
             for (SourceSpec spec : cfg.sources()) {
                 reads.add(ConversationReader.read(spark, spec));
@@ -132,7 +189,7 @@ public final class PrepareJob {
             ReadResult input = ReadResult.union(reads);
             Dataset<Conversation> transformed = AgentFlanTransforms.apply(input.conversations(), cfg);
             TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),
-                    cfg.overLength(), cfg.template().eos());
+                    cfg.overLength(), cfg.template().eos(), cfg.markersInText());
             tokenized = TokenizeStage.tokenize(transformed, settings, cfg.seed()).persist(StorageLevel.MEMORY_AND_DISK());
             Map<String, SourceCounts> sources = CorpusWriter.countSamples(tokenized);
 
@@ -144,12 +201,12 @@ public final class PrepareJob {
                 System.err.printf("prepare: source %s: %d conversations, %d rejected records%n", spec.name(),
                         c.conversations(), c.rejects());
                 sources.merge(spec.name(), new SourceCounts(c.conversations(), c.conversations(), 0, 0, 0,
-                        new TreeMap<>(), 0, 0, 0), SourceCounts::plus);
+                        new TreeMap<>(), 0, 0, 0, 0), SourceCounts::plus);
                 readerRejects += c.rejects();
             }
-            CorpusWriter.writeShards(tokenized, cfg.partitions(), cfg.output());
+            CorpusWriter.writeShards(tokenized, cfg.partitions(), output);
             Map<String, SourceCounts> rejected = CorpusWriter.writeRejects(tokenized,
-                    readerRejects > 0 ? input.rejects().toDF() : null, cfg.output());
+                    readerRejects > 0 ? input.rejects().toDF() : null, input.firstLineOfEachSplit(), output);
             rejected.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
 
             SourceCounts totals = sources.values().stream().reduce(SourceCounts.empty(), SourceCounts::plus);
@@ -158,8 +215,14 @@ public final class PrepareJob {
                     Llama2Tokenizer.shared(Path.of(cfg.tokenizer())).sha256(), cfg.seed(), cfg.maxLength(),
                     cfg.template().eos(), cfg.overLength().key(), Instant.now().toString(), seconds, sources, totals,
                     ConfigLoader.toTree(cfg));
-            CorpusWriter.writeManifest(spark, cfg.output(), manifest);
+            CorpusWriter.writeManifest(spark, output, manifest);
+            staged.commit();
             return new Result(cfg.output(), manifest);
+        } catch (RuntimeException e) {
+            staged.abandon();
+            throw new Failed("prepare failed, " + (staged.replacesExisting() ? cfg.output()
+                    + " still holds the previous corpus" : "nothing was written to " + cfg.output()) + ": "
+                    + oneLine(e), e);
         } finally {
             if (tokenized != null) {
                 tokenized.unpersist();
@@ -168,13 +231,36 @@ public final class PrepareJob {
         }
     }
 
+    /**
+     * The first line of a failure's message, plus its root cause when that says something more (a Spark job
+     * failure wraps the executor's exception, e.g. "No space left on device").
+     */
+    static String oneLine(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String top = firstLine(e);
+        String cause = firstLine(root);
+        if (root == e || top.contains(cause)) {
+            return top;
+        }
+        return top + " (" + root.getClass().getSimpleName() + ": " + cause + ")";
+    }
+
+    private static String firstLine(Throwable e) {
+        String message = e.getMessage();
+        String line = message == null ? "" : message.strip().lines().findFirst().orElse("");
+        return line.isEmpty() ? e.getClass().getSimpleName() : line;
+    }
+
     /** One paragraph a person reads at the end of a run. */
     public static String summary(Result result) {
         SourceCounts t = result.manifest().totals();
         double s = result.manifest().seconds();
         return String.format("prepare: wrote %d samples (%d tokens, %d carry loss) to %s in %.1f s (%.0f tokens/s);"
-                        + " read %d records, rejected %d %s, truncated %d",
+                        + " read %d records, rejected %d %s, truncated %d, %d with template markers in their text",
                 t.emitted(), t.tokens(), t.lossTokens(), result.output(), s, t.tokens() / Math.max(s, 1e-9),
-                t.read(), t.rejected(), t.rejectedReasons(), t.truncated());
+                t.read(), t.rejected(), t.rejectedReasons(), t.truncated(), t.markersInText());
     }
 }

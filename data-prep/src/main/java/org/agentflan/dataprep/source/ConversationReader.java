@@ -8,10 +8,12 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
+import java.util.TreeSet;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Reject;
+import org.agentflan.dataprep.model.RejectKind;
+import org.agentflan.dataprep.util.LoneSurrogates;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -78,6 +80,19 @@ public final class ConversationReader {
     }
 
     /**
+     * The files a source reads, as the reader lists them (qualified URIs, sorted): a file; every file under a
+     * folder, folders of folders included (ToolBench's {@code answer/G1_answer/...}); or every file a glob
+     * matches, wildcards in folder names included ({@code data/G*_answer/*.json}). Names starting with '.' or '_'
+     * inside a folder (hidden files, Spark's {@code _SUCCESS}) are skipped.
+     *
+     * @throws IllegalArgumentException when the path matches no file
+     * @throws UncheckedIOException when the path cannot be listed
+     */
+    public static List<String> inputFiles(SourceSpec spec, Configuration conf) {
+        return InputFiles.resolve(spec, conf).paths().stream().map(Path::toString).toList();
+    }
+
+    /**
      * A conversation or a reject (the other is null); one record may give several of either. {@code split}: for a
      * reject from a JSONL split, the split's key, its line then being counted from the split's start; else null.
      */
@@ -98,14 +113,22 @@ public final class ConversationReader {
             this.split = split;
         }
 
+        /** Keeps the conversation, with where it was read, unless its text holds a lone surrogate. */
         @Override
-        public void accept(Conversation conversation) {
+        public void accept(long line, Conversation conversation) {
+            String invalid = LoneSurrogates.in(conversation.getId(), conversation.getTurns());
+            if (invalid != null) {
+                reject(line, RejectKind.INVALID_UNICODE, invalid);
+                return;
+            }
+            conversation.setOrigin(record.file(), line, split);
             out.add(ReadOutcome.of(conversation));
         }
 
         @Override
-        public void reject(long line, String reason) {
-            out.add(new ReadOutcome(null, new Reject(record.file(), line, record.source(), reason, record.text()), split));
+        public void reject(long line, RejectKind kind, String reason) {
+            out.add(new ReadOutcome(null, new Reject(record.file(), line, record.source(), kind, reason, record.text()),
+                    split));
         }
     }
 
@@ -115,13 +138,13 @@ public final class ConversationReader {
         try {
             parser.parse(Json.parse(record.text()), record, sink);
         } catch (BadRecordException e) {
-            sink.reject(record.line(), e.getMessage());
+            sink.reject(record.line(), e.kind(), e.getMessage());
         }
         return sink.out;
     }
 
     private static ReadOutcome invalidUtf8(RawRecord record, long byteOffset, String of, String split) {
-        return new ReadOutcome(null, new Reject(record.file(), record.line(), record.source(),
+        return new ReadOutcome(null, new Reject(record.file(), record.line(), record.source(), RejectKind.INVALID_UTF8,
                 "invalid UTF-8 at byte " + byteOffset + " of the " + of, record.text()), split);
     }
 
@@ -251,7 +274,7 @@ public final class ConversationReader {
                     try {
                         parser.parse(element, record, sink);
                     } catch (BadRecordException e) {
-                        sink.reject(index, "element [" + index + "]: " + e.getMessage());
+                        sink.reject(index, e.kind(), e.getMessage());
                     }
                     out.addAll(sink.out);
                 }
@@ -260,7 +283,8 @@ public final class ConversationReader {
         } catch (JsonProcessingException e) {
             String rest = text.substring((int) Math.min(text.length(), Math.max(0, e.getLocation() == null ? 0
                     : e.getLocation().getCharOffset() - 200)));
-            out.add(new ReadOutcome(null, new Reject(file, index, source, "malformed JSON array at element [" + index
+            out.add(new ReadOutcome(null, new Reject(file, index, source, RejectKind.MALFORMED_JSON,
+                    "malformed JSON array at element [" + index
                     + "], line " + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + " of the file: "
                     + e.getOriginalMessage() + "; the rest of the file cannot be read", rest), null));
         } catch (IOException e) {
@@ -305,16 +329,11 @@ public final class ConversationReader {
                 Path path = new Path(spec.path());
                 FileSystem fs = path.getFileSystem(conf);
                 FileStatus[] matches = fs.globStatus(path);
-                List<Path> files = new ArrayList<>();
+                TreeSet<Path> files = new TreeSet<>(); // sorted, and a file two glob branches match is read once
                 if (matches != null) {
                     for (FileStatus match : matches) {
                         if (match.isDirectory()) {
-                            for (FileStatus child : fs.listStatus(match.getPath())) {
-                                String n = child.getPath().getName();
-                                if (child.isFile() && !n.startsWith(".") && !n.startsWith("_")) {
-                                    files.add(child.getPath());
-                                }
-                            }
+                            addFilesUnder(fs, match.getPath(), files);
                         } else {
                             files.add(match.getPath());
                         }
@@ -324,10 +343,25 @@ public final class ConversationReader {
                     throw new IllegalArgumentException("source '" + spec.name() + "': no input file matches path '"
                             + spec.path() + "' (check the path, or give a directory or a glob such as data/*.jsonl)");
                 }
-                Collections.sort(files);
-                return new InputFiles(files, fs.makeQualified(baseDir(path, fs)).toString());
+                return new InputFiles(new ArrayList<>(files), fs.makeQualified(baseDir(path, fs)).toString());
             } catch (IOException e) {
-                throw new UncheckedIOException("source '" + spec.name() + "': cannot list " + spec.path(), e);
+                throw new UncheckedIOException("source '" + spec.name() + "': cannot list " + spec.path() + ": "
+                        + e.getMessage(), e);
+            }
+        }
+
+        /** Every file under {@code dir}, in folders of any depth, but for hidden and '_' names. */
+        private static void addFilesUnder(FileSystem fs, Path dir, TreeSet<Path> files) throws IOException {
+            for (FileStatus child : fs.listStatus(dir)) {
+                String n = child.getPath().getName();
+                if (n.startsWith(".") || n.startsWith("_")) {
+                    continue;
+                }
+                if (child.isDirectory()) {
+                    addFilesUnder(fs, child.getPath(), files);
+                } else if (child.isFile()) {
+                    files.add(child.getPath());
+                }
             }
         }
 

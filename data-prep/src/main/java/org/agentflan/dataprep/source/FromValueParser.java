@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
 
 /**
@@ -45,7 +46,7 @@ final class FromValueParser implements RecordParser {
             String from = Json.requiredText(turn, "from", path);
             String role = roles.get(from);
             if (role == null) {
-                throw new BadRecordException("field '" + path + ".from' has unknown value '" + from + "' (expected one of "
+                throw new BadRecordException(RejectKind.BAD_FIELD, "field '" + path + ".from' has unknown value '" + from + "' (expected one of "
                         + String.join(", ", roles.keySet().stream().sorted().toList()) + ")");
             }
             String value = Json.requiredText(turn, "value", path);
@@ -56,7 +57,7 @@ final class FromValueParser implements RecordParser {
             String content = from.equals("function") ? OBSERVATION_PREFIX + value : value;
             turns.add(new Turn(role, content, loss, null));
         }
-        sink.accept(RecordParser.checked(id != null ? id : RecordParser.contentId(record, root), record.source(), turns,
+        sink.accept(record.line(), RecordParser.checked(id != null ? id : RecordParser.contentId(record, root), record.source(), turns,
                 "conversations"));
     }
 }

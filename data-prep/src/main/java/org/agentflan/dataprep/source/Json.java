@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import org.agentflan.dataprep.model.RejectKind;
 
 /** Jackson set up once per JVM for parsing inputs, plus typed field access whose errors name the field. */
 final class Json {
@@ -31,7 +32,7 @@ final class Json {
             return MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr();
-            throw new BadRecordException("malformed JSON" + where + ": " + e.getOriginalMessage());
+            throw new BadRecordException(RejectKind.MALFORMED_JSON, "malformed JSON" + where + ": " + e.getOriginalMessage());
         }
     }
 
@@ -53,7 +54,7 @@ final class Json {
 
     static void requireObject(JsonNode node, String path) throws BadRecordException {
         if (node == null || !node.isObject()) {
-            throw new BadRecordException((path.isEmpty() ? "record" : "'" + path + "'") + " must be a JSON object, got "
+            throw new BadRecordException(RejectKind.BAD_FIELD, (path.isEmpty() ? "record" : "'" + path + "'") + " must be a JSON object, got "
                     + kind(node));
         }
     }
@@ -61,7 +62,7 @@ final class Json {
     static JsonNode required(JsonNode object, String field, String path) throws BadRecordException {
         JsonNode value = object.get(field);
         if (value == null || value.isNull()) {
-            throw new BadRecordException("missing field '" + join(path, field) + "'");
+            throw new BadRecordException(RejectKind.BAD_FIELD, "missing field '" + join(path, field) + "'");
         }
         return value;
     }
@@ -69,7 +70,7 @@ final class Json {
     static String requiredText(JsonNode object, String field, String path) throws BadRecordException {
         JsonNode value = required(object, field, path);
         if (!value.isTextual()) {
-            throw new BadRecordException("field '" + join(path, field) + "' must be a string, got " + kind(value));
+            throw new BadRecordException(RejectKind.BAD_FIELD, "field '" + join(path, field) + "' must be a string, got " + kind(value));
         }
         return value.textValue();
     }
@@ -77,7 +78,7 @@ final class Json {
     static JsonNode requiredArray(JsonNode object, String field, String path) throws BadRecordException {
         JsonNode value = required(object, field, path);
         if (!value.isArray()) {
-            throw new BadRecordException("field '" + join(path, field) + "' must be an array, got " + kind(value));
+            throw new BadRecordException(RejectKind.BAD_FIELD, "field '" + join(path, field) + "' must be an array, got " + kind(value));
         }
         return value;
     }
@@ -89,7 +90,7 @@ final class Json {
             return fallback;
         }
         if (!value.isBoolean()) {
-            throw new BadRecordException("field '" + join(path, field) + "' must be a boolean, got " + kind(value));
+            throw new BadRecordException(RejectKind.BAD_FIELD, "field '" + join(path, field) + "' must be a boolean, got " + kind(value));
         }
         return value.booleanValue();
     }
@@ -104,7 +105,7 @@ final class Json {
             String id = value.asText();
             return id.isEmpty() ? null : id;
         }
-        throw new BadRecordException("field 'id' must be a string, got " + kind(value));
+        throw new BadRecordException(RejectKind.BAD_FIELD, "field 'id' must be a string, got " + kind(value));
     }
 
     static String join(String path, String field) {

@@ -80,8 +80,7 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
 
     private static Reject numbered(ConversationReader.ReadOutcome o, Map<String, Long> firstLine) {
         Reject r = o.reject();
-        return o.split() == null ? r : new Reject(r.getFile(), firstLine.get(o.split()) + r.getLine() - 1,
-                r.getSource(), r.getReason(), r.getRecord());
+        return o.split() == null ? r : r.atLine(firstLine.get(o.split()) + r.getLine() - 1);
     }
 
     /** Both counts per source (every configured source, zeros included). */
@@ -100,8 +99,11 @@ public record ReadResult(SparkSession spark, JavaRDD<ConversationReader.ReadOutc
         return out;
     }
 
-    /** The 1-based line in its file where each JSONL split starts: its file's earlier splits' lines, plus one. */
-    private Map<String, Long> firstLineOfEachSplit() {
+    /**
+     * The 1-based line in its file where each JSONL split starts (its file's earlier splits' lines, plus one), by
+     * split key: a record's line in its file is this plus its line in the split, minus one.
+     */
+    public Map<String, Long> firstLineOfEachSplit() {
         Map<String, TreeMap<Long, Long>> splitsByFile = new HashMap<>();
         for (SourceRead s : tallied()) {
             for (ReadTally.Part p : s.tally().value().values()) {

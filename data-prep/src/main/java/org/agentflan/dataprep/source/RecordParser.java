@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.Serializable;
 import java.util.List;
 import org.agentflan.dataprep.model.Conversation;
+import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.util.StableHash;
 
@@ -31,10 +32,10 @@ interface RecordParser extends Serializable {
     /** The final checks every conversation passes: non-empty and at least one turn to learn from. */
     static Conversation checked(String id, String source, List<Turn> turns, String field) throws BadRecordException {
         if (turns.isEmpty()) {
-            throw new BadRecordException("empty conversation: field '" + field + "' has no turns");
+            throw new BadRecordException(RejectKind.EMPTY_CONVERSATION, "empty conversation: field '" + field + "' has no turns");
         }
         if (turns.stream().noneMatch(Turn::isLoss)) {
-            throw new BadRecordException("no turn carries loss in '" + field + "' (nothing to train on)");
+            throw new BadRecordException(RejectKind.NO_LOSS_TURN, "no turn carries loss in '" + field + "' (nothing to train on)");
         }
         return new Conversation(id, source, turns);
     }

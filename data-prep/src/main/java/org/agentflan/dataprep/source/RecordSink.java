@@ -1,11 +1,14 @@
 package org.agentflan.dataprep.source;
 
 import org.agentflan.dataprep.model.Conversation;
+import org.agentflan.dataprep.model.RejectKind;
 
-/** Where a parser puts what it makes of one raw record: conversations, and rejects for parts it could not use. */
+/**
+ * Where a parser puts what it makes of one raw record: conversations, and rejects for parts it could not use,
+ * each at its locator (see Reject#line: the record's own, or e.g. one ToolBench train_messages entry).
+ */
 interface RecordSink {
-    void accept(Conversation conversation);
+    void accept(long line, Conversation conversation);
 
-    /** A reject for part of the record (e.g. one ToolBench train_messages entry), at the given locator. */
-    void reject(long line, String reason);
+    void reject(long line, RejectKind kind, String reason);
 }

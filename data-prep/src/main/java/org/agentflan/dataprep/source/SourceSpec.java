@@ -11,7 +11,8 @@ import org.agentflan.config.Validatable;
  * One configured input. In YAML (a list item under the data config's {@code sources}):
  * <pre>
  * - name: toolbench          # unique; the unit of mixing, manifest counts and rejects
- *   path: data/toolbench/    # a file, a directory (every file in it), or a glob such as data/*.jsonl
+ *   path: data/toolbench/    # a file, a folder (every file in it and its subfolders), or a glob such as
+ *                            # data/*.jsonl or data/G*_answer/*.json
  *   format: toolbench_raw    # agent_flan | agent_instruct | toolbench_raw | toolllama | sharegpt
  *   weight: 1.0              # mixing weight: 0.5 keeps half, 2.5 emits every record 2 or 3 times
  * </pre>

@@ -3,6 +3,7 @@ package org.agentflan.dataprep.source;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
 
 /**
@@ -23,16 +24,16 @@ final class ToolBenchRawParser implements RecordParser {
         Json.requireObject(answer, "answer_generation");
         JsonNode valid = Json.required(answer, "valid_data", "answer_generation");
         if (!valid.isBoolean()) {
-            throw new BadRecordException("field 'answer_generation.valid_data' must be a boolean, got " + Json.kind(valid));
+            throw new BadRecordException(RejectKind.BAD_FIELD, "field 'answer_generation.valid_data' must be a boolean, got " + Json.kind(valid));
         }
         if (!valid.booleanValue()) {
-            throw new BadRecordException("answer_generation.valid_data is false (ToolBench marks this answer tree"
+            throw new BadRecordException(RejectKind.MARKED_INVALID, "answer_generation.valid_data is false (ToolBench marks this answer tree"
                     + " unusable; skipped as the ToolLLaMA preprocessing does)");
         }
         JsonNode functions = Json.requiredArray(answer, "function", "answer_generation");
         JsonNode entries = Json.requiredArray(answer, "train_messages", "answer_generation");
         if (entries.isEmpty()) {
-            throw new BadRecordException("field 'answer_generation.train_messages' is empty (no trajectory to train on)");
+            throw new BadRecordException(RejectKind.EMPTY_CONVERSATION, "field 'answer_generation.train_messages' is empty (no trajectory to train on)");
         }
         String systemSuffix = ReActPrompt.FORMAT_INSTRUCTION + ReActPrompt.FUNCTIONS_HEADER + Json.compact(functions);
         for (int i = 0; i < entries.size(); i++) {
@@ -40,12 +41,12 @@ final class ToolBenchRawParser implements RecordParser {
             try {
                 JsonNode entry = entries.get(i);
                 if (!entry.isArray()) {
-                    throw new BadRecordException("'" + path + "' must be an array of messages, got " + Json.kind(entry));
+                    throw new BadRecordException(RejectKind.BAD_FIELD, "'" + path + "' must be an array of messages, got " + Json.kind(entry));
                 }
                 List<Turn> turns = toReAct(entry, path, systemSuffix);
-                sink.accept(RecordParser.checked(record.file() + "#" + i, record.source(), turns, path));
+                sink.accept(i, RecordParser.checked(record.file() + "#" + i, record.source(), turns, path));
             } catch (BadRecordException e) {
-                sink.reject(i, e.getMessage());
+                sink.reject(i, e.kind(), e.getMessage());
             }
         }
     }
@@ -78,7 +79,7 @@ final class ToolBenchRawParser implements RecordParser {
                         carriedThought = null;
                     }
                 }
-                default -> throw new BadRecordException("field '" + at + ".role' has unknown role '" + role
+                default -> throw new BadRecordException(RejectKind.BAD_FIELD, "field '" + at + ".role' has unknown role '" + role
                         + "' (expected system, user, assistant or function)");
             }
         }
@@ -94,7 +95,7 @@ final class ToolBenchRawParser implements RecordParser {
             return null;
         }
         if (!value.isTextual()) {
-            throw new BadRecordException("field '" + Json.join(path, field) + "' must be a string or null, got "
+            throw new BadRecordException(RejectKind.BAD_FIELD, "field '" + Json.join(path, field) + "' must be a string or null, got "
                     + Json.kind(value));
         }
         return value.textValue().isBlank() ? null : value.textValue().strip();

@@ -1,6 +1,7 @@
 package org.agentflan.dataprep.tokenize;
 
 import java.util.List;
+import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.format.ChatTemplate;
 import org.agentflan.format.Llama2Tokenizer;
@@ -10,52 +11,57 @@ import org.agentflan.format.Llama2Tokenizer;
  * once, and derive the loss mask from character offsets (a token carries loss iff all of its characters lie
  * inside a loss span). BOS starts every sample; EOS follows when configured and carries loss when the last
  * turn does. Tokenizing the whole text, not turn by turn, gives the ids the model sees at inference, where
- * SentencePiece merges across marker boundaries.
+ * SentencePiece merges across marker boundaries. A template marker inside a turn's text is rejected or kept as
+ * {@link MarkersInText} says.
  */
 public final class SampleEncoder {
-    /** Reject reasons written to rejects/ and counted in the manifest. */
-    public static final String OVER_LENGTH = "over_length";
-    public static final String NO_LOSS_TURN = "no_loss_turn";
-    public static final String EMPTY_CONVERSATION = "empty_conversation";
-
     private final Llama2Tokenizer tokenizer;
     private final int maxLength;
     private final OverLengthPolicy policy;
     private final boolean eos;
+    private final MarkersInText markers;
 
-    public SampleEncoder(Llama2Tokenizer tokenizer, int maxLength, OverLengthPolicy policy, boolean eos) {
+    public SampleEncoder(Llama2Tokenizer tokenizer, int maxLength, OverLengthPolicy policy, boolean eos,
+                         MarkersInText markers) {
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
         this.policy = policy;
         this.eos = eos;
+        this.markers = markers;
     }
 
-    /** The sample, or a rejection with its reason; never throws on content. */
+    /** The sample, or a rejection with its kind and reason; never throws on content. */
     public Result encode(List<Turn> turns) {
         if (turns == null || turns.isEmpty()) {
-            return Result.rejected(EMPTY_CONVERSATION);
+            return Result.rejected(RejectKind.EMPTY_CONVERSATION, "no turns", false);
         }
         int lastLoss = lastLossTurn(turns, turns.size());
         if (lastLoss < 0) {
-            return Result.rejected(NO_LOSS_TURN);
+            return Result.rejected(RejectKind.NO_LOSS_TURN, "no turn carries loss (nothing to learn)", false);
         }
+        String marker = MarkersInText.find(turns);
+        if (marker != null && markers == MarkersInText.REJECT) {
+            return Result.rejected(RejectKind.MARKER_IN_TEXT, marker, true);
+        }
+        boolean hasMarker = marker != null;
         Sample full = encodeTurns(turns);
         if (full.length() <= maxLength) {
-            return Result.of(full, false);
+            return Result.of(full, false, hasMarker);
         }
         if (policy == OverLengthPolicy.DROP) {
-            return Result.rejected(OVER_LENGTH + ": " + full.length() + " tokens > max_length " + maxLength);
+            return Result.rejected(RejectKind.OVER_LENGTH, full.length() + " tokens > max_length " + maxLength,
+                    hasMarker);
         }
         // Cut after a loss turn. Re-encode each candidate prefix: merges across the cut (e.g. "\n " + "<")
         // mean a prefix of the full encoding is not the encoding of the prefix.
         for (int end = lastLossTurn(turns, turns.size()); end >= 0; end = lastLossTurn(turns, end)) {
             Sample cut = encodeTurns(turns.subList(0, end + 1));
             if (cut.length() <= maxLength) {
-                return Result.of(cut, true);
+                return Result.of(cut, true, hasMarker);
             }
         }
-        return Result.rejected(OVER_LENGTH + ": " + full.length() + " tokens > max_length " + maxLength
-                + " and no prefix ending in a loss turn fits");
+        return Result.rejected(RejectKind.OVER_LENGTH, full.length() + " tokens > max_length " + maxLength
+                + " and no prefix ending in a loss turn fits", hasMarker);
     }
 
     /** Index of the last loss turn before {@code end} (exclusive), or -1. */
@@ -104,14 +110,19 @@ public final class SampleEncoder {
         }
     }
 
-    /** Exactly one of sample and rejectReason is set; truncated tells whether turns were cut. */
-    public record Result(Sample sample, String rejectReason, boolean truncated) {
-        static Result of(Sample sample, boolean truncated) {
-            return new Result(sample, null, truncated);
+    /**
+     * Either a sample, or a reject kind with its reason; {@code truncated} tells whether turns were cut, and
+     * {@code markersInText} whether a turn's text holds a template marker (kept or rejected, see
+     * {@link MarkersInText}).
+     */
+    public record Result(Sample sample, RejectKind rejectKind, String rejectReason, boolean truncated,
+                         boolean markersInText) {
+        static Result of(Sample sample, boolean truncated, boolean markersInText) {
+            return new Result(sample, null, null, truncated, markersInText);
         }
 
-        static Result rejected(String reason) {
-            return new Result(null, reason, false);
+        static Result rejected(RejectKind kind, String reason, boolean markersInText) {
+            return new Result(null, kind, reason, false, markersInText);
         }
     }
 }

@@ -14,7 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
+import org.agentflan.dataprep.util.LoneSurrogates;
 import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.format.ShardSchema;
 
@@ -58,17 +60,22 @@ public final class TextTools {
     /**
      * Agent-FLAN release records ({@code {"id", "conversation": [{"role", "content", "loss"}]}}) in, per line
      * {@code {"input_ids": [...], "loss_mask": [...]}} out exactly as in a shard (or a human view with loss tokens
-     * highlighted when {@code pretty} is set); returns the record count.
+     * highlighted when {@code pretty} is set), or {@code {"id", "rejected": kind, "reason"}} for a record prepare
+     * would reject; returns the record count.
      */
     public static long render(Path input, SampleEncoder encoder, Highlight pretty, PrintStream out) {
         return eachLine(input, (line, text) -> {
             JsonNode root = parse(input, line, text);
             List<Turn> turns = turns(input, line, root);
-            SampleEncoder.Result result = encoder.encode(turns);
             String id = root.path("id").asText("line " + line);
-            if (result.rejectReason() != null) {
-                ObjectNode rejected = JSON.createObjectNode().put("id", id).put("rejected", result.rejectReason());
-                out.println(pretty == null ? rejected.toString() : "# " + id + ": rejected: " + result.rejectReason());
+            // As the reader does: text that is no characters is rejected before anything encodes it.
+            String invalid = LoneSurrogates.in(id, turns);
+            SampleEncoder.Result result = invalid != null ? null : encoder.encode(turns);
+            if (invalid != null || result.rejectKind() != null) {
+                String kind = invalid != null ? RejectKind.INVALID_UNICODE.key() : result.rejectKind().key();
+                String reason = invalid != null ? invalid : result.rejectReason();
+                ObjectNode rejected = JSON.createObjectNode().put("id", id).put("rejected", kind).put("reason", reason);
+                out.println(pretty == null ? rejected.toString() : "# " + id + ": rejected (" + kind + "): " + reason);
                 return;
             }
             SampleEncoder.Sample sample = result.sample();

@@ -41,17 +41,24 @@ public final class TokenizeStage {
 
     /**
      * A tokenized conversation: the shard columns (arrays null when rejected), the sort key's two hashes, and the
-     * outcome: {@code truncated}, and {@code reject} (null when emitted).
+     * outcome: {@code truncated}, {@code markers} (a turn's text holds a template marker), and for a reject (both
+     * null when emitted) its {@code reject_kind} (a RejectKind key) and {@code reject} reason with where the
+     * conversation was read ({@code file}, {@code line}, {@code split}: see Conversation).
      */
     public static final StructType TOKENIZED_SCHEMA = new StructType(SCHEMA.fields())
             .add("sort_hash", DataTypes.LongType, false)
             .add("content_hash", DataTypes.LongType, false)
             .add("truncated", DataTypes.BooleanType, false)
-            .add("reject", DataTypes.StringType);
+            .add("markers", DataTypes.BooleanType, false)
+            .add("reject_kind", DataTypes.StringType)
+            .add("reject", DataTypes.StringType)
+            .add("file", DataTypes.StringType)
+            .add("line", DataTypes.LongType)
+            .add("split", DataTypes.StringType);
 
     /** What every executor needs to encode; small and serializable. */
-    public record Settings(String tokenizerPath, int maxLength, OverLengthPolicy overLength, boolean eos)
-            implements Serializable {}
+    public record Settings(String tokenizerPath, int maxLength, OverLengthPolicy overLength, boolean eos,
+                           MarkersInText markersInText) implements Serializable {}
 
     /** Spark's seed for xxhash64. */
     private static final long XXHASH_SEED = 42L;
@@ -125,7 +132,7 @@ public final class TokenizeStage {
     public static Dataset<Row> ordered(Dataset<Row> tokenized, int partitions) {
         int n = partitions > 0 ? partitions : tokenized.sparkSession().sparkContext().defaultParallelism();
         org.apache.spark.sql.Column[] key = {col("sort_hash"), col("source"), col("id"), col("content_hash")};
-        return tokenized.filter(col("reject").isNull()).repartitionByRange(n, key).sortWithinPartitions(key)
+        return tokenized.filter(col("reject_kind").isNull()).repartitionByRange(n, key).sortWithinPartitions(key)
                 .select(Arrays.stream(SCHEMA.fieldNames()).map(functions::col).toArray(org.apache.spark.sql.Column[]::new));
     }
 
@@ -162,7 +169,7 @@ public final class TokenizeStage {
             // One tokenizer per executor JVM: its segment memo is shared by the task threads, and loading it per
             // task would cost more than a small task's work.
             SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(resolveTokenizer(settings.tokenizerPath())),
-                    settings.maxLength(), settings.overLength(), settings.eos());
+                    settings.maxLength(), settings.overLength(), settings.eos(), settings.markersInText());
             return new Iterator<>() {
                 @Override
                 public boolean hasNext() {
@@ -176,11 +183,13 @@ public final class TokenizeStage {
                     long contentHash = contentHash(c.getTurns());
                     SampleEncoder.Result r = encoder.encode(c.getTurns());
                     SampleEncoder.Sample s = r.sample();
-                    return r.rejectReason() != null
+                    return r.rejectKind() != null
                             ? RowFactory.create(c.getId(), c.getSource(), null, null, null, null, sortHash, contentHash,
-                                    false, r.rejectReason())
+                                    false, r.markersInText(), r.rejectKind().key(), r.rejectReason(), c.getFile(),
+                                    c.getLine(), c.getSplit())
                             : RowFactory.create(c.getId(), c.getSource(), s.inputIds(), s.lossMask(), s.length(),
-                                    s.lossTokens(), sortHash, contentHash, r.truncated(), null);
+                                    s.lossTokens(), sortHash, contentHash, r.truncated(), r.markersInText(), null, null,
+                                    null, null, null);
                 }
             };
         }

@@ -6,7 +6,6 @@ import java.util.List;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.util.StableHash;
-import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -19,8 +18,9 @@ import org.apache.spark.sql.Encoders;
  * understanding turns together, so dropping whole samples cannot reach per-capability ratios without also
  * dropping the other capabilities; and deleting a turn's text would break the dialogue the later turns depend
  * on. Masking the loss keeps the context intact and removes exactly that capability's training signal, which is
- * what the paper's ratio controls. Tokens are trimmed where it matters most: a conversation left with no loss
- * turn is dropped ({@code drop_unlearnable}).
+ * what the paper's ratio controls. A conversation left with no loss turn goes on unchanged otherwise: the
+ * tokenize stage rejects it ({@code no_loss_turn}), so it is counted and listed in {@code rejects/} with its file
+ * and line like every other sample that is not emitted.
  */
 public final class CapabilityBalancer implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -38,12 +38,8 @@ public final class CapabilityBalancer implements Serializable {
             return conversations;
         }
         CapabilityBalancer self = this;
-        Dataset<Conversation> balanced = conversations.map((MapFunction<Conversation, Conversation>) self::balance,
+        return conversations.map((MapFunction<Conversation, Conversation>) self::balance,
                 Encoders.bean(Conversation.class));
-        if (!config.dropUnlearnable()) {
-            return balanced;
-        }
-        return balanced.filter((FilterFunction<Conversation>) c -> c.getTurns().stream().anyMatch(Turn::isLoss));
     }
 
     Conversation balance(Conversation c) {
@@ -55,6 +51,6 @@ public final class CapabilityBalancer implements Serializable {
                     < config.ratio(t.getCapability());
             out.add(new Turn(t.getRole(), t.getContent(), t.isLoss() && keep, t.getCapability()));
         }
-        return new Conversation(c.getId(), c.getSource(), out);
+        return c.withTurns(out);
     }
 }

@@ -10,11 +10,9 @@ import org.agentflan.dataprep.model.Capability;
  * Per-capability keep ratios (Agent-FLAN idea 2). Defaults: {@code capability-balancer-defaults.yaml}, the paper's
  * 1 : 0.25 : 0.75 for reasoning : retrieval : understanding; instruction following and chat are left whole (1.0):
  * the paper's ratio covers its three decomposed subsets only, and the ReAct share and the chat mix have their own knobs.
- *
- * @param dropUnlearnable drop a conversation left with no loss turn (it would cost tokens and teach nothing)
  */
 public record CapabilityBalancerConfig(boolean enabled, double reasoning, double retrieval, double understanding,
-                                       double instructionFollowing, double chat, boolean dropUnlearnable)
+                                       double instructionFollowing, double chat)
         implements Serializable, Validatable {
 
     public static final String DEFAULTS = "capability-balancer-defaults.yaml";

@@ -64,7 +64,7 @@ public final class CapabilityTagger implements Serializable {
                 t.setCapability((agent ? Capability.REASONING : Capability.CHAT).key());
             }
         }
-        return new Conversation(c.getId(), c.getSource(), out);
+        return c.withTurns(out);
     }
 
     /** Rules 1-4: the tag a turn's own shape decides, or null when it depends on the conversation. */

@@ -96,7 +96,7 @@ public final class FormatAlignment implements Serializable {
                 out.add(new Turn("assistant", step.actionInput(), loss, Capability.UNDERSTANDING.key()));
             }
         }
-        return new Conversation(c.getId(), c.getSource(), out);
+        return c.withTurns(out);
     }
 
     /** A system turn without the ReAct format instruction (the reader's or ToolLLaMA's): the turns are chat now. */

@@ -65,6 +65,6 @@ public final class SourceMixer implements Serializable {
     }
 
     private static Conversation copy(Conversation c, int k) {
-        return new Conversation(k == 0 ? c.getId() : c.getId() + "#copy" + k, c.getSource(), c.getTurns());
+        return k == 0 ? c : c.withId(c.getId() + "#copy" + k);
     }
 }

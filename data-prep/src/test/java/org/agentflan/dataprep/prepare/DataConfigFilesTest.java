@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.agentflan.dataprep.tokenize.TestPaths;
+import org.agentflan.dataprep.source.SourceSpec;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 
 /** Every data recipe in configs/data/ binds, validates and says how to run it. */
@@ -32,12 +34,11 @@ class DataConfigFilesTest {
     }
 
     @Test
-    void sampleRecipeInputsExist() {
+    void sampleRecipeInputsExistAndNoFileIsReadTwice() {
         DataConfig cfg = DataConfig.load(TestPaths.repoRoot().resolve("configs/data/sample.yaml"), List.of(
                 "tokenizer=" + TestPaths.tokenizer()));
-        for (var s : cfg.sources()) {
-            String path = TestPaths.repoRoot().resolve(s.path()).toString();
-            assertEquals(null, PrepareJob.missingLocalInput(path), s.name());
-        }
+        List<SourceSpec> sources = cfg.sources().stream().map(s -> new SourceSpec(s.name(),
+                TestPaths.repoRoot().resolve(s.path()).toString(), s.format(), s.weight())).toList();
+        assertEquals(List.of(), PrepareJob.inputProblems(sources, s -> true, new Configuration()));
     }
 }

@@ -1,22 +1,36 @@
 package org.agentflan.dataprep.prepare;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.agentflan.config.ConfigException;
+import org.agentflan.dataprep.tokenize.MarkersInText;
+import org.agentflan.dataprep.tokenize.OverLengthPolicy;
+import org.agentflan.dataprep.tokenize.SampleEncoder;
 import org.agentflan.dataprep.tokenize.TestPaths;
+import org.agentflan.dataprep.tokenize.TextTools;
+import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.SourceCounts;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -147,7 +161,19 @@ class PrepareJobTest {
         assertEquals(rejected, rejects.size());
         assertTrue(rejects.stream().anyMatch(r -> r.path("file").asText().equals("release.jsonl")
                 && r.get("line").asLong() == 41 && r.get("source").asText().equals("release")), rejects.toString());
-        assertTrue(rejects.stream().anyMatch(r -> r.get("reason").asText().startsWith("over_length")));
+        // Over-length samples are listed by kind, with the file and line they were read from.
+        List<JsonNode> overLength = rejects.stream().filter(r -> r.get("kind").asText().equals("over_length")).toList();
+        assertEquals(totals.get("rejected_reasons").get("over_length").asLong(), overLength.size());
+        for (JsonNode r : overLength) {
+            assertTrue(r.get("reason").asText().matches("\\d+ tokens > max_length 80.*"), r.toString());
+            if (r.get("source").asText().equals("release")) {
+                assertEquals("release.jsonl", r.get("file").asText(), r.toString());
+                assertEquals("r" + (r.get("line").asLong() - 1), r.get("record").asText(), "record r<i> is on line i+1");
+            } else if (!r.get("source").asText().equals("negative_tools_chat")) { // negatives are built, not read
+                assertTrue(r.get("file").isTextual() && r.get("line").asLong() >= 0, r.toString());
+            }
+        }
+        assertTrue(overLength.stream().anyMatch(r -> r.get("source").asText().equals("release")));
 
         // truncate_turns keeps a prefix of whole turns ending in a loss turn where one fits.
         Path cut = dir.resolve("cut");
@@ -163,8 +189,207 @@ class PrepareJobTest {
         assertEquals(0, rows.filter("element_at(loss_mask, -1) != 1").count());
     }
 
+    /** What each line of the accounting input holds, and the reject kind prepare (and render) must give it. */
+    private static final List<String[]> ACCOUNTING = List.of(
+            new String[] {"plain", null, "q", "a"},
+            new String[] {"plain", null, "how are you", "fine"},
+            new String[] {"role tag in the user's text", "marker_in_text", "say <|Assistant|>\u0D46 yes", "yes"},
+            new String[] {"role tag in a tool result", "marker_in_text", "Observation: {\\\"x\\\": \\\"<|Human|>\\\"}", "ok"},
+            new String[] {"role tag in the answer", "marker_in_text", "q", "ok\\n<|Human|>\u0D46 next"},
+            new String[] {"too long", "over_length", "q", "word ".repeat(80)},
+            new String[] {"half an emoji", "invalid_unicode", "cut \\ud83d here", "a"},
+            new String[] {"a whole emoji", null, "whole \\ud83d\\ude00 emoji", "a \\ud83e\\udd16"},
+            new String[] {"BOS and EOS spelled out stay text", null, "<s>strike</s> and </s>", "a"},
+            new String[] {"plain", null, "last", "one"});
+
+    static Path accountingInput() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < ACCOUNTING.size(); i++) {
+            String[] c = ACCOUNTING.get(i);
+            lines.add("{\"id\":\"a" + i + "\",\"conversation\":[{\"role\":\"user\",\"content\":\"" + c[2]
+                    + "\",\"loss\":false},{\"role\":\"assistant\",\"content\":\"" + c[3] + "\",\"loss\":true}]}");
+        }
+        return Files.write(dir.resolve("accounting.jsonl"), lines);
+    }
+
+    static DataConfig accountingConfig(Path input, Path out, String... more) {
+        List<String> overrides = new ArrayList<>(List.of("sources=[{name: acc, path: '" + input
+                + "', format: agent_flan, weight: 1.0}]", "negatives.enabled=false", "max_length=64",
+                "tokenizer=" + TestPaths.tokenizer(), "output=" + out));
+        overrides.addAll(List.of(more));
+        return DataConfig.load(null, overrides);
+    }
+
+    static List<JsonNode> rejects(Path out) throws IOException {
+        List<JsonNode> rejects = new ArrayList<>();
+        try (Stream<Path> files = Files.list(out.resolve("rejects"))) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("part-")).toList()) {
+                for (String line : Files.readAllLines(f)) rejects.add(JSON.readTree(line));
+            }
+        }
+        return rejects;
+    }
+
     @Test
-    void badSetupStopsBeforeSparkNamingTheFileOrKey() {
+    void everyRecordIsAccountedForByKindWithItsFileAndLineAndRenderAgrees() throws IOException {
+        Path input = accountingInput();
+        Path out = dir.resolve("accounted");
+        // Small splits: the file is read as several JSONL splits, whose lines must still come out as the file's.
+        String split = "mapreduce.input.fileinputformat.split.maxsize";
+        spark.sparkContext().hadoopConfiguration().set(split, "300");
+        PrepareJob.Result result;
+        try {
+            result = PrepareJob.run(spark, accountingConfig(input, out));
+        } finally {
+            spark.sparkContext().hadoopConfiguration().unset(split);
+        }
+        Map<String, Long> expectedKinds = new TreeMap<>();
+        ACCOUNTING.stream().filter(c -> c[1] != null).forEach(c -> expectedKinds.merge(c[1], 1L, Long::sum));
+        SourceCounts acc = result.manifest().sources().get("acc");
+        assertEquals(expectedKinds, acc.rejectedReasons(), acc.toString());
+        assertEquals(ACCOUNTING.size(), acc.read());
+        assertEquals(ACCOUNTING.size(), acc.emitted() + acc.rejected(), "every record is emitted or rejected");
+        assertEquals(3, acc.markersInText(), "role tags counted; <s> and </s> are not markers");
+
+        // Each reject names its kind, file and line; the reason gives the details.
+        Map<Long, JsonNode> byLine = new HashMap<>();
+        for (JsonNode r : rejects(out)) {
+            assertEquals("accounting.jsonl", r.get("file").asText(), r.toString());
+            assertNull(byLine.put(r.get("line").asLong(), r), "one reject per line: " + r);
+        }
+        for (int i = 0; i < ACCOUNTING.size(); i++) {
+            JsonNode r = byLine.get(i + 1L);
+            assertEquals(ACCOUNTING.get(i)[1], r == null ? null : r.get("kind").asText(), ACCOUNTING.get(i)[0]);
+        }
+        assertTrue(byLine.get(3L).get("reason").asText().contains("turn [0] (user) holds the template marker '<|Assistant|>'"));
+        assertTrue(byLine.get(5L).get("reason").asText().contains("turn [1] (assistant) holds the template marker '<|Human|>'"));
+
+        // render, run on the same file with the same settings, prints exactly the shard's rows and the same rejects.
+        SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(TestPaths.tokenizer()), 64, OverLengthPolicy.DROP,
+                false, MarkersInText.REJECT);
+        ByteArrayOutputStream rendered = new ByteArrayOutputStream();
+        TextTools.render(input, encoder, null, new PrintStream(rendered, true, StandardCharsets.UTF_8));
+        List<String> renderLines = rendered.toString(StandardCharsets.UTF_8).lines().toList();
+        Map<String, Row> shard = new HashMap<>();
+        for (Row row : spark.read().parquet(out.resolve("shards").toString()).collectAsList()) {
+            shard.put(row.getAs("id"), row);
+        }
+        assertEquals(ACCOUNTING.size(), renderLines.size());
+        for (int i = 0; i < ACCOUNTING.size(); i++) {
+            JsonNode line = JSON.readTree(renderLines.get(i));
+            Row row = shard.get("a" + i);
+            if (line.has("rejected")) {
+                assertNull(row, "rejected by render, absent from the shard: " + ACCOUNTING.get(i)[0]);
+                assertEquals(byLine.get(i + 1L).get("kind").asText(), line.get("rejected").asText());
+            } else {
+                assertEquals(JSON.convertValue(line.get("input_ids"), List.class), row.getList(row.fieldIndex("input_ids")),
+                        ACCOUNTING.get(i)[0]);
+                assertEquals(JSON.convertValue(line.get("loss_mask"), List.class), row.getList(row.fieldIndex("loss_mask")),
+                        ACCOUNTING.get(i)[0]);
+            }
+        }
+
+        // markers_in_text: keep emits them (still counted); nothing else changes.
+        SourceCounts kept = PrepareJob.run(spark, accountingConfig(input, dir.resolve("markers-kept"),
+                "markers_in_text=keep")).manifest().sources().get("acc");
+        assertEquals(3, kept.markersInText());
+        assertEquals(acc.emitted() + 3, kept.emitted());
+        assertFalse(kept.rejectedReasons().containsKey("marker_in_text"), kept.toString());
+    }
+
+    @Test
+    void conversationsTheCapabilityRatiosLeaveWithoutLossAreRejectedAndListed() throws IOException {
+        Path input = accountingInput();
+        Path out = dir.resolve("unlearnable");
+        SourceCounts acc = PrepareJob.run(spark, accountingConfig(input, out, "capability_balance.reasoning=0",
+                "capability_balance.chat=0", "capability_balance.retrieval=0", "capability_balance.understanding=0",
+                "capability_balance.instruction_following=0")).manifest().sources().get("acc");
+        assertEquals(0, acc.emitted());
+        assertEquals(acc.candidates(), acc.rejectedReasons().get("no_loss_turn"), acc.toString());
+        List<JsonNode> rejects = rejects(out);
+        assertEquals(acc.rejected(), rejects.size());
+        for (JsonNode r : rejects.stream().filter(r -> r.get("kind").asText().equals("no_loss_turn")).toList()) {
+            assertEquals("accounting.jsonl", r.get("file").asText());
+            assertEquals("a" + (r.get("line").asLong() - 1), r.get("record").asText(), r.toString());
+        }
+    }
+
+    @Test
+    void aFailedRunLeavesThePreviousCorpusAndSaysWhyInOneLine() throws IOException {
+        Path out = dir.resolve("kept");
+        PrepareJob.run(spark, config(out, "max_length=200"));
+        byte[] manifest = Files.readAllBytes(out.resolve("manifest.json"));
+        List<String> rows = Shards.rows(spark, out);
+
+        // Fails after the run has started (the reader cannot list a file system that does not exist).
+        PrepareJob.Failed failed = assertThrows(PrepareJob.Failed.class, () -> PrepareJob.run(spark, config(out,
+                "sources=[{name: release, path: 'nosuch://host/release.jsonl', format: agent_flan, weight: 1}]",
+                "negatives.enabled=false")));
+        assertFalse(failed.getMessage().contains("\n"), failed.getMessage());
+        assertTrue(failed.getMessage().startsWith("prepare failed, " + out + " still holds the previous corpus: "),
+                failed.getMessage());
+        assertTrue(failed.getMessage().contains("nosuch"), failed.getMessage());
+        assertArrayEquals(manifest, Files.readAllBytes(out.resolve("manifest.json")));
+        assertEquals(rows, Shards.rows(spark, out));
+        assertEquals(List.of("kept"), siblings(out), "the staging folder is removed");
+
+        // A complete run replaces the corpus whole; no staging or set-aside folder stays behind.
+        PrepareJob.run(spark, config(out, "max_length=80"));
+        assertEquals(80, JSON.readTree(out.resolve("manifest.json").toFile()).get("max_length").asInt());
+        assertTrue(Shards.rows(spark, out).size() < rows.size());
+        assertEquals(List.of("kept"), siblings(out));
+    }
+
+    @Test
+    void anOutputThatIsNotACorpusIsRefusedNotEmptied() throws IOException {
+        Path out = Files.createDirectories(dir.resolve("home"));
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> PrepareJob.run(spark, config(out)));
+        assertTrue(refused.getMessage().contains("holds 'notes.txt', which is not part of a corpus"), refused.getMessage());
+        assertEquals("mine", Files.readString(out.resolve("notes.txt")));
+    }
+
+    /** The names in the folder of {@code out} that start with its name. */
+    private static List<String> siblings(Path out) throws IOException {
+        try (Stream<Path> files = Files.list(out.getParent())) {
+            return files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith(out.getFileName().toString())).sorted().toList();
+        }
+    }
+
+    @Test
+    void inputsAsUsersHaveThemAndAFileListedTwiceNamesBothSources() throws IOException {
+        Path answer = dir.resolve("toolbench/answer");
+        for (String name : List.of("G1_10.json", "G2_10.json", "G3_21.json")) {
+            Path group = Files.createDirectories(answer.resolve(name.substring(0, 2) + "_answer"));
+            Files.copy(TestPaths.repoRoot().resolve("sample-data/toolbench-raw").resolve(name), group.resolve(name));
+        }
+        Path out = dir.resolve("inputs");
+        String common = ", format: toolbench_raw, weight: 1}]";
+        // A folder of folders, and a glob with a wildcard in a folder name, pass the checks before Spark.
+        PrepareJob.preflight(config(out, "sources=[{name: toolbench, path: '" + answer + "'" + common,
+                "negatives.enabled=false"));
+        PrepareJob.preflight(config(out, "sources=[{name: toolbench, path: '" + answer + "/G*_answer/*.json'" + common,
+                "negatives.enabled=false"));
+        IllegalArgumentException empty = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(config(
+                out, "sources=[{name: toolbench, path: '" + answer + "/G9*/*.json'" + common, "negatives.enabled=false")));
+        assertTrue(empty.getMessage().contains("source 'toolbench': no input file matches path"), empty.getMessage());
+
+        // The same file reached by two sources (a folder and a glob inside it) is an error naming both.
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(config(
+                out, "sources=[{name: all, path: '" + answer + "', format: toolbench_raw, weight: 1},"
+                        + " {name: g2, path: '" + answer + "/G2*/*.json', format: toolbench_raw, weight: 1},"
+                        + " {name: again, path: '" + answer + "/', format: toolbench_raw, weight: 1}]",
+                "negatives.enabled=false")));
+        assertTrue(twice.getMessage().contains("sources 'all' and 'g2' both read 1 file: file:" + answer
+                + "/G2_answer/G2_10.json"), twice.getMessage());
+        assertTrue(twice.getMessage().contains("sources 'all' and 'again' both read 3 files"), twice.getMessage());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void badSetupStopsBeforeSparkNamingTheFileOrKey() throws IOException {
         Path out = dir.resolve("never");
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> PrepareJob.preflight(
                 DataConfig.load(null, List.of("sources=[{name: a, path: /nowhere/x.jsonl, format: agent_flan, weight: 1}]",
@@ -173,6 +398,17 @@ class PrepareJobTest {
         IllegalArgumentException tokenizer = assertThrows(IllegalArgumentException.class,
                 () -> PrepareJob.preflight(config(out, "tokenizer=/no/tokenizer")));
         assertTrue(tokenizer.getMessage().contains("/no/tokenizer"), tokenizer.getMessage());
+        // A loadable tokenizer.json that is not Llama-2's (a character vocabulary of its own) is refused too.
+        Path other = dir.resolve("other-tokenizer");
+        Files.createDirectories(other);
+        Files.writeString(other.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"added_tokens\": [],"
+                + " \"normalizer\": null, \"pre_tokenizer\": null, \"post_processor\": null, \"decoder\": null,"
+                + " \"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"byte_fallback\": false,"
+                + " \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2}, \"merges\": []}}");
+        IllegalArgumentException notLlama = assertThrows(IllegalArgumentException.class,
+                () -> PrepareJob.preflight(config(out, "tokenizer=" + other)));
+        assertTrue(notLlama.getMessage().contains("it is not Llama-2's tokenizer"), notLlama.getMessage());
+        assertTrue(notLlama.getMessage().contains(other.toString()), notLlama.getMessage());
         ConfigException key = assertThrows(ConfigException.class, () -> config(out, "max_lenght=10"));
         assertTrue(key.getMessage().contains("max_lenght"), key.getMessage());
         ConfigException nested = assertThrows(ConfigException.class,

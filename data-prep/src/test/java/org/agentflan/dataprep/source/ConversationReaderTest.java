@@ -90,8 +90,13 @@ class ConversationReaderTest {
         assertEquals(invalidFiles, rejects.stream().map(Reject::getFile).sorted().toList());
         for (Reject r : rejects) {
             assertEquals(-1, r.getLine());
+            assertEquals("marked_invalid", r.getKind());
             assertTrue(r.getReason().contains("valid_data is false"), r.getReason());
         }
+        Conversation first = read.get("G1_10.json#0");
+        assertEquals("G1_10.json", first.getFile(), "a conversation knows where it was read");
+        assertEquals(0, first.getLine(), "its train_messages entry");
+        assertNull(first.getSplit());
     }
 
     /** The ToolLLaMA convention, restated from docs/method.md section 2 on the raw messages. */
@@ -226,7 +231,7 @@ class ConversationReaderTest {
         Map<Long, String> reasons = flan.rejects().collectAsList().stream()
                 .peek(r -> assertEquals("agent_flan_bad.jsonl", r.getFile()))
                 .peek(r -> assertEquals("flan", r.getSource()))
-                .collect(Collectors.toMap(Reject::getLine, Reject::getReason));
+                .collect(Collectors.toMap(Reject::getLine, r -> r.getKind() + ": " + r.getReason()));
         assertEquals(Map.of(
                 2L, "malformed JSON",
                 3L, "field 'conversation[0].content' must be a string, got number",
@@ -237,15 +242,16 @@ class ConversationReaderTest {
                 8L, "invalid UTF-8 at byte 68 of the line",
                 11L, "field 'conversation[0].loss' must be a boolean, got string",
                 12L, "record must be a JSON object, got array").keySet(), reasons.keySet());
-        assertStartsWith(reasons, 2L, "malformed JSON");
-        assertStartsWith(reasons, 3L, "field 'conversation[0].content' must be a string, got number");
-        assertStartsWith(reasons, 4L, "missing field 'conversation'");
-        assertStartsWith(reasons, 5L, "field 'conversation[0].role' has unknown role 'tool'");
-        assertStartsWith(reasons, 6L, "empty conversation");
-        assertStartsWith(reasons, 7L, "no turn carries loss");
-        assertStartsWith(reasons, 8L, "invalid UTF-8 at byte 68 of the line");
-        assertStartsWith(reasons, 11L, "field 'conversation[0].loss' must be a boolean, got string");
-        assertStartsWith(reasons, 12L, "record must be a JSON object, got array");
+        // Each reject has a kind (what counts group by) and a reason naming the field or byte.
+        assertStartsWith(reasons, 2L, "malformed_json: malformed JSON");
+        assertStartsWith(reasons, 3L, "bad_field: field 'conversation[0].content' must be a string, got number");
+        assertStartsWith(reasons, 4L, "bad_field: missing field 'conversation'");
+        assertStartsWith(reasons, 5L, "bad_field: field 'conversation[0].role' has unknown role 'tool'");
+        assertStartsWith(reasons, 6L, "empty_conversation: empty conversation");
+        assertStartsWith(reasons, 7L, "no_loss_turn: no turn carries loss");
+        assertStartsWith(reasons, 8L, "invalid_utf8: invalid UTF-8 at byte 68 of the line");
+        assertStartsWith(reasons, 11L, "bad_field: field 'conversation[0].loss' must be a boolean, got string");
+        assertStartsWith(reasons, 12L, "bad_field: record must be a JSON object, got array");
         List<Conversation> good = flan.conversations().collectAsList();
         assertEquals(2, good.size());
         assertEquals(Map.of("flan", new ReadResult.Counts(2, 9)), flan.countsBySource(), "one-pass counts agree with the datasets");
@@ -255,16 +261,16 @@ class ConversationReaderTest {
         Map<Long, String> ai = reasonsByLine(ConversationReader.read(spark, new SourceSpec("ai",
                 SparkTestSession.testResource("bad/agentinstruct_bad.jsonl").toString(), SourceFormat.AGENT_INSTRUCT, 1.0)));
         assertEquals(4, ai.size());
-        assertStartsWith(ai, 2L, "field 'conversations[0].from' has unknown value 'observation'");
-        assertStartsWith(ai, 3L, "field 'conversations[1].loss' must be a boolean, got number");
-        assertStartsWith(ai, 4L, "no turn carries loss");
-        assertStartsWith(ai, 5L, "missing field 'conversations[0].value'");
+        assertStartsWith(ai, 2L, "bad_field: field 'conversations[0].from' has unknown value 'observation'");
+        assertStartsWith(ai, 3L, "bad_field: field 'conversations[1].loss' must be a boolean, got number");
+        assertStartsWith(ai, 4L, "no_loss_turn: no turn carries loss");
+        assertStartsWith(ai, 5L, "bad_field: missing field 'conversations[0].value'");
 
         Map<Long, String> tl = reasonsByLine(ConversationReader.read(spark, new SourceSpec("tl",
                 SparkTestSession.testResource("bad/toolllama_bad.jsonl").toString(), SourceFormat.TOOLLLAMA, 1.0)));
         assertEquals(2, tl.size());
-        assertStartsWith(tl, 2L, "field 'conversations[0].from' has unknown value 'tool'");
-        assertStartsWith(tl, 3L, "field 'conversations' must be an array, got object");
+        assertStartsWith(tl, 2L, "bad_field: field 'conversations[0].from' has unknown value 'tool'");
+        assertStartsWith(tl, 3L, "bad_field: field 'conversations' must be an array, got object");
     }
 
     @Test
@@ -273,10 +279,11 @@ class ConversationReaderTest {
                 SparkTestSession.testResource("bad/sharegpt_bad.json").toString(), SourceFormat.SHAREGPT, 1.0));
         Map<Long, String> reasons = reasonsByLine(result);
         assertEquals(4, reasons.size());
-        assertStartsWith(reasons, 1L, "element [1]: field 'conversations[1].from' has unknown value 'bing'");
-        assertStartsWith(reasons, 2L, "invalid UTF-8 at byte");
-        assertStartsWith(reasons, 3L, "element [3]: empty conversation");
-        assertStartsWith(reasons, 4L, "element [4]: no turn carries loss");
+        // The line is the element index; the reason does not repeat it, so kinds never split by element.
+        assertStartsWith(reasons, 1L, "bad_field: field 'conversations[1].from' has unknown value 'bing'");
+        assertStartsWith(reasons, 2L, "invalid_utf8: invalid UTF-8 at byte");
+        assertStartsWith(reasons, 3L, "empty_conversation: empty conversation");
+        assertStartsWith(reasons, 4L, "no_loss_turn: no turn carries loss");
         List<Conversation> good = result.conversations().collectAsList();
         assertEquals(2, good.size());
         assertEquals(List.of("system", "user", "assistant"),
@@ -288,7 +295,7 @@ class ConversationReaderTest {
         assertEquals(2, truncated.conversations().count());
         Map<Long, String> cut = reasonsByLine(truncated);
         assertEquals(1, cut.size());
-        assertStartsWith(cut, 2L, "malformed JSON array at element [2]");
+        assertStartsWith(cut, 2L, "malformed_json: malformed JSON array at element [2]");
     }
 
     @Test
@@ -346,6 +353,42 @@ class ConversationReaderTest {
             reread.conversations().count(); // every split parsed three times: its part is replaced, not added
             assertEquals(Map.of("flan", new ReadResult.Counts(conversations, rejects)), reread.countsBySource());
             assertEquals(counted, reread.countsBySource());
+        } finally {
+            spark.sparkContext().hadoopConfiguration().unset(key);
+        }
+    }
+
+    @Test
+    void conversationsKnowTheirLineAndLoneSurrogatesAreRejected(@TempDir Path dir) throws IOException {
+        List<String> lines = new ArrayList<>();
+        Map<String, Long> lineOfId = new HashMap<>();
+        for (int i = 1; i <= 30; i++) {
+            // Every 7th record holds half an emoji pair (a JSON escape without its other half); others a whole pair.
+            String text = i % 7 == 0 ? (i % 2 == 0 ? "cut \\ud83d here" : "cut \\ude00 here") : "whole \\ud83d\\ude00";
+            lines.add("{\"id\":\"r" + i + "\",\"conversation\":[{\"role\":\"user\",\"content\":\"q " + text
+                    + "\",\"loss\":false},{\"role\":\"assistant\",\"content\":\"a\",\"loss\":true}]}");
+            lineOfId.put("r" + i, (long) i);
+        }
+        Path file = Files.write(dir.resolve("surrogates.jsonl"), lines);
+        String key = "mapreduce.input.fileinputformat.split.maxsize";
+        spark.sparkContext().hadoopConfiguration().set(key, "256");
+        try {
+            ReadResult result = ConversationReader.read(spark, new SourceSpec("s", file.toString(), SourceFormat.AGENT_FLAN, 1.0));
+            assertTrue(result.outcomes().getNumPartitions() > 3, "the file must really be split");
+            List<Conversation> good = result.conversations().collectAsList();
+            Map<String, Long> firstLines = result.firstLineOfEachSplit();
+            assertEquals(26, good.size());
+            for (Conversation c : good) {
+                assertEquals("surrogates.jsonl", c.getFile());
+                assertEquals(lineOfId.get(c.getId()), firstLines.get(c.getSplit()) + c.getLine() - 1,
+                        "the line in its split plus the split's first line is the line in the file: " + c.getId());
+                assertTrue(c.getTurns().get(0).getContent().endsWith("\uD83D\uDE00"), "a whole pair is a character");
+            }
+            Map<Long, String> rejects = reasonsByLine(result);
+            assertEquals(List.of(7L, 14L, 21L, 28L), rejects.keySet().stream().sorted().toList());
+            assertEquals("invalid_unicode: turn [0] (user) holds a lone surrogate \\uDE00 at char 6 (half of a pair:"
+                    + " not a character, no UTF-8 form)", rejects.get(7L));
+            assertStartsWith(rejects, 14L, "invalid_unicode: turn [0] (user) holds a lone surrogate \\uD83D at char 6");
         } finally {
             spark.sparkContext().hadoopConfiguration().unset(key);
         }
@@ -423,14 +466,43 @@ class ConversationReaderTest {
     }
 
     @Test
+    void aFolderOfFoldersAndAGlobOverFolderNamesReadWhatToolBenchShips(@TempDir Path dir) throws IOException {
+        // ToolBench ships data/answer/G1_answer/, G2_answer/, G3_answer/: a folder of folders.
+        Path sample = SparkTestSession.sampleData().resolve("toolbench-raw");
+        Path answer = dir.resolve("answer");
+        List<String> expectedFiles = new ArrayList<>();
+        for (String name : List.of("G1_10.json", "G1_11.json", "G2_10.json", "G3_21.json")) {
+            Path group = Files.createDirectories(answer.resolve(name.substring(0, 2) + "_answer"));
+            Files.copy(sample.resolve(name), group.resolve(name));
+            expectedFiles.add(name.substring(0, 2) + "_answer/" + name);
+        }
+        Files.writeString(answer.resolve("G1_answer/.DS_Store"), "not data");
+        Files.createDirectories(answer.resolve("G2_answer/_temporary")).resolve("x.json").toFile().createNewFile();
+
+        ReadResult folder = ConversationReader.read(spark, new SourceSpec("tb", answer.toString(), SourceFormat.TOOLBENCH_RAW, 1.0));
+        List<Conversation> fromFolder = folder.conversations().collectAsList();
+        assertEquals(expectedFiles, fromFolder.stream().map(Conversation::getFile).distinct().sorted().toList(),
+                "every file in every group folder, named from the folder given, hidden and '_' names skipped");
+        assertEquals(0, folder.rejects().count());
+
+        ReadResult glob = ConversationReader.read(spark, new SourceSpec("tb", answer + "/G*_answer/*.json",
+                SourceFormat.TOOLBENCH_RAW, 1.0));
+        assertEquals(byId(fromFolder), byId(glob.conversations().collectAsList()), "the same files, names and ids");
+        assertEquals(4, ConversationReader.inputFiles(new SourceSpec("tb", dir + "/*/G?_answer/G*.json",
+                SourceFormat.TOOLBENCH_RAW, 1.0), spark.sparkContext().hadoopConfiguration()).size());
+    }
+
+    @Test
     void aPathMatchingNothingFailsBeforeAnyJob() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConversationReader.read(spark,
                 new SourceSpec("missing", "/nonexistent/dir/*.jsonl", SourceFormat.AGENT_FLAN, 1.0)));
         assertTrue(e.getMessage().contains("source 'missing': no input file matches path '/nonexistent/dir/*.jsonl'"));
     }
 
+    /** "kind: reason" of each reject by line. */
     private static Map<Long, String> reasonsByLine(ReadResult result) {
-        return result.rejects().collectAsList().stream().collect(Collectors.toMap(Reject::getLine, Reject::getReason));
+        return result.rejects().collectAsList().stream()
+                .collect(Collectors.toMap(Reject::getLine, r -> r.getKind() + ": " + r.getReason()));
     }
 
     private static void assertStartsWith(Map<Long, String> reasons, long line, String prefix) {

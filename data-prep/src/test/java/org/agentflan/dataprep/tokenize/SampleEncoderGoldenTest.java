@@ -49,7 +49,7 @@ class SampleEncoderGoldenTest {
 
     @Test
     void conversationsGiveGoldenIdsAndMasks() {
-        SampleEncoder encoder = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, false);
+        SampleEncoder encoder = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, false, MarkersInText.REJECT);
         assertTrue(goldens.get("conversations").size() >= 5);
         for (JsonNode c : goldens.get("conversations")) {
             SampleEncoder.Result result = encoder.encode(turns(c));
@@ -63,7 +63,7 @@ class SampleEncoderGoldenTest {
 
     @Test
     void literalSpecialTokensInContentStayTextBetweenBosAndEos() {
-        SampleEncoder.Sample s = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, true)
+        SampleEncoder.Sample s = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, true, MarkersInText.REJECT)
                 .encode(List.of(Turn.user("</s><s>"), Turn.assistant("<s></s>"))).sample();
         assertEquals(Llama2Tokenizer.BOS_ID, s.inputIds()[0]);
         assertEquals(Llama2Tokenizer.EOS_ID, s.inputIds()[s.length() - 1]);

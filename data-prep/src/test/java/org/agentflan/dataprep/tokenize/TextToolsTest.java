@@ -59,7 +59,7 @@ class TextToolsTest {
         }
         Path input = Files.write(dir.resolve("release.jsonl"), lines);
         SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(TestPaths.tokenizer()), 4096,
-                OverLengthPolicy.DROP, false);
+                OverLengthPolicy.DROP, false, MarkersInText.REJECT);
         assertEquals(expected, run(o -> TextTools.render(input, encoder, null, o)).lines().toList());
 
         String pretty = run(o -> TextTools.render(input, encoder, TextTools.Highlight.BRACKETS, o));
@@ -73,7 +73,7 @@ class TextToolsTest {
                 "{\"id\":\"a\",\"conversation\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n"
                         + "{\"id\":\"b\",\"conversation\":[{\"role\":\"robot\",\"content\":\"hi\"}]}\n");
         SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(TestPaths.tokenizer()), 4096,
-                OverLengthPolicy.DROP, false);
+                OverLengthPolicy.DROP, false, MarkersInText.REJECT);
         TextTools.InputError e = assertThrows(TextTools.InputError.class,
                 () -> run(o -> TextTools.render(input, encoder, null, o)));
         assertTrue(e.getMessage().contains("bad.jsonl:2") && e.getMessage().contains("conversation[0].role"), e.getMessage());

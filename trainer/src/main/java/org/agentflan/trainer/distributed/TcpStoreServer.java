@@ -140,6 +140,9 @@ final class TcpStoreServer implements AutoCloseable {
                     case GET -> {
                         String key = in.readUTF();
                         byte[] value = await(key, in.readLong());
+                        if (closed) {
+                            return; // shutting down: the client must see a lost connection, not a timed-out key
+                        }
                         if (value == null) {
                             out.writeByte(TIMED_OUT);
                         } else {
@@ -155,6 +158,9 @@ final class TcpStoreServer implements AutoCloseable {
                             keys.add(in.readUTF());
                         }
                         List<String> missing = awaitAll(keys, in.readLong());
+                        if (closed) {
+                            return; // as for GET: a lost connection, not a list of missing keys
+                        }
                         out.writeInt(missing.size());
                         for (String key : missing) {
                             out.writeUTF(key);
