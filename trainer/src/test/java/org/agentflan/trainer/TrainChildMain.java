@@ -1,9 +1,15 @@
 package org.agentflan.trainer;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.SaveObserver;
 import org.agentflan.trainer.distributed.DistributedException;
@@ -67,6 +73,35 @@ public final class TrainChildMain {
                 "-cp", System.getProperty("java.class.path"), TrainChildMain.class.getName(), run.toString(), data.toString()));
         cmd.addAll(List.of(args));
         return cmd;
+    }
+
+    /** Starts {@link #command} as a child JVM; its stdout and stderr go to {@code log}. */
+    static Process start(Path run, Path data, Path log, String... args) throws IOException {
+        return new ProcessBuilder(command(run, data, args)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** Waits (3 minutes at most) until the child's log has a line starting with {@code prefix}; fails if it exits first. */
+    static void awaitLine(Process child, Path log, String prefix) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (System.nanoTime() < deadline) {
+            String text = Files.exists(log) ? Files.readString(log) : "";
+            if (text.lines().anyMatch(l -> l.startsWith(prefix))) {
+                return;
+            }
+            if (!child.isAlive()) {
+                fail("the child exited (" + child.exitValue() + ") before printing '" + prefix + "'\n" + text);
+            }
+            Thread.sleep(20);
+        }
+        child.destroyForcibly();
+        fail("no '" + prefix + "' from the child within 3 minutes\n" + Files.readString(log));
+    }
+
+    /** Lets a child paused by {@code --pause-at} go on. */
+    static void release(Process child) throws IOException {
+        try (OutputStream in = child.getOutputStream()) {
+            in.write("go\n".getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     /** Watches the run's steps and saves, and blocks at the one event it was given. */

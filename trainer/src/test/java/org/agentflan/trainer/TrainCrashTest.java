@@ -1,5 +1,7 @@
 package org.agentflan.trainer;
 
+import static org.agentflan.trainer.TrainChildMain.awaitLine;
+import static org.agentflan.trainer.TrainChildMain.release;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,7 +12,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,7 +100,7 @@ class TrainCrashTest {
         Path data = TrainFixtures.dataDir(tmp);
         Path run = tmp.resolve("term");
         Path log = tmp.resolve("term.log");
-        Process child = start(run, data, "step:1", log, "max_steps=6", "checkpoint.every=0");
+        Process child = TrainChildMain.start(run, data, log, "--pause-at", "step:1", "max_steps=6", "checkpoint.every=0");
         awaitLine(child, log, "PAUSED at step:1");
         // SIGTERM alone: Process.destroy() would also close the child's stdin, which releases the pause before the
         // JVM has handled the signal.
@@ -120,7 +121,9 @@ class TrainCrashTest {
      */
     private String killAt(Path run, Path data, String event, Long resumedFrom) throws Exception {
         Path logFile = tmp.resolve("child-" + event.replace(':', '-') + ".log");
-        Process child = start(run, data, event, logFile, RUN);
+        List<String> args = new ArrayList<>(List.of("--pause-at", event));
+        args.addAll(List.of(RUN));
+        Process child = TrainChildMain.start(run, data, logFile, args.toArray(String[]::new));
         awaitLine(child, logFile, "PAUSED at " + event);
         child.destroyForcibly(); // SIGKILL
         child.waitFor();
@@ -174,50 +177,5 @@ class TrainCrashTest {
             }
         }
         return losses;
-    }
-
-    /** Waits until the child's log has a line starting with {@code prefix}; fails with the log if the child exits first. */
-    private static void awaitLine(Process child, Path log, String prefix) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (System.nanoTime() < deadline) {
-            String text = Files.exists(log) ? Files.readString(log) : "";
-            if (text.lines().anyMatch(l -> l.startsWith(prefix))) {
-                return;
-            }
-            if (!child.isAlive()) {
-                fail("the child exited (" + child.exitValue() + ") before printing '" + prefix + "'\n" + text);
-            }
-            Thread.sleep(20);
-        }
-        child.destroyForcibly();
-        fail("no '" + prefix + "' from the child within 3 minutes\n" + Files.readString(log));
-    }
-
-    /** Lets a paused child go on. */
-    private static void release(Process child) throws Exception {
-        try (OutputStream in = child.getOutputStream()) {
-            in.write("go\n".getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
-    /** A child JVM training on {@code run}, stopping at {@code pauseAt} when not null; stdout and stderr go to {@code log}. */
-    private static Process start(Path run, Path data, String pauseAt, Path log, String... overrides) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx1g");
-        cmd.add("-XX:TieredStopAtLevel=1"); // a child lives seconds: the quick JIT alone costs less CPU at start-up
-        cmd.add("-XX:+UseSerialGC");
-        cmd.add("-Dai.djl.offline=true");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(TrainChildMain.class.getName());
-        cmd.add(run.toString());
-        cmd.add(data.toString());
-        if (pauseAt != null) {
-            cmd.add("--pause-at");
-            cmd.add(pauseAt);
-        }
-        cmd.addAll(List.of(overrides));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 }

@@ -1,17 +1,15 @@
 package org.agentflan.trainer;
 
+import static org.agentflan.trainer.TrainChildMain.awaitLine;
+import static org.agentflan.trainer.TrainChildMain.release;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.OutputStream;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.SaveObserver;
@@ -34,9 +32,7 @@ class TrainSignalTest {
         Path run = tmp.resolve("run");
         Path log = tmp.resolve("child.log");
         String[] overrides = {"max_steps=6", "checkpoint.every=0"};
-        List<String> cmd = new ArrayList<>(TrainChildMain.command(run, data, "--pause-at", "step:2"));
-        cmd.addAll(List.of(overrides));
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process child = TrainChildMain.start(run, data, log, "--pause-at", "step:2", overrides[0], overrides[1]);
         awaitLine(child, log, "PAUSED at step:2");
         assumeTrue(catches(child.pid(), signal), "skipped: SIG" + signal + " is ignored by this test's child (it was"
                 + " started with the signal ignored, e.g. as a background job of a non-interactive shell), so no JVM can"
@@ -45,9 +41,7 @@ class TrainSignalTest {
         Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(child.pid())).inheritIO().start();
         assertEquals(0, kill.waitFor());
         awaitLine(child, log, "received SIG" + signal);
-        try (OutputStream in = child.getOutputStream()) {
-            in.write("go\n".getBytes(StandardCharsets.UTF_8)); // let the paused step finish
-        }
+        release(child); // let the paused step finish
         assertTrue(child.waitFor(2, TimeUnit.MINUTES), "trainer did not exit after SIG" + signal);
         String out = Files.readString(log);
         assertEquals(StopReason.EXIT_PREEMPTED, child.exitValue(), out);
@@ -76,21 +70,5 @@ class TrainSignalTest {
             }
         }
         return false;
-    }
-
-    private static void awaitLine(Process child, Path log, String prefix) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (System.nanoTime() < deadline) {
-            String text = Files.exists(log) ? Files.readString(log) : "";
-            if (text.lines().anyMatch(l -> l.startsWith(prefix))) {
-                return;
-            }
-            if (!child.isAlive()) {
-                fail("the child exited (" + child.exitValue() + ") before printing '" + prefix + "'\n" + text);
-            }
-            Thread.sleep(20);
-        }
-        child.destroyForcibly();
-        fail("no '" + prefix + "' from the child within 3 minutes\n" + Files.readString(log));
     }
 }
