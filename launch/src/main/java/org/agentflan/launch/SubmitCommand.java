@@ -1,0 +1,187 @@
+package org.agentflan.launch;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.agentflan.launch.submit.ClusterShape;
+import org.agentflan.launch.submit.SubmitRequest;
+import org.agentflan.launch.submit.SubmitTarget;
+import org.agentflan.launch.submit.Submission;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code agentflan submit}: the data stage or training as a job on a cluster, or with --dry-run what it would submit. */
+@Command(name = "submit",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Submits the data stage or training to a cluster: spark-data (spark-submit of the data stage), spark (training",
+            "as a Spark barrier stage, one task per rank), slurm (an sbatch job with srun, requeued and resumed after",
+            "preemption), k8s (an indexed Job and a headless Service for kubectl apply). Writes the job's files to --out,",
+            "then runs the submitting command there; --dry-run prints both and submits nothing."})
+public final class SubmitCommand implements Callable<Integer> {
+    /** The clusters {@code submit} knows; written on the command line as spark-data, spark, slurm, k8s. */
+    enum Target {
+        SPARK_DATA("spark-data"), SPARK("spark"), SLURM("slurm"), K8S("k8s");
+
+        final String label;
+
+        Target(String label) {
+            this.label = label;
+        }
+
+        @Override
+        public String toString() {
+            return label;
+        }
+    }
+
+    /** Each target's renderer; a target is added here and nowhere else. */
+    static Map<Target, SubmitTarget> targets() {
+        Map<Target, SubmitTarget> t = new EnumMap<>(Target.class);
+        return t;
+    }
+
+    @Option(names = "--target", required = true, paramLabel = "TARGET", converter = TargetConverter.class,
+            description = "where to submit: spark-data, spark, slurm or k8s")
+    Target target;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE",
+            description = "the recipe: a data config (configs/data/...) for spark-data, a train config otherwise")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key (dotted, repeatable), passed on to the job")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--nodes", paramLabel = "N", defaultValue = "1", description = "machines (default: ${DEFAULT-VALUE})")
+    int nodes;
+
+    @Option(names = "--ranks-per-node", paramLabel = "N", description = "training processes per machine (default: one per GPU, or 1)")
+    Integer ranksPerNode;
+
+    @Option(names = "--gpus-per-node", paramLabel = "N", defaultValue = "0", description = "GPUs per machine; 0 = CPU (default: ${DEFAULT-VALUE})")
+    int gpusPerNode;
+
+    @Option(names = "--partition", paramLabel = "NAME", description = "Slurm partition, YARN queue or Kubernetes namespace")
+    String partition;
+
+    @Option(names = "--time", paramLabel = "LIMIT", description = "wall-clock limit, Slurm's form (minutes, H:MM:SS, D-HH:MM:SS)")
+    String time;
+
+    @Option(names = "--image", paramLabel = "IMAGE", description = "container image with agentflan (k8s)")
+    String image;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master: local[*], spark://HOST:PORT, yarn or k8s://https://HOST:PORT")
+    String master;
+
+    @Option(names = "--job-name", paramLabel = "NAME", description = "the job's name on the scheduler (default: agentflan-TARGET)")
+    String jobName;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "folder for the job's files (default: agentflan-submit/JOB-NAME)")
+    Path out;
+
+    @Option(names = "--dry-run", description = "print the files and the command, write and submit nothing")
+    boolean dryRun;
+
+    @Override
+    public Integer call() throws Exception {
+        SubmitTarget renderer = targets().get(target);
+        if (renderer == null) {
+            throw new UserError("submit --target " + target + " is not available in this build");
+        }
+        if (!Files.isRegularFile(config)) {
+            throw new UserError("config file " + config + " does not exist; pass --config with a recipe from configs/");
+        }
+        String name = jobName != null ? jobName : "agentflan-" + target;
+        ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master, name);
+        Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot()));
+        Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
+        if (dryRun) {
+            for (Map.Entry<String, String> file : submission.files().entrySet()) {
+                System.out.println("# " + folder.resolve(file.getKey()));
+                System.out.print(file.getValue());
+                System.out.println();
+            }
+            System.out.println("# would run in " + folder + ":");
+            System.out.println(String.join(" ", submission.command()));
+            return 0;
+        }
+        Files.createDirectories(folder);
+        for (Map.Entry<String, String> file : submission.files().entrySet()) {
+            Files.writeString(folder.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
+        }
+        Process process = new ProcessBuilder(submission.command()).directory(folder.toFile()).inheritIO().start();
+        int status = process.waitFor();
+        if (status != 0) {
+            throw new UserError(submission.command().get(0) + " exited with status " + status + "; its output is above,"
+                    + " the job's files are in " + folder);
+        }
+        System.out.println(submission.summary());
+        return 0;
+    }
+
+    /** Slurm's time forms: MM, MM:SS, H:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
+    static Duration parseTime(String text) {
+        if (text == null) {
+            return null;
+        }
+        try {
+            long days = 0;
+            String rest = text;
+            int dash = text.indexOf('-');
+            if (dash >= 0) {
+                days = Long.parseLong(text.substring(0, dash));
+                rest = text.substring(dash + 1);
+            }
+            String[] parts = rest.split(":");
+            long seconds;
+            if (dash >= 0) {
+                long h = Long.parseLong(parts[0]);
+                long m = parts.length > 1 ? Long.parseLong(parts[1]) : 0;
+                long s = parts.length > 2 ? Long.parseLong(parts[2]) : 0;
+                if (parts.length > 3) throw new NumberFormatException();
+                seconds = ((days * 24 + h) * 60 + m) * 60 + s;
+            } else if (parts.length == 1) {
+                seconds = Long.parseLong(parts[0]) * 60;
+            } else if (parts.length == 2) {
+                seconds = Long.parseLong(parts[0]) * 60 + Long.parseLong(parts[1]);
+            } else if (parts.length == 3) {
+                seconds = (Long.parseLong(parts[0]) * 60 + Long.parseLong(parts[1])) * 60 + Long.parseLong(parts[2]);
+            } else {
+                throw new NumberFormatException();
+            }
+            if (seconds <= 0) throw new NumberFormatException();
+            return Duration.ofSeconds(seconds);
+        } catch (NumberFormatException e) {
+            throw new UserError("--time " + text + " is not a time limit; use minutes (90), H:MM:SS (1:30:00) or D-HH:MM:SS (2-00:00:00)");
+        }
+    }
+
+    /** The checkout this command runs from: the folder above launch/target/, where scripts/agentflan lives. */
+    static Path projectRoot() {
+        try {
+            Path jar = Path.of(SubmitCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            // launch/target/classes or launch/target/agentflan.jar -> the checkout
+            Path root = jar.getParent().getParent().getParent();
+            return root.toAbsolutePath();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static final class TargetConverter implements picocli.CommandLine.ITypeConverter<Target> {
+        @Override
+        public Target convert(String value) {
+            for (Target t : Target.values()) {
+                if (t.label.equals(value)) return t;
+            }
+            throw new picocli.CommandLine.TypeConversionException("unknown target '" + value + "': use spark-data, spark, slurm or k8s");
+        }
+    }
+}
