@@ -4,8 +4,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A launcher's way of telling a process its rank: torchrun's environment variables today ({@link TorchrunEnvironment});
- * Slurm's {@code SLURM_*} variables or a Spark barrier stage's task context are further implementations, added to
+ * A launcher's way of telling a process its rank: torchrun's environment variables ({@link TorchrunEnvironment}),
+ * Slurm's {@code SLURM_*} variables ({@link SlurmEnvironment}); a Spark barrier stage's task context is a further one, added to
  * {@link RankSources#ENVIRONMENT} (or handed to {@code Train.Options} directly) without touching the training loop.
  */
 public interface RankSource {

@@ -6,8 +6,11 @@ import java.util.Optional;
 
 /** Finds this process's rank among the launchers agentflan knows; no launcher means a single process. */
 public final class RankSources {
-    /** Tried in order; the first that applies wins. Slurm and Kubernetes sources go here. */
-    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment());
+    /**
+     * Tried in order; the first that applies wins. Torchrun's variables come first: a launcher that sets them inside a
+     * Slurm step (torchrun under srun) knows the ranks better than the step does.
+     */
+    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment(), new SlurmEnvironment());
 
     private RankSources() {}
 
