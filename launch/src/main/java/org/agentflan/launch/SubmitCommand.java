@@ -1,6 +1,7 @@
 package org.agentflan.launch;
 
-import java.io.IOException;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +11,9 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import org.agentflan.launch.submit.ClusterShape;
+import org.agentflan.launch.submit.SlurmTarget;
 import org.agentflan.launch.submit.SubmitRequest;
 import org.agentflan.launch.submit.SubmitTarget;
 import org.agentflan.launch.submit.Submission;
@@ -45,6 +48,7 @@ public final class SubmitCommand implements Callable<Integer> {
     /** Each target's renderer; a target is added here and nowhere else. */
     static Map<Target, SubmitTarget> targets() {
         Map<Target, SubmitTarget> t = new EnumMap<>(Target.class);
+        t.put(Target.SLURM, new SlurmTarget());
         return t;
     }
 
@@ -83,14 +87,23 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--job-name", paramLabel = "NAME", description = "the job's name on the scheduler (default: agentflan-TARGET)")
     String jobName;
 
+    @Option(names = "--signal-lead", paramLabel = "SECONDS",
+            description = "slurm: SIGUSR1 to every rank this long before --time runs out, to checkpoint and requeue"
+                    + " (default: 300)")
+    Integer signalLead;
+
     @Option(names = "--out", paramLabel = "DIR", description = "folder for the job's files (default: agentflan-submit/JOB-NAME)")
     Path out;
 
     @Option(names = "--dry-run", description = "print the files and the command, write and submit nothing")
     boolean dryRun;
 
+    /** A job name is also the submit folder's name: letters, digits, '.', '_' and '-'. */
+    private static final Pattern JOB_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+
     @Override
     public Integer call() throws Exception {
+        requireShape();
         SubmitTarget renderer = targets().get(target);
         if (renderer == null) {
             throw new UserError("submit --target " + target + " is not available in this build");
@@ -99,10 +112,14 @@ public final class SubmitCommand implements Callable<Integer> {
             throw new UserError("config file " + config + " does not exist; pass --config with a recipe from configs/");
         }
         String name = jobName != null ? jobName : "agentflan-" + target;
-        ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master, name);
+        ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master,
+                name, signalLead == null ? null : Duration.ofSeconds(signalLead));
         Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot()));
         Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
         if (dryRun) {
+            for (Path made : submission.folders()) {
+                System.out.println("# would create " + made);
+            }
             for (Map.Entry<String, String> file : submission.files().entrySet()) {
                 System.out.println("# " + folder.resolve(file.getKey()));
                 System.out.print(file.getValue());
@@ -112,18 +129,53 @@ public final class SubmitCommand implements Callable<Integer> {
             System.out.println(String.join(" ", submission.command()));
             return 0;
         }
+        for (Path made : submission.folders()) {
+            Files.createDirectories(made);
+        }
         Files.createDirectories(folder);
         for (Map.Entry<String, String> file : submission.files().entrySet()) {
             Files.writeString(folder.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
         }
-        Process process = new ProcessBuilder(submission.command()).directory(folder.toFile()).inheritIO().start();
+        // Its output goes to the console as it comes, and to the summary (sbatch prints the job id there).
+        Process process = new ProcessBuilder(submission.command()).directory(folder.toFile())
+                .redirectInput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                System.out.println(line);
+                output.append(line).append('\n');
+            }
+        }
         int status = process.waitFor();
         if (status != 0) {
             throw new UserError(submission.command().get(0) + " exited with status " + status + "; its output is above,"
                     + " the job's files are in " + folder);
         }
-        System.out.println(submission.summary());
+        System.out.println(renderer.summary(submission, output.toString()));
         return 0;
+    }
+
+    /** The checks every target shares: a shape no cluster can have, and options of one target given to another. */
+    private void requireShape() {
+        if (nodes < 1) {
+            throw new UserError("--nodes " + nodes + ": a job needs at least one machine; give --nodes 1 or more");
+        }
+        if (ranksPerNode != null && ranksPerNode < 1) {
+            throw new UserError("--ranks-per-node " + ranksPerNode + ": each machine runs at least one rank; give 1 or"
+                    + " more, or drop it for one per GPU");
+        }
+        if (gpusPerNode < 0) {
+            throw new UserError("--gpus-per-node " + gpusPerNode + " is negative; give 0 for a CPU job, or the GPUs each"
+                    + " machine has");
+        }
+        if (jobName != null && !JOB_NAME.matcher(jobName).matches()) {
+            throw new UserError("--job-name '" + jobName + "' is also the submit folder's name: use up to 100 letters,"
+                    + " digits, '.', '_' and '-', starting with a letter or digit");
+        }
+        if (signalLead != null && target != Target.SLURM) {
+            throw new UserError("--signal-lead is Slurm's warning before the time limit; --target " + target
+                    + " has none, drop it");
+        }
     }
 
     /** Slurm's time forms: MM, MM:SS, H:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
