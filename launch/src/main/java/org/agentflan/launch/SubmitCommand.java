@@ -1,6 +1,7 @@
 package org.agentflan.launch;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -117,28 +118,50 @@ public final class SubmitCommand implements Callable<Integer> {
         Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot()));
         Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
         if (dryRun) {
-            for (Path made : submission.folders()) {
-                System.out.println("# would create " + made);
-            }
-            for (Map.Entry<String, String> file : submission.files().entrySet()) {
-                System.out.println("# " + folder.resolve(file.getKey()));
-                System.out.print(file.getValue());
-                System.out.println();
-            }
-            System.out.println("# would run in " + folder + ":");
-            System.out.println(String.join(" ", submission.command()));
-            return 0;
+            print(submission, folder);
+        } else {
+            submit(renderer, submission, folder);
         }
+        return 0;
+    }
+
+    /** What --dry-run shows: the folders, each file with its path, and the command. */
+    private static void print(Submission submission, Path folder) {
         for (Path made : submission.folders()) {
-            Files.createDirectories(made);
+            System.out.println("# would create " + made);
         }
-        Files.createDirectories(folder);
         for (Map.Entry<String, String> file : submission.files().entrySet()) {
-            Files.writeString(folder.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
+            System.out.println("# " + folder.resolve(file.getKey()));
+            System.out.print(file.getValue());
+            System.out.println();
         }
-        // Its output goes to the console as it comes, and to the summary (sbatch prints the job id there).
-        Process process = new ProcessBuilder(submission.command()).directory(folder.toFile())
-                .redirectInput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        System.out.println("# would run in " + folder + ":");
+        System.out.println(String.join(" ", submission.command()));
+    }
+
+    /** Creates the folders, writes the files into {@code folder}, runs the command there and prints the summary. */
+    private static void submit(SubmitTarget renderer, Submission submission, Path folder) throws InterruptedException, IOException {
+        try {
+            for (Path made : submission.folders()) {
+                Files.createDirectories(made);
+            }
+            Files.createDirectories(folder);
+            for (Map.Entry<String, String> file : submission.files().entrySet()) {
+                Files.writeString(folder.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            throw new UserError("cannot write the job's files: " + IoFailure.describe(e), e);
+        }
+        String program = submission.command().get(0);
+        Process process;
+        try {
+            // Its output goes to the console as it comes, and to the summary (sbatch prints the job id there).
+            process = new ProcessBuilder(submission.command()).directory(folder.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        } catch (IOException e) {
+            throw new UserError("cannot run " + program + " (" + IoFailure.describe(e) + "); the job's files are in "
+                    + folder + ": submit from a machine where " + program + " is on the PATH", e);
+        }
         StringBuilder output = new StringBuilder();
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
@@ -148,11 +171,10 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         int status = process.waitFor();
         if (status != 0) {
-            throw new UserError(submission.command().get(0) + " exited with status " + status + "; its output is above,"
+            throw new UserError(program + " exited with status " + status + "; its output is above,"
                     + " the job's files are in " + folder);
         }
         System.out.println(renderer.summary(submission, output.toString()));
-        return 0;
     }
 
     /** The checks every target shares: a shape no cluster can have, and options of one target given to another. */

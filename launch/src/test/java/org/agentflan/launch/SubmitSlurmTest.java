@@ -141,6 +141,24 @@ class SubmitSlurmTest {
         assertTrue(bad.err().contains("--signal-lead is Slurm's warning before the time limit; --target k8s has none"), bad.err());
     }
 
+    @Test
+    void withoutSbatchTheFilesAreWrittenAndTheErrorSaysWhereToSubmitFrom() throws Exception {
+        Path emptyPath = Files.createDirectory(tmp.resolve("bin"));
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "submit", "--target", "slurm",
+                "--config", CONFIG.toString(), "--out", tmp.resolve("out").toString(), "--set", "run_dir=" + tmp.resolve("run"))
+                .redirectErrorStream(true);
+        pb.environment().put("PATH", emptyPath.toString()); // no sbatch here
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(2, p.waitFor(), out);
+        assertTrue(out.contains("error: cannot run sbatch (Cannot run program \"sbatch\""), out);
+        assertTrue(out.contains("the job's files are in " + tmp.resolve("out") + ": submit from a machine where sbatch is"
+                + " on the PATH"), out);
+        assertTrue(Files.readString(tmp.resolve("out/job.sbatch")).startsWith("#!/bin/bash\n"), out);
+        assertTrue(Files.isDirectory(tmp.resolve("run")), "the log's folder is made before sbatch runs");
+    }
+
     private static String bash(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash"));
         cmd.addAll(List.of(args));
