@@ -91,6 +91,28 @@ class TrainNprocTest {
     }
 
     @Test
+    void ranksWhoseLauncherIsKilledCheckpointAndExit() throws Exception {
+        Path run = tmp.resolve("run");
+        Launcher job = Launcher.start(tmp, run, "--max-steps", "100000", "--set", "checkpoint.every=0");
+        job.awaitLine("[rank 0] step 2/100000");
+        List<ProcessHandle> ranks = List.of(ProcessHandle.of(job.rankPid(0)).orElseThrow(),
+                ProcessHandle.of(job.rankPid(1)).orElseThrow());
+        assertEquals(0, new ProcessBuilder("kill", "-KILL", Long.toString(job.process().pid())).start().waitFor());
+        for (ProcessHandle rank : ranks) {
+            try {
+                rank.onExit().get(2, TimeUnit.MINUTES);
+            } catch (java.util.concurrent.TimeoutException e) {
+                ranks.forEach(ProcessHandle::destroyForcibly);
+                fail("rank pid " + rank.pid() + " still runs 2 minutes after its launcher was killed");
+            }
+        }
+        Path checkpoints = run.resolve("checkpoints");
+        Path latest = checkpoints.resolve(Files.readString(checkpoints.resolve(CheckpointManager.LATEST)).trim());
+        assertTrue(CheckpointManager.isComplete(latest), latest.toString());
+        assertEquals(2, TrainerState.read(latest).worldSize());
+    }
+
+    @Test
     void sigtermToTheLauncherStopsEveryRankAfterOneStepWithOneCheckpoint() throws Exception {
         Path run = tmp.resolve("run");
         Launcher job = Launcher.start(tmp, run, "--max-steps", "100000", "--set", "checkpoint.every=0");
