@@ -111,6 +111,7 @@ public final class KubernetesTarget implements SubmitTarget {
                 service(job, namespace),
                 job(request, shape, job, namespace, ranks, volume, configKey));
         String yaml = header(job, ranks, shape, volume) + write(documents);
+        // Every value the user gives reaches the YAML as a quoted scalar, so a failure here is a bug in this renderer.
         KubernetesSchema.read(yaml, "the rendered job.yaml");
         String ns = namespace == null ? "" : " -n " + namespace;
         return new Submission(Map.of("job.yaml", yaml), List.of("kubectl", "apply", "-f", "job.yaml"),
@@ -280,7 +281,7 @@ public final class KubernetesTarget implements SubmitTarget {
     }
 
     /** {@code agentflan train} on the mounted recipe, with the {@code --set} overrides as given. */
-    static List<String> command(SubmitRequest request, String configKey) {
+    private static List<String> command(SubmitRequest request, String configKey) {
         List<String> words = new ArrayList<>(List.of("agentflan", "train", "--config", CONFIG_MOUNT + "/" + configKey));
         for (String override : request.overrides()) {
             words.add("--set");
