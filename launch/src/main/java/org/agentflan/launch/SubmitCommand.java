@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import org.agentflan.launch.submit.ClusterShape;
+import org.agentflan.launch.submit.KubernetesTarget;
 import org.agentflan.launch.submit.SlurmTarget;
 import org.agentflan.launch.submit.SubmitRequest;
 import org.agentflan.launch.submit.SubmitTarget;
@@ -50,6 +51,7 @@ public final class SubmitCommand implements Callable<Integer> {
     static Map<Target, SubmitTarget> targets() {
         Map<Target, SubmitTarget> t = new EnumMap<>(Target.class);
         t.put(Target.SLURM, new SlurmTarget());
+        t.put(Target.K8S, new KubernetesTarget());
         return t;
     }
 
@@ -81,6 +83,11 @@ public final class SubmitCommand implements Callable<Integer> {
 
     @Option(names = "--image", paramLabel = "IMAGE", description = "container image with agentflan (k8s)")
     String image;
+
+    @Option(names = "--volume", paramLabel = "CLAIM:PATH",
+            description = "k8s: a ReadWriteMany PersistentVolumeClaim mounted at PATH in every pod; the job works in PATH,"
+                    + " so run_dir (and relative data and model paths) live on it and survive a replaced pod")
+    String volume;
 
     @Option(names = "--master", paramLabel = "URL", description = "Spark master: local[*], spark://HOST:PORT, yarn or k8s://https://HOST:PORT")
     String master;
@@ -114,7 +121,7 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         String name = jobName != null ? jobName : "agentflan-" + target;
         ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master,
-                name, signalLead == null ? null : Duration.ofSeconds(signalLead));
+                name, volume, signalLead == null ? null : Duration.ofSeconds(signalLead));
         Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot()));
         Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
         if (dryRun) {

@@ -31,8 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * weights and optimizer state bit-identical to the uninterrupted job's.
  */
 class SlurmTrainIT {
-    private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-    private static final Path TOKENIZER = ROOT.resolve("sample-data/llama2-tokenizer");
+    private static final Path ROOT = PreparedSample.ROOT;
     private static final int STEPS = 24;
     private static final Duration JOB = Duration.ofMinutes(4);
     @TempDir static Path shared;
@@ -57,13 +56,7 @@ class SlurmTrainIT {
         assertTrue(Files.isRegularFile(ROOT.resolve("launch/target/agentflan.jar")),
                 "the job runs scripts/agentflan, which needs launch/target/agentflan.jar: run mvn verify");
         cluster = SlurmLoopback.start(shared.resolve("slurm"));
-        Path yaml = shared.resolve("sample.yaml");
-        Files.writeString(yaml, Files.readString(ROOT.resolve("configs/data/sample.yaml"))
-                .replace("path: sample-data/", "path: " + ROOT + "/sample-data/"));
-        data = shared.resolve("data");
-        CliRun prepared = CliRun.of("prepare", "--config", yaml.toString(), "--set", "output=" + data,
-                "--set", "tokenizer=" + TOKENIZER);
-        assertEquals(0, prepared.code(), prepared.out() + prepared.err());
+        data = PreparedSample.into(shared);
     }
 
     @AfterAll
@@ -154,7 +147,7 @@ class SlurmTrainIT {
                 "--target", "slurm", "--config", ROOT.resolve("configs/train/tiny.yaml").toString(),
                 "--job-name", name, "--out", shared.resolve("submit-" + name).toString(), "--ranks-per-node", "2",
                 "--time", "30"));
-        for (String override : List.of("run_dir=" + run, "data.dirs=[" + data + "]", "model.tokenizer_dir=" + TOKENIZER,
+        for (String override : List.of("run_dir=" + run, "data.dirs=[" + data + "]", "model.tokenizer_dir=" + PreparedSample.TOKENIZER,
                 "data.seq_len=128", "max_steps=" + STEPS, "log.every=1", "threads=1", "eval.every=0",
                 "checkpoint.every=0", "distributed.timeout_s=120")) {
             cmd.add("--set");

@@ -114,6 +114,7 @@ class SubmitSlurmTest {
     @CsvSource(delimiter = '|', value = {
         "--image;ghcr.io/x/agentflan:1               | --image ghcr.io/x/agentflan:1 is for --target k8s",
         "--master;spark://h:7077                     | --master spark://h:7077 is for the Spark targets",
+        "--volume;data:/data                         | --volume data:/data is for --target k8s",
         "--nodes;0                                   | --nodes 0: a job needs at least one machine",
         "--ranks-per-node;0                          | --ranks-per-node 0: each machine runs at least one rank",
         "--gpus-per-node;-1                          | --gpus-per-node -1 is negative",
@@ -136,7 +137,8 @@ class SubmitSlurmTest {
 
     @Test
     void signalLeadIsRefusedForATargetWithoutOne() {
-        CliRun bad = CliRun.of("submit", "--target", "k8s", "--config", CONFIG.toString(), "--signal-lead", "60", "--dry-run");
+        CliRun bad = CliRun.of("submit", "--target", "k8s", "--config", CONFIG.toString(), "--image", "agentflan:1",
+                "--volume", "data:/data", "--signal-lead", "60", "--dry-run");
         assertEquals(2, bad.code(), bad.out() + bad.err());
         assertTrue(bad.err().contains("--signal-lead is Slurm's warning before the time limit; --target k8s has none"), bad.err());
     }
@@ -144,9 +146,8 @@ class SubmitSlurmTest {
     @Test
     void withoutSbatchTheFilesAreWrittenAndTheErrorSaysWhereToSubmitFrom() throws Exception {
         Path emptyPath = Files.createDirectory(tmp.resolve("bin"));
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "submit", "--target", "slurm",
-                "--config", CONFIG.toString(), "--out", tmp.resolve("out").toString(), "--set", "run_dir=" + tmp.resolve("run"))
+        ProcessBuilder pb = new ProcessBuilder(ChildCli.command(List.of("submit", "--target", "slurm",
+                "--config", CONFIG.toString(), "--out", tmp.resolve("out").toString(), "--set", "run_dir=" + tmp.resolve("run"))))
                 .redirectErrorStream(true);
         pb.environment().put("PATH", emptyPath.toString()); // no sbatch here
         Process p = pb.start();

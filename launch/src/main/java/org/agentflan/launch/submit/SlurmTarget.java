@@ -50,6 +50,10 @@ public final class SlurmTarget implements SubmitTarget {
             throw new UserError("--master " + shape.master() + " is for the Spark targets: Slurm places the ranks"
                     + " itself; drop --master");
         }
+        if (shape.volume() != null) {
+            throw new UserError("--volume " + shape.volume() + " is for --target k8s: Slurm's nodes see the run folder on"
+                    + " their shared filesystem; drop --volume");
+        }
         int ranksPerNode = shape.ranksPerNode() != null ? shape.ranksPerNode() : Math.max(1, shape.gpusPerNode());
         if (shape.gpusPerNode() > 0 && ranksPerNode != shape.gpusPerNode()) {
             throw new UserError("--ranks-per-node " + ranksPerNode + " with --gpus-per-node " + shape.gpusPerNode()

@@ -7,10 +7,12 @@ import java.util.Optional;
 /** Finds this process's rank among the launchers agentflan knows; no launcher means a single process. */
 public final class RankSources {
     /**
-     * Tried in order; the first that applies wins. Torchrun's variables come first: a launcher that sets them inside a
-     * Slurm step (torchrun under srun) knows the ranks better than the step does.
+     * Tried in order; the first that applies wins. torchrun comes first: its variables are explicit, so a user who
+     * sets them inside a Kubernetes pod or a Slurm step (torchrun under srun) means them. Slurm's and Kubernetes'
+     * variables never meet in one process.
      */
-    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment(), new SlurmEnvironment());
+    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment(), new SlurmEnvironment(),
+            new KubernetesIndexedJob());
 
     private RankSources() {}
 
