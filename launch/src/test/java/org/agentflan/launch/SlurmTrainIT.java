@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SlurmTrainIT {
     private static final Path ROOT = PreparedSample.ROOT;
-    private static final int STEPS = 24;
+    private static final int STEPS = 16;
     private static final Duration JOB = Duration.ofMinutes(4);
     @TempDir static Path shared;
     static SlurmLoopback cluster;
