@@ -41,9 +41,28 @@ public final class SlurmTarget implements SubmitTarget {
     @Override
     public Submission render(SubmitRequest request) {
         ClusterShape shape = request.shape();
+        int ranksPerNode = refuseWhatSlurmCannotHonour(request);
+        Duration lead = signalLead(shape);
+        // The job starts in this folder, so that paths in the config resolve as they would for train run here.
+        Path workDir = Path.of("").toAbsolutePath();
+        TrainConfig config = TrainConfig.load(request.config(), request.overrides());
+        Path runDir = workDir.resolve(config.runDir()).normalize();
+        requireSbatchWord("the folder submit runs in", workDir);
+        requireSbatchWord("run_dir", runDir);
+
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put(SCRIPT, script(request, ranksPerNode, lead, workDir, runDir));
+        String summary = "submitted Slurm job " + JOB_ID + " (" + shape.nodes() + " x " + ranksPerNode
+                + " ranks); follow it with squeue -j " + JOB_ID + " and " + runDir + "/slurm-" + JOB_ID + ".out";
+        return new Submission(files, List.of("sbatch", SCRIPT), summary, List.of(runDir));
+    }
+
+    /** Refuses the options Slurm has no use for and a shape it cannot run; returns the ranks per node. */
+    private static int refuseWhatSlurmCannotHonour(SubmitRequest request) {
+        ClusterShape shape = request.shape();
         if (shape.image() != null) {
             throw new UserError("--image " + shape.image() + " is for --target k8s: a Slurm job runs "
-                    + script(request) + " from this checkout on its nodes, which must see it on a shared filesystem;"
+                    + agentflan(request) + " from this checkout on its nodes, which must see it on a shared filesystem;"
                     + " drop --image");
         }
         if (shape.master() != null) {
@@ -64,6 +83,11 @@ public final class SlurmTarget implements SubmitTarget {
             throw new UserError("--partition '" + shape.partition() + "' is not a Slurm partition name (letters, digits,"
                     + " '.', '_', '-'; several separated by commas)");
         }
+        return ranksPerNode;
+    }
+
+    /** {@code --signal-lead}, or the default, checked against sbatch's range and the time limit. */
+    private static Duration signalLead(ClusterShape shape) {
         Duration lead = shape.signalLead() != null ? shape.signalLead() : DEFAULT_SIGNAL_LEAD;
         if (lead.toSeconds() < 1 || lead.toSeconds() > MAX_SIGNAL_LEAD_S) {
             throw new UserError("--signal-lead " + lead.toSeconds() + " is outside 1-" + MAX_SIGNAL_LEAD_S + " seconds,"
@@ -75,13 +99,12 @@ public final class SlurmTarget implements SubmitTarget {
                     + " 60 s early, and a start takes about a minute; give a --time longer than " + slurmTime(lead.plus(MARGIN))
                     + ", or a shorter --signal-lead");
         }
-        // The job starts in this folder, so that paths in the config resolve as they would for train run here.
-        Path workDir = Path.of("").toAbsolutePath();
-        TrainConfig config = TrainConfig.load(request.config(), request.overrides());
-        Path runDir = workDir.resolve(config.runDir()).normalize();
-        requireSbatchWord("the folder submit runs in", workDir);
-        requireSbatchWord("run_dir", runDir);
+        return lead;
+    }
 
+    /** job.sbatch: the directives, one srun step of ranks, and the requeue when they exit 75. */
+    private static String script(SubmitRequest request, int ranksPerNode, Duration lead, Path workDir, Path runDir) {
+        ClusterShape shape = request.shape();
         StringBuilder s = new StringBuilder();
         s.append("#!/bin/bash\n");
         s.append("# agentflan train as a Slurm job, written by agentflan submit --target slurm; sbatch ").append(SCRIPT)
@@ -125,12 +148,7 @@ public final class SlurmTarget implements SubmitTarget {
         s.append("  exit 75\n");
         s.append("fi\n");
         s.append("exit \"$status\"\n");
-
-        Map<String, String> files = new LinkedHashMap<>();
-        files.put(SCRIPT, s.toString());
-        String summary = "submitted Slurm job " + JOB_ID + " (" + shape.nodes() + " x " + ranksPerNode
-                + " ranks); follow it with squeue -j " + JOB_ID + " and " + runDir + "/slurm-" + JOB_ID + ".out";
-        return new Submission(files, List.of("sbatch", SCRIPT), summary, List.of(runDir));
+        return s.toString();
     }
 
     /** Puts sbatch's job id ("Submitted batch job 42") into the summary. */
@@ -141,7 +159,7 @@ public final class SlurmTarget implements SubmitTarget {
     }
 
     private static List<String> trainCommand(SubmitRequest request, Path runDir) {
-        List<String> cmd = new ArrayList<>(List.of(script(request).toString(), "train", "--config",
+        List<String> cmd = new ArrayList<>(List.of(agentflan(request).toString(), "train", "--config",
                 request.config().toString(), "--run-dir", runDir.toString()));
         for (String override : request.overrides()) {
             cmd.add("--set");
@@ -150,7 +168,7 @@ public final class SlurmTarget implements SubmitTarget {
         return cmd;
     }
 
-    private static Path script(SubmitRequest request) {
+    private static Path agentflan(SubmitRequest request) {
         return request.projectRoot().resolve("scripts/agentflan");
     }
 
