@@ -5,8 +5,9 @@ import java.util.Optional;
 
 /**
  * A launcher's way of telling a process its rank: torchrun's environment variables ({@link TorchrunEnvironment}),
- * Slurm's {@code SLURM_*} variables ({@link SlurmEnvironment}); a Spark barrier stage's task context is a further one, added to
- * {@link RankSources#ENVIRONMENT} (or handed to {@code Train.Options} directly) without touching the training loop.
+ * Slurm's ({@link SlurmEnvironment}), a Kubernetes Indexed Job's ({@link KubernetesIndexedJob}). Another launcher is
+ * one more implementation, added to {@link RankSources#ENVIRONMENT} (or its assignment handed to {@code Train.Options}
+ * directly, as a Spark barrier stage's task context would) without touching the training loop.
  */
 public interface RankSource {
     /**
