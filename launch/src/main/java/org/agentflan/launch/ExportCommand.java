@@ -40,7 +40,7 @@ public final class ExportCommand implements Callable<Integer> {
             Export.Result r = Export.run(checkpoint, dtype.dataType(), out, maxShardBytes);
             if (!"float32".equals(r.weightsDtype())) {
                 System.err.println("warning: " + r.weights() + " holds " + r.weightsDtype() + " weights, not fp32"
-                        + " masters (a checkpoint saved in 16 bits before masters were kept): exported from those");
+                        + " masters: the export starts from those values");
             }
             System.out.println("exported " + r.weights() + " as " + dtype.name().toLowerCase(Locale.ROOT)
                     + " to " + r.out());
