@@ -8,7 +8,9 @@ import java.util.concurrent.Callable;
 import org.agentflan.trainer.TrainConfig;
 import org.agentflan.trainer.checkpoint.Export;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code agentflan export}: an HF folder for serving, in a chosen dtype, from a checkpoint's fp32 master weights. */
 @Command(name = "export", mixinStandardHelpOptions = true,
@@ -16,6 +18,8 @@ import picocli.CommandLine.Option;
                 + "files) in the chosen dtype from a training checkpoint's fp32 master weights, or from any HF folder.",
             "The folder is written beside --out under a temporary name and renamed when complete: it is whole or absent."})
 public final class ExportCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
             description = "A checkpoint folder (<run>/checkpoints/step_N) or an HF model folder.")
     Path checkpoint;
@@ -39,7 +43,7 @@ public final class ExportCommand implements Callable<Integer> {
         try {
             Export.Result r = Export.run(checkpoint, dtype.dataType(), out, maxShardBytes);
             if (!"float32".equals(r.weightsDtype())) {
-                System.err.println("warning: " + r.weights() + " holds " + r.weightsDtype() + " weights, not fp32"
+                spec.commandLine().getErr().println("warning: " + r.weights() + " holds " + r.weightsDtype() + " weights, not fp32"
                         + " masters: the export starts from those values");
             }
             System.out.println("exported " + r.weights() + " as " + dtype.name().toLowerCase(Locale.ROOT)
