@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -159,10 +160,16 @@ final class OptimizerStep {
         NDArray nllSum = stepScope.zeros(new Shape(), DataType.FLOAT32);
         // An array, not a Java scalar, inside the graph; tokens / scale is exact for a power-of-two scale.
         NDArray divisor = stepScope.create((float) (lossTokens / (double) scale));
+        // Every micro-batch goes to the device now, while it is idle (the previous step ended with a read): copying a
+        // Java array to a GPU waits for the work queued before it, so a copy between two micro-batches would stall.
+        List<MicroBatch.Arrays> arrays = new ArrayList<>(batch.size());
+        for (MicroBatch mb : batch) {
+            arrays.add(mb.toNDArrays(stepScope));
+        }
         try (GradientCollector collector = engine.newGradientCollector()) {
-            for (MicroBatch mb : batch) {
+            for (MicroBatch.Arrays b : arrays) {
                 try (NDManager scope = stepScope.newSubManager()) {
-                    MicroBatch.Arrays b = mb.toNDArrays(scope);
+                    b.attach(scope); // the activations belong to the inputs' manager: they die with this micro-batch
                     NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
                     NDArray nll = MaskedCrossEntropy.sumAt(model, hidden, b.targets(), b.lossPositions(), chunkTokens);
                     collector.backward(nll.div(divisor));

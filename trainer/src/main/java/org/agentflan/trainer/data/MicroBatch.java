@@ -71,5 +71,12 @@ public record MicroBatch(int rows, int seqLen, long[] inputIds, long[] targets, 
      * waits for the device to count them).
      */
     public record Arrays(NDArray inputIds, NDArray targets, NDArray lossMask, NDArray lossPositions, NDArray positions,
-                         NDArray segmentIds) {}
+                         NDArray segmentIds) {
+        /** Moves every array to {@code manager}, which then frees them, and the model's activations made from them. */
+        public void attach(NDManager manager) {
+            for (NDArray a : new NDArray[] {inputIds, targets, lossMask, lossPositions, positions, segmentIds}) {
+                a.attach(manager);
+            }
+        }
+    }
 }
