@@ -45,7 +45,7 @@ class CapabilityLabelsTest {
         assertEquals(java.util.Arrays.asList(null, null, "reasoning", null, "retrieval", null, "understanding", null,
                 "reasoning"), tags, "the tagger's rules on this conversation");
         Conversation balanced = new CapabilityBalancer(
-                new CapabilityBalancerConfig(true, 1.0, 0.0, 1.0, 1.0, 1.0), 7).balance(tagged);
+                new CapabilityBalancerConfig(true, 1.0, 0.0, 1.0, 1.0, 1.0, List.of()), 7).balance(tagged);
         assertFalse(balanced.getTurns().get(4).isLoss(), "retrieval keep ratio 0 masks the retrieval turn");
         assertTrue(balanced.getTurns().get(2).isLoss() && balanced.getTurns().get(6).isLoss());
 

@@ -39,8 +39,9 @@ import org.agentflan.trainer.model.MaskedCrossEntropy;
  * metrics. A capability or source without any token in the rows is absent from its map.
  *
  * <p>Per batch, the NLL of every selected token is computed once ({@link MaskedCrossEntropy#perToken}) and reduced
- * on the device against a {@code [n, groups]} 0/1 matrix in one product, so each batch costs one host read of the
- * group sums. With several ranks ({@link Share}), rank r computes micro-batches r, r + ranks, ... and the sums are
+ * on the device against a {@code [n, groups]} 0/1 matrix in one product, added to an accumulator on the device;
+ * the token counts are known on the host. The accumulator is read once, at the end, so the host never waits for the
+ * device between batches. With several ranks ({@link Share}), rank r computes micro-batches r, r + ranks, ... and the sums are
  * added over the ranks, giving the figures one rank computes alone.
  */
 public record LossReport(double overall, long lossTokens, boolean labelled, Map<String, Double> byCapability,
@@ -106,26 +107,35 @@ public record LossReport(double overall, long lossTokens, boolean labelled, Map<
             throw new IllegalArgumentException("no samples to evaluate");
         }
         Groups groups = Groups.of(samples);
-        double[] nll = new double[groups.size()];
         double[] tokens = new double[groups.size()];
+        double[] nll;
+        try (NDManager sums = manager.newSubManager()) {
+            // The NLL sums of every group, on the device until the one read below.
+            NDArray total = sums.zeros(new Shape(1, groups.size()), DataType.FLOAT32);
         // Not shuffled, so the seed plays no part.
-        DataStream stream = new DataStream(samples, packer, 0, false, 1);
-        int rowsLeft = settings.maxRows();
-        for (int batch = 0; rowsLeft > 0; batch++) {
-            List<Packer.PackedRow> rows = new ArrayList<>();
-            Packer.PackedRow row;
-            while (rows.size() < Math.min(settings.microBatch(), rowsLeft) && (row = stream.next()) != null) {
-                rows.add(row);
+            DataStream stream = new DataStream(samples, packer, 0, false, 1);
+            int rowsLeft = settings.maxRows();
+            for (int batch = 0; rowsLeft > 0; batch++) {
+                List<Packer.PackedRow> rows = new ArrayList<>();
+                Packer.PackedRow row;
+                while (rows.size() < Math.min(settings.microBatch(), rowsLeft) && (row = stream.next()) != null) {
+                    rows.add(row);
+                }
+                if (rows.isEmpty()) {
+                    break;
+                }
+                rowsLeft -= rows.size();
+                if (batch % share.worldSize() != share.rank()) {
+                    continue; // another rank's micro-batch
+                }
+                MicroBatch mb = MicroBatch.of(rows, rows.size(), packer.seqLen());
+                groups.accumulate(model, mb, settings, sums, total, tokens);
             }
-            if (rows.isEmpty()) {
-                break;
+            float[] read = total.toFloatArray();
+            nll = new double[read.length];
+            for (int g = 0; g < read.length; g++) {
+                nll[g] = read[g];
             }
-            rowsLeft -= rows.size();
-            if (batch % share.worldSize() != share.rank()) {
-                continue; // another rank's micro-batch
-            }
-            MicroBatch mb = MicroBatch.of(rows, rows.size(), packer.seqLen());
-            groups.accumulate(model, mb, settings, manager, nll, tokens);
         }
         double[] local = new double[2 * groups.size()];
         System.arraycopy(nll, 0, local, 0, nll.length);
@@ -180,8 +190,8 @@ public record LossReport(double overall, long lossTokens, boolean labelled, Map<
             return labelled ? 1 + ShardSchema.CAPABILITIES.size() + sources.size() : 1;
         }
 
-        /** Adds the batch's NLL and token counts per group to {@code nll} and {@code tokens}. */
-        void accumulate(LlamaModel model, MicroBatch mb, Settings settings, NDManager manager, double[] nll,
+        /** Adds the batch's NLL sums per group to {@code total} ({@code [1, groups]}, on the device) and its counts to {@code tokens}. */
+        void accumulate(LlamaModel model, MicroBatch mb, Settings settings, NDManager manager, NDArray total,
                         double[] tokens) {
             int k = size();
             List<Long> positions = new ArrayList<>();
@@ -224,11 +234,8 @@ public record LossReport(double overall, long lossTokens, boolean labelled, Map<
                 NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), settings.computeType());
                 NDArray perToken = MaskedCrossEntropy.perToken(model, hidden, b.targets(), scope.create(index),
                         settings.chunkTokens());
-                // [1, n] x [n, groups]: every group's NLL sum on the device, then one read of `groups` floats.
-                float[] sums = perToken.reshape(1, n).matMul(scope.create(weights, new Shape(n, k))).toFloatArray();
-                for (int g = 0; g < k; g++) {
-                    nll[g] += sums[g];
-                }
+                // [1, n] x [n, groups]: every group's NLL sum, added on the device.
+                total.addi(perToken.reshape(1, n).matMul(scope.create(weights, new Shape(n, k))));
             }
         }
 
