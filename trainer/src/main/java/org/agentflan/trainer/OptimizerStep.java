@@ -12,6 +12,7 @@ import org.agentflan.trainer.data.MicroBatch;
 import org.agentflan.trainer.model.FiniteCheck;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.model.MaskedCrossEntropy;
+import org.agentflan.trainer.model.TrainingPass;
 import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.GradClip;
 
@@ -100,14 +101,15 @@ final class OptimizerStep {
      */
     private double accumulateGradients(List<MicroBatch> batch, long lossTokens) {
         double nllSum = 0;
+        // The collector turns autograd on; the pass drives the backward itself (layer by layer with recompute).
         try (GradientCollector collector = engine.newGradientCollector()) {
             for (MicroBatch mb : batch) {
                 try (NDManager scope = manager.newSubManager()) {
                     MicroBatch.Arrays b = mb.toNDArrays(scope);
-                    NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
-                    NDArray nll = MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), chunkTokens);
+                    TrainingPass pass = model.trainingForward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
+                    NDArray nll = MaskedCrossEntropy.sum(model, pass.hidden(), b.targets(), b.lossMask(), chunkTokens);
                     NDArray globalTokens = scope.create((float) lossTokens); // an array, not a Java scalar, inside the graph
-                    collector.backward(nll.div(globalTokens));
+                    pass.backward(nll.div(globalTokens));
                     nllSum += nll.getFloat();
                 }
             }

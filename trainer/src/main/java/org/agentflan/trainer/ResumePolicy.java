@@ -24,7 +24,8 @@ import org.agentflan.trainer.checkpoint.TrainerState;
  */
 final class ResumePolicy {
     /** Keys (or key prefixes) that may differ on resume: they do not touch the weights, the data order or the schedule. */
-    static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan", "distributed");
+    static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan", "distributed",
+            "memory");
     /** Compared as one number, the global batch, rather than key by key. */
     private static final String BATCH = "batch";
 

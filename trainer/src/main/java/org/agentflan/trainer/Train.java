@@ -185,6 +185,7 @@ public final class Train {
         start.requireVocabulary(data.train());
         LlamaModel model = start.load(cfg, manager);
         model.setTrainable(true);
+        model.setActivationOptions(cfg.memory().activations());
         console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", start.source(),
                 model.config().parameterCount(), computeType, manager.getDevice());
         return model;
