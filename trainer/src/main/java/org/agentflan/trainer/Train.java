@@ -153,6 +153,7 @@ public final class Train {
             JniUtils.setNumThreads(cfg.threads());
         }
         DataType computeType = computeType(cfg.computeDtype(), device);
+        TrainMemory.requireFit(cfg, start.config(), device, console);
         Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
         ModelTokenizer tokenizer = ModelTokenizer.of(cfg);
         Datasets data = loadData(cfg, tokenizer, packer, console);
