@@ -76,6 +76,13 @@ public final class PeakMemoryProbe {
                     TrainConfig.Dtype.valueOf(opt.get("dtype").toUpperCase(Locale.ROOT)).dataType());
         }
 
+        /** This configuration's options and dtype on a model and batch too small to matter. */
+        Spec tiny() {
+            LlamaConfig small = new LlamaConfig(64, 32, 64, 1, 2, 2, 1e-5, 10000.0, 32, false, 1, 2, null, null, null, null);
+            return new Spec(small, 1, 32, 2, chunk, new ActivationOptions(activations.recompute(),
+                    Math.min(activations.attentionBlock(), 8)), computeType);
+        }
+
         MemoryPlan plan() {
             return MemoryPlan.of(config, new MemoryPlan.Shape(batch, seq, computeType.getNumOfBytes(), activations,
                     chunk, 1, 0));
@@ -88,17 +95,26 @@ public final class PeakMemoryProbe {
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         try (NDManager root = NDManager.newBaseManager(Device.cpu(), "PyTorch");
              DataParallel ranks = DataParallel.join(RankAssignment.single(), Device.cpu(), "probe", Duration.ofSeconds(60), quiet)) {
+            // Load the kernels and start autograd's worker threads before the baseline: they belong to the runtime.
             try (NDManager warm = root.newSubManager()) {
                 NDArray a = warm.randomNormal(new ai.djl.ndarray.types.Shape(64, 64));
-                a.matMul(a).softmax(-1).sum().getFloat();
+                a.setRequiresGradient(true);
+                try (ai.djl.training.GradientCollector collector = engine.newGradientCollector()) {
+                    collector.backward(a.matMul(a).softmax(-1).sum());
+                }
             }
             for (String arg : args) {
-                measure(Spec.parse(arg), engine, root, ranks);
+                // The same step on a tiny model first: classes loaded, code compiled, thread pools started, all of
+                // which belong to the runtime, not to this configuration's tensors.
+                Spec spec = Spec.parse(arg);
+                measure(spec.tiny(), engine, root, ranks, false);
+                measure(spec, engine, root, ranks, true);
             }
         }
     }
 
-    private static void measure(Spec spec, Engine engine, NDManager root, DataParallel ranks) throws IOException {
+    private static void measure(Spec spec, Engine engine, NDManager root, DataParallel ranks, boolean print)
+            throws IOException {
         List<Double> stepMs = new ArrayList<>();
         long baseline = resetPeak();
         try (NDManager manager = root.newSubManager()) {
@@ -117,6 +133,9 @@ public final class PeakMemoryProbe {
                 stepMs.add((System.nanoTime() - start) / 1e6);
             }
             model.close();
+        }
+        if (!print) {
+            return;
         }
         long peak = status("VmHWM:");
         // The first step also allocates the gradients; the later ones are the steady state.

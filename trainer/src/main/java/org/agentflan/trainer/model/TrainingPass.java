@@ -112,9 +112,9 @@ public final class TrainingPass {
         NDArray grad = top.getGradient();
         top.close();
         for (int i = layers.size() - 1; i >= 0; i--) {
+            LayerGraph graph = inputs.isEmpty() ? graphs.get(i) : recomputed(i);
             NDArray inputGrad;
             try (NDScope scope = new NDScope()) {
-                LayerGraph graph = inputs.isEmpty() ? graphs.get(i) : graph(layers.get(i), leaf(inputs.get(i)), in);
                 inputGrad = layerBackward(graph, grad);
                 NDScope.unregister(inputGrad);
                 // The handles hold the layer's tensors; closing them frees the layer as soon as it is differentiated.
@@ -128,6 +128,15 @@ public final class TrainingPass {
         }
         backward(embedded, grad);
         grad.close();
+    }
+
+    /** Layer {@code i} run again from its kept input, its forward's temporaries closed: autograd keeps what it needs. */
+    private LayerGraph recomputed(int i) {
+        try (NDScope scope = new NDScope()) {
+            LayerGraph graph = graph(layers.get(i), leaf(inputs.get(i)), in);
+            graph.handles().forEach(NDScope::unregister);
+            return graph;
+        }
     }
 
     /**
