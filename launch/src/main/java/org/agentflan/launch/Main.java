@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             ScoreCommand.class,
             GenerateCommand.class,
             SubmitCommand.class,
+            EnvCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
