@@ -34,6 +34,8 @@ class MemoryPlanMeasuredTest {
             long plan = runs.get(i).get("plan_bytes").asLong();
             assertEquals(PeakMemoryProbe.Spec.parse(specs.get(i)).plan().totalBytes(), plan);
             double error = Math.abs(plan - measured) / (double) measured;
+            System.out.printf(java.util.Locale.ROOT, "%s: plan %,d bytes, measured %,d (%+.1f%%)%n", specs.get(i), plan,
+                    measured, 100.0 * (plan - measured) / measured);
             assertTrue(error <= TOLERANCE, specs.get(i) + ": plan " + plan + " bytes, measured " + measured + " ("
                     + Math.round(100 * error) + "% apart)");
         }
