@@ -25,6 +25,7 @@ import org.agentflan.trainer.model.ActivationOptions;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
+import org.agentflan.trainer.optim.LossScaler;
 
 /**
  * Measures, in a process of its own, the peak memory of training steps: the production {@link OptimizerStep} (forward,
@@ -123,8 +124,9 @@ public final class PeakMemoryProbe {
             model.setActivationOptions(spec.activations());
             AdamW adamw = new AdamW(new AdamW.Settings(0.9, 0.95, 1e-8, 0.0), model.parameters(), manager);
             GradientReducer reducer = new GradientReducer(ranks, model.parameters(), 25L << 20);
-            OptimizerStep step = new OptimizerStep(engine, model, adamw, spec.computeType(), spec.chunk(), 1.0, manager,
-                    ranks, reducer);
+            LossScaler scaler = spec.computeType() == DataType.FLOAT16 ? new LossScaler(65536, 2, 0.5, 2000, 1) : null;
+            OptimizerStep step = new OptimizerStep(engine, model, adamw, scaler, spec.computeType(), spec.chunk(), 1.0,
+                    manager, ranks, reducer);
             MicroBatch micro = batch(spec.batch(), spec.seq(), spec.config().vocabSize());
             GlobalBatch batch = new GlobalBatch(List.of(micro), spec.batch(), micro.tokens(), micro.lossTokens());
             for (int i = 0; i < spec.steps(); i++) {
@@ -162,7 +164,8 @@ public final class PeakMemoryProbe {
             positions[i] = i % seqLen;
             segments[i] = 1;
         }
-        return new MicroBatch(rows, seqLen, ids, targets, mask, positions, segments, rows, n, n);
+        List<List<String>> sources = Collections.nCopies(rows, List.of("probe"));
+        return new MicroBatch(rows, seqLen, ids, targets, mask, new int[n], positions, segments, sources, rows, n, n);
     }
 
     /** Resets the kernel's peak resident set to the current one (Linux 4.0+); returns the current one. */
