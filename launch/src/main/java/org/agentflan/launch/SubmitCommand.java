@@ -45,6 +45,8 @@ public final class SubmitCommand implements Callable<Integer> {
     /** Each target's renderer; a target is added here and nowhere else. */
     static Map<Target, SubmitTarget> targets() {
         Map<Target, SubmitTarget> t = new EnumMap<>(Target.class);
+        t.put(Target.SPARK_DATA, new org.agentflan.launch.spark.SparkDataTarget(System.getenv()));
+        t.put(Target.SPARK, new org.agentflan.launch.spark.SparkTrainTarget(System.getenv()));
         return t;
     }
 
