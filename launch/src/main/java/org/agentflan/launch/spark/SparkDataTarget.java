@@ -1,14 +1,11 @@
 package org.agentflan.launch.spark;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.agentflan.dataprep.prepare.DataConfig;
 import org.agentflan.dataprep.prepare.PrepareJob;
 import org.agentflan.dataprep.source.SourceSpec;
@@ -77,29 +74,12 @@ public final class SparkDataTarget implements SubmitTarget {
         command.addAll(master.placement(shape, TARGET));
         command.addAll(executors);
         command.addAll(List.of("--files", tokenizer.toString()));
-        command.add(clusterJar(request.projectRoot()).toString());
+        command.add(SparkSubmitLine.clusterJar(request.projectRoot(), "data-prep").toString());
         command.addAll(List.of("--config", request.config().toString()));
         for (String override : request.overrides()) {
             command.addAll(List.of("--set", override));
         }
         return new Submission(new LinkedHashMap<>(), command, "data stage " + shape.jobName() + " ran on " + master.url()
                 + "; its corpus is in " + cfg.output());
-    }
-
-    /** data-prep's shaded jar (classifier cluster), as {@code mvn package} leaves it in data-prep/target. */
-    static Path clusterJar(Path projectRoot) {
-        Path target = projectRoot.resolve("data-prep/target");
-        List<Path> jars;
-        try (Stream<Path> files = Files.isDirectory(target) ? Files.list(target) : Stream.empty()) {
-            jars = files.filter(p -> p.getFileName().toString().matches("agentflan-data-prep-.*-cluster\\.jar")).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        if (jars.size() != 1) {
-            throw new UserError((jars.isEmpty() ? "no data-prep cluster jar in " + target
-                    : "more than one data-prep cluster jar in " + target + ": " + jars)
-                    + "; build exactly one with mvn -B -pl data-prep -am package -DskipTests");
-        }
-        return jars.get(0);
     }
 }

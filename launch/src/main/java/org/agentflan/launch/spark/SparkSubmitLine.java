@@ -1,10 +1,13 @@
 package org.agentflan.launch.spark;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.agentflan.launch.UserError;
 
 /**
@@ -87,5 +90,25 @@ final class SparkSubmitLine {
                     + " folder and executors in their own work folders: " + String.join("; ", problems)
                     + ". Give each as an absolute path on storage every node sees at that path, e.g. --set KEY=/shared/...");
         }
+    }
+
+    /**
+     * A module's shaded jar (classifier cluster) as {@code mvn package} leaves it in MODULE/target: data-prep's for the
+     * data stage, launch's for training. Both carry agentflan and the libraries Spark does not ship, and no Spark.
+     */
+    static Path clusterJar(Path projectRoot, String module) {
+        Path target = projectRoot.resolve(module).resolve("target");
+        List<Path> jars;
+        try (Stream<Path> files = Files.isDirectory(target) ? Files.list(target) : Stream.empty()) {
+            jars = files.filter(p -> p.getFileName().toString().matches("agentflan-" + module + "-.*-cluster\\.jar")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (jars.size() != 1) {
+            throw new UserError((jars.isEmpty() ? "no " + module + " cluster jar in " + target
+                    : "more than one " + module + " cluster jar in " + target + ": " + jars)
+                    + "; build exactly one with mvn -B -pl " + module + " -am package -DskipTests");
+        }
+        return jars.get(0);
     }
 }

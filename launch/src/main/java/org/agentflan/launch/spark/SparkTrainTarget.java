@@ -82,7 +82,7 @@ public final class SparkTrainTarget implements SubmitTarget {
         } else {
             command.addAll(List.of("--jars", cpuNatives(request.projectRoot()).toString()));
         }
-        command.add(clusterJar(request.projectRoot()).toString());
+        command.add(SparkSubmitLine.clusterJar(request.projectRoot(), "launch").toString());
         command.addAll(List.of(BarrierTrain.RANKS, Integer.toString(ranks), "--config", request.config().toString()));
         for (String override : request.overrides()) {
             command.addAll(List.of("--set", override));
@@ -143,15 +143,6 @@ public final class SparkTrainTarget implements SubmitTarget {
                 + "DJL needs the CUDA build of libtorch 2.7.1 on every node: it downloads it on first start where the node\n"
                 + "has network, or reads PYTORCH_LIBRARY_PATH (--conf spark.executorEnv.PYTORCH_LIBRARY_PATH=/path/to/libtorch).\n"
                 + "The ranks sum with NCCL (libnccl.so.2, 2.14 or newer, on every node).\n";
-    }
-
-    /** launch's shaded jar: agentflan, DJL and the trainer's other libraries Spark does not ship; not Spark itself. */
-    static Path clusterJar(Path projectRoot) {
-        Path jar = projectRoot.resolve("launch/target/agentflan-cluster.jar");
-        if (!Files.isRegularFile(jar)) {
-            throw new UserError("no launch cluster jar at " + jar + "; build it with mvn -B -pl launch -am package -DskipTests");
-        }
-        return jar;
     }
 
     /** DJL's CPU libtorch jar, from the class path the build wrote; kept out of the cluster jar so GPU runs load CUDA's. */
