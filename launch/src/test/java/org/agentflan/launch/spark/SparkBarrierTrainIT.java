@@ -1,0 +1,148 @@
+package org.agentflan.launch.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.agentflan.dataprep.testing.SparkStandaloneCluster;
+import org.agentflan.launch.Main;
+import org.agentflan.trainer.checkpoint.CheckpointManager;
+import org.agentflan.trainer.checkpoint.TrainerState;
+import org.agentflan.trainer.distributed.GlooCollectives;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code agentflan submit} for real against a Spark standalone master and worker on 127.0.0.1
+ * ({@link SparkStandaloneCluster}), through the cluster's {@code bin/spark-submit} as a user's SPARK_HOME has it:
+ * {@code --target spark-data} prepares the bundled sample with data-prep's cluster jar, then {@code --target spark}
+ * trains the tiny recipe as one barrier stage of 2 tasks with launch's cluster jar. The Spark home holds Spark's jars
+ * only, so the runs also prove the cluster jars carry everything else. The run must end with the weights and optimizer
+ * state of {@code train --nproc 2} on the same recipe and data, byte for byte: both are 2 Gloo ranks of one thread
+ * each, doing the same arithmetic.
+ */
+class SparkBarrierTrainIT {
+    private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+    private static final Path TOKENIZER = ROOT.resolve("sample-data/llama2-tokenizer");
+    private static final long STEPS = 4;
+
+    @TempDir Path tmp;
+
+    @Test
+    void aTwoTaskBarrierStageTrainsAsTrainNproc2() throws Exception {
+        String gloo = GlooCollectives.unavailableReason();
+        assumeTrue(gloo == null, () -> "skipped: " + gloo);
+        Path data = tmp.resolve("data");
+        Path sparkRun = tmp.resolve("spark-run");
+        // Spark's UI is not needed; a failed stage is reported at once instead of after 3 retries.
+        List<String> defaults = List.of("spark.ui.enabled false", "spark.stage.maxConsecutiveAttempts 1");
+        try (SparkStandaloneCluster cluster = SparkStandaloneCluster.start(tmp, tmp, 2, "2g", defaults)) {
+            // Two of the sample's sources, as PrepareClusterIT takes them: enough rows for a few steps, and a data
+            // stage short enough for a loaded 2-core machine.
+            Path recipe = Files.writeString(tmp.resolve("sample.yaml"), String.join("\n",
+                    "sources:",
+                    "  - {name: agent_flan, path: '" + ROOT + "/sample-data/agent-flan/*.jsonl', format: agent_flan, weight: 1.0}",
+                    "  - {name: toolbench, path: '" + ROOT + "/sample-data/toolbench-raw/*.json', format: toolbench_raw, weight: 1.5}",
+                    "negatives: {enabled: false}",
+                    "format_alignment: {sources: [toolbench]}",
+                    "partitions: 2", ""));
+            String prepared = submit(cluster, "submit-data", "--target", "spark-data", "--master", cluster.masterUrl(),
+                    "--config", recipe.toString(), "--set", "output=" + data, "--set", "tokenizer=" + TOKENIZER);
+            assertTrue(prepared.contains("prepare: wrote"), prepared);
+            assertTrue(Files.isRegularFile(data.resolve("manifest.json")), prepared);
+
+            List<String> submitTrain = new ArrayList<>(List.of("--target", "spark", "--master", cluster.masterUrl(),
+                    "--config", ROOT.resolve("configs/train/tiny.yaml").toString(), "--set", "run_dir=" + sparkRun));
+            for (String set : trainSets(data)) {
+                submitTrain.addAll(List.of("--set", set));
+            }
+            String trained = submit(cluster, "submit-train", submitTrain.toArray(String[]::new));
+            assertTrue(trained.contains("spark barrier train: 2 ranks as one barrier stage on " + cluster.masterUrl()), trained);
+            assertTrue(trained.contains("spark barrier train: rank 0 on 127.0.0.1 exited with status 0: run " + sparkRun
+                    + ": completed at step " + STEPS + "/" + STEPS), trained);
+            assertTrue(trained.contains("spark barrier train: rank 1 on 127.0.0.1 exited with status 0: rank 1: completed at step "
+                    + STEPS + "/" + STEPS), trained);
+            String executors = executorLogs();
+            assertTrue(executors.contains("[rank 1] distributed: rank 1 of 2 (local rank 1)"), executors);
+        }
+
+        Path nprocRun = tmp.resolve("nproc-run");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "train", "--nproc", "2", "--config", ROOT.resolve("configs/train/tiny.yaml").toString(), "--run-dir", nprocRun.toString()));
+        for (String set : trainSets(data)) {
+            cmd.addAll(List.of("--set", set));
+        }
+        Path nprocLog = tmp.resolve("nproc.log");
+        Process nproc = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(nprocLog.toFile()).start();
+        assertTrue(nproc.waitFor(5, TimeUnit.MINUTES), "train --nproc 2 did not finish:\n" + Files.readString(nprocLog));
+        assertEquals(0, nproc.exitValue(), Files.readString(nprocLog));
+
+        Path a = sparkRun.resolve("checkpoints").resolve(CheckpointManager.dirName(STEPS));
+        Path b = nprocRun.resolve("checkpoints").resolve(CheckpointManager.dirName(STEPS));
+        assertEquals(2, TrainerState.read(a).worldSize());
+        List<Path> files = filesOf(a);
+        assertEquals(files, filesOf(b));
+        assertTrue(files.contains(Path.of("optimizer.safetensors")) && files.contains(Path.of("model/model.safetensors")), files.toString());
+        for (Path file : files) {
+            // trainer_state.json holds the resolved config, whose run_dir differs; its counters are compared above.
+            if (!file.toString().equals("trainer_state.json")) {
+                assertArrayEquals(Files.readAllBytes(b.resolve(file)), Files.readAllBytes(a.resolve(file)), "differs: " + file);
+            }
+        }
+        assertEquals(TrainerState.read(b).cursor(), TrainerState.read(a).cursor());
+    }
+
+    /** The recipe's overrides both runs share: the prepared data, few short steps, one thread per rank. */
+    private static List<String> trainSets(Path data) {
+        return List.of("data.dirs=[" + data + "]", "model.tokenizer_dir=" + TOKENIZER, "data.seq_len=128", "threads=1",
+                "max_steps=" + STEPS, "checkpoint.every=2", "log.every=1", "eval.every=0", "distributed.timeout_s=60");
+    }
+
+    /** Runs {@code agentflan submit ARGS} in its own JVM, as scripts/agentflan would, with the cluster's SPARK_HOME. */
+    private String submit(SparkStandaloneCluster cluster, String name, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "submit"));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--out", tmp.resolve(name).toString()));
+        Process p = cluster.start(name, new ProcessBuilder(cmd).directory(tmp.toFile()));
+        boolean finished = p.waitFor(10, TimeUnit.MINUTES);
+        String log = Files.readString(cluster.log(name));
+        assertTrue(finished, name + " did not finish in 10 minutes:\n" + SparkStandaloneCluster.tail(log) + executorLogs());
+        assertEquals(0, p.exitValue(), name + " failed:\n" + SparkStandaloneCluster.tail(log) + executorLogs());
+        return log;
+    }
+
+    /** What the executors printed (each rank's lines, prefixed), for assertions and failure messages. */
+    private String executorLogs() throws IOException {
+        Path work = tmp.resolve("work");
+        if (!Files.isDirectory(work)) {
+            return "";
+        }
+        try (Stream<Path> files = Files.walk(work)) {
+            List<Path> logs = files.filter(p -> p.getFileName().toString().equals("stdout") || p.getFileName().toString().equals("stderr"))
+                    .sorted().toList();
+            StringBuilder all = new StringBuilder();
+            for (Path log : logs) {
+                all.append("\n--- ").append(work.relativize(log)).append('\n')
+                        .append(SparkStandaloneCluster.tail(Files.readString(log)));
+            }
+            return all.toString();
+        }
+    }
+
+    private static List<Path> filesOf(Path checkpoint) throws IOException {
+        try (Stream<Path> files = Files.walk(checkpoint)) {
+            return files.filter(Files::isRegularFile).map(checkpoint::relativize).sorted().collect(Collectors.toList());
+        }
+    }
+}
