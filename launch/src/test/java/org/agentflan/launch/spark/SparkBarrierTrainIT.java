@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * trains the tiny recipe as one barrier stage of 2 tasks with launch's cluster jar. The Spark home holds Spark's jars
  * only, so the runs also prove the cluster jars carry everything else. The run must end with the weights and optimizer
  * state of {@code train --nproc 2} on the same recipe and data, byte for byte: both are 2 Gloo ranks of one thread
- * each, doing the same arithmetic.
+ * each, doing the same arithmetic. A second run has rank 1 killed by SIGKILL once it has joined: the task fails, the
+ * stage fails, Spark runs the whole stage again, and that run ends with the same bytes.
  */
 class SparkBarrierTrainIT {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -43,8 +44,9 @@ class SparkBarrierTrainIT {
         assumeTrue(gloo == null, () -> "skipped: " + gloo);
         Path data = tmp.resolve("data");
         Path sparkRun = tmp.resolve("spark-run");
-        // Spark's UI is not needed; a failed stage is reported at once instead of after 3 retries.
-        List<String> defaults = List.of("spark.ui.enabled false", "spark.stage.maxConsecutiveAttempts 1");
+        Path retriedRun = tmp.resolve("spark-retried-run");
+        // Spark's UI is not needed; a failed stage is run once more (the retry below), not 4 times.
+        List<String> defaults = List.of("spark.ui.enabled false", "spark.stage.maxConsecutiveAttempts 2");
         try (SparkStandaloneCluster cluster = SparkStandaloneCluster.start(tmp, tmp, 2, "2g", defaults)) {
             // Two of the sample's sources, as PrepareClusterIT takes them: enough rows for a few steps, and a data
             // stage short enough for a loaded 2-core machine.
@@ -60,19 +62,25 @@ class SparkBarrierTrainIT {
             assertTrue(prepared.contains("prepare: wrote"), prepared);
             assertTrue(Files.isRegularFile(data.resolve("manifest.json")), prepared);
 
-            List<String> submitTrain = new ArrayList<>(List.of("--target", "spark", "--master", cluster.masterUrl(),
-                    "--config", ROOT.resolve("configs/train/tiny.yaml").toString(), "--set", "run_dir=" + sparkRun));
-            for (String set : trainSets(data)) {
-                submitTrain.addAll(List.of("--set", set));
-            }
-            String trained = submit(cluster, "submit-train", submitTrain.toArray(String[]::new));
+            String trained = submit(cluster, "submit-train", submitTrain(cluster, sparkRun, data));
             assertTrue(trained.contains("spark barrier train: 2 ranks as one barrier stage on " + cluster.masterUrl()), trained);
             assertTrue(trained.contains("spark barrier train: rank 0 on 127.0.0.1 exited with status 0: run " + sparkRun
                     + ": completed at step " + STEPS + "/" + STEPS), trained);
             assertTrue(trained.contains("spark barrier train: rank 1 on 127.0.0.1 exited with status 0: rank 1: completed at step "
                     + STEPS + "/" + STEPS), trained);
-            String executors = executorLogs();
+            String executors = executorOutput(false);
             assertTrue(executors.contains("[rank 1] distributed: rank 1 of 2 (local rank 1)"), executors);
+
+            // The same run again, with rank 1 killed as soon as it has joined the job.
+            Process retried = cluster.start("submit-retried", submitCommand("submit-retried", submitTrain(cluster, retriedRun, data)));
+            long rank1 = awaitRank1Joined(retried);
+            assertEquals(0, new ProcessBuilder("kill", "-KILL", Long.toString(rank1)).start().waitFor());
+            String again = finish(cluster, "submit-retried", retried);
+            assertTrue(again.contains("spark barrier train: rank 0 on 127.0.0.1 exited with status 0: run " + retriedRun
+                    + ": completed at step " + STEPS + "/" + STEPS), again);
+            String attempts = executorOutput(false);
+            assertTrue(attempts.contains("rank 1 on 127.0.0.1 was killed by SIGKILL (exit status 137)"), again + attempts);
+            assertTrue(attempts.contains("attempt 1 on 127.0.0.1"), attempts);
         }
 
         Path nprocRun = tmp.resolve("nproc-run");
@@ -87,19 +95,64 @@ class SparkBarrierTrainIT {
         assertTrue(nproc.waitFor(5, TimeUnit.MINUTES), "train --nproc 2 did not finish:\n" + Files.readString(nprocLog));
         assertEquals(0, nproc.exitValue(), Files.readString(nprocLog));
 
-        Path a = sparkRun.resolve("checkpoints").resolve(CheckpointManager.dirName(STEPS));
-        Path b = nprocRun.resolve("checkpoints").resolve(CheckpointManager.dirName(STEPS));
-        assertEquals(2, TrainerState.read(a).worldSize());
-        List<Path> files = filesOf(a);
-        assertEquals(files, filesOf(b));
+        Path reference = nprocRun.resolve("checkpoints").resolve(CheckpointManager.dirName(STEPS));
+        assertSameCheckpoint(reference, sparkRun.resolve("checkpoints").resolve(CheckpointManager.dirName(STEPS)));
+        assertSameCheckpoint(reference, retriedRun.resolve("checkpoints").resolve(CheckpointManager.dirName(STEPS)));
+    }
+
+    /** Every file byte for byte, but trainer_state.json, whose resolved config names another run_dir: its cursor. */
+    private static void assertSameCheckpoint(Path expected, Path actual) throws IOException {
+        assertEquals(2, TrainerState.read(actual).worldSize());
+        List<Path> files = filesOf(actual);
+        assertEquals(filesOf(expected), files);
         assertTrue(files.contains(Path.of("optimizer.safetensors")) && files.contains(Path.of("model/model.safetensors")), files.toString());
         for (Path file : files) {
-            // trainer_state.json holds the resolved config, whose run_dir differs; its counters are compared above.
             if (!file.toString().equals("trainer_state.json")) {
-                assertArrayEquals(Files.readAllBytes(b.resolve(file)), Files.readAllBytes(a.resolve(file)), "differs: " + file);
+                assertArrayEquals(Files.readAllBytes(expected.resolve(file)), Files.readAllBytes(actual.resolve(file)),
+                        actual + " differs: " + file);
             }
         }
-        assertEquals(TrainerState.read(b).cursor(), TrainerState.read(a).cursor());
+        assertEquals(TrainerState.read(expected).cursor(), TrainerState.read(actual).cursor());
+    }
+
+    private static String[] submitTrain(SparkStandaloneCluster cluster, Path run, Path data) {
+        List<String> args = new ArrayList<>(List.of("--target", "spark", "--master", cluster.masterUrl(), "--ranks-per-node", "2",
+                "--config", ROOT.resolve("configs/train/tiny.yaml").toString(), "--set", "run_dir=" + run));
+        for (String set : trainSets(data)) {
+            args.addAll(List.of("--set", set));
+        }
+        return args.toArray(String[]::new);
+    }
+
+    /**
+     * The pid of rank 1's JVM once it has joined the job (its "distributed:" line is in its executor's log): a
+     * RankProcess with RANK=1 below the running submit (the cluster's processes are this test's descendants).
+     */
+    private long awaitRank1Joined(Process submit) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(8);
+        while (System.nanoTime() < deadline && submit.isAlive()) {
+            for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+                String cmd = p.info().commandLine().orElse("");
+                if (cmd.contains(RankProcess.class.getName()) && cmd.contains("run_dir=" + tmp.resolve("spark-retried-run"))
+                        && environ(p).contains("RANK=1")) {
+                    String logs = executorOutput(false);
+                    if (logs.lines().filter(l -> l.startsWith("[rank 1] distributed: rank 1 of 2")).count() == 2) {
+                        return p.pid(); // the first run's line and this one's
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("rank 1 of the second run never joined:\n" + Files.readString(tmp.resolve("submit-retried.log"))
+                + executorLogs());
+    }
+
+    private static List<String> environ(ProcessHandle p) {
+        try {
+            return List.of(Files.readString(Path.of("/proc", Long.toString(p.pid()), "environ")).split("\0"));
+        } catch (IOException e) {
+            return List.of(); // it exited meanwhile
+        }
     }
 
     /** The recipe's overrides both runs share: the prepared data, few short steps, one thread per rank. */
@@ -110,11 +163,19 @@ class SparkBarrierTrainIT {
 
     /** Runs {@code agentflan submit ARGS} in its own JVM, as scripts/agentflan would, with the cluster's SPARK_HOME. */
     private String submit(SparkStandaloneCluster cluster, String name, String... args) throws Exception {
+        return finish(cluster, name, cluster.start(name, submitCommand(name, args)));
+    }
+
+    private ProcessBuilder submitCommand(String name, String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "submit"));
         cmd.addAll(List.of(args));
         cmd.addAll(List.of("--out", tmp.resolve(name).toString()));
-        Process p = cluster.start(name, new ProcessBuilder(cmd).directory(tmp.toFile()));
+        return new ProcessBuilder(cmd).directory(tmp.toFile());
+    }
+
+    /** Waits for a submit to end with status 0; returns its output. */
+    private String finish(SparkStandaloneCluster cluster, String name, Process p) throws Exception {
         boolean finished = p.waitFor(10, TimeUnit.MINUTES);
         String log = Files.readString(cluster.log(name));
         assertTrue(finished, name + " did not finish in 10 minutes:\n" + SparkStandaloneCluster.tail(log) + executorLogs());
@@ -122,8 +183,13 @@ class SparkBarrierTrainIT {
         return log;
     }
 
-    /** What the executors printed (each rank's lines, prefixed), for assertions and failure messages. */
+    /** The end of what each executor printed, for failure messages. */
     private String executorLogs() throws IOException {
+        return executorOutput(true);
+    }
+
+    /** What the executors printed (each rank's lines, prefixed), whole or the end of each log. */
+    private String executorOutput(boolean tails) throws IOException {
         Path work = tmp.resolve("work");
         if (!Files.isDirectory(work)) {
             return "";
@@ -134,7 +200,7 @@ class SparkBarrierTrainIT {
             StringBuilder all = new StringBuilder();
             for (Path log : logs) {
                 all.append("\n--- ").append(work.relativize(log)).append('\n')
-                        .append(SparkStandaloneCluster.tail(Files.readString(log)));
+                        .append(tails ? SparkStandaloneCluster.tail(Files.readString(log)) : Files.readString(log));
             }
             return all.toString();
         }
