@@ -22,9 +22,10 @@ import scala.reflect.ClassTag$;
  * spark-submit's entry point for training as one Spark barrier stage: {@code BarrierTrain --ranks N --config FILE
  * [train options]}. The driver checks the recipe (a bad one stops here, before any executor is taken), then runs one
  * barrier stage of N tasks, one per rank ({@link RankTask}); each trains as {@code agentflan train} in a child JVM on
- * its executor. A barrier stage starts all its tasks together or none, and any task's failure fails the stage, which
- * Spark retries as a whole ({@code spark.stage.maxConsecutiveAttempts}, default 4); train resumes each attempt from the
- * run's newest checkpoint. The driver prints each rank's end and exits with the ranks' common status (0 finished, 1
+ * its executor. A barrier stage starts all its tasks together or none, and any task's failure fails the stage. Spark
+ * does not rerun a failed barrier stage whose output goes to the driver, so the driver runs it again, up to
+ * {@code spark.stage.maxConsecutiveAttempts} times in all (default 4); train resumes each attempt from the run's
+ * newest checkpoint. The driver prints each rank's end and exits with the ranks' common status (0 finished, 1
  * diverged, 75 preempted), or 2 when they differ or the stage failed for good.
  */
 public final class BarrierTrain {
@@ -78,19 +79,27 @@ public final class BarrierTrain {
 
     private static int train(JavaSparkContext spark, int ranks, String configName, String text, List<String> trainArgs) {
         System.out.println(PREFIX + ranks + " ranks as one barrier stage on " + spark.master());
-        RDD<Integer> rankIds = spark.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd();
-        ClassTag<RankOutcome> tag = ClassTag$.MODULE$.apply(RankOutcome.class);
-        List<RankOutcome> outcomes;
-        try {
-            outcomes = new ArrayList<>(new JavaRDD<>(rankIds.barrier().mapPartitions(new RankTask(configName, text, trainArgs),
-                    false, tag), tag).collect());
-        } catch (Exception e) {
-            // Scala declares no checked exceptions: a failed job arrives as a SparkException all the same.
-            if (!(e instanceof SparkException)) throw e;
-            System.err.println("error: " + PREFIX + "the barrier stage failed after Spark's retries (spark.stage."
-                    + "maxConsecutiveAttempts): " + firstLine(e) + ". The run folder keeps its newest checkpoint; submit again"
-                    + " to resume from it. Each rank's output is in its executor's log, lines prefixed [rank k]");
-            return RankStatus.EXIT_RANK_FAILED;
+        // Spark reruns a failed barrier stage only when its output feeds a shuffle; this one's goes to the driver (a
+        // result stage), whose failure ends the job. So the driver runs the job again itself, as often as Spark
+        // would retry a stage.
+        int attempts = spark.getConf().getInt("spark.stage.maxConsecutiveAttempts", 4);
+        List<RankOutcome> outcomes = null;
+        for (int attempt = 1; outcomes == null; attempt++) {
+            try {
+                outcomes = runStage(spark, ranks, configName, text, trainArgs);
+            } catch (Exception e) {
+                // Scala declares no checked exceptions: a failed job arrives as a SparkException all the same.
+                if (!(e instanceof SparkException)) throw e;
+                if (attempt >= attempts) {
+                    System.err.println("error: " + PREFIX + "the barrier stage failed " + attempts + " times (spark.stage."
+                            + "maxConsecutiveAttempts), the last time: " + firstLine(e) + ". The run folder keeps its newest"
+                            + " checkpoint; submit again to resume from it. Each rank's output is in its executor's log,"
+                            + " lines prefixed [rank k]");
+                    return RankStatus.EXIT_RANK_FAILED;
+                }
+                System.out.println(PREFIX + "attempt " + attempt + " of " + attempts + " failed: " + firstLine(e)
+                        + "; running the stage again, every rank resumes from the newest checkpoint");
+            }
         }
         outcomes.sort(Comparator.comparingInt(RankOutcome::rank));
         for (RankOutcome o : outcomes) {
@@ -103,6 +112,15 @@ public final class BarrierTrain {
         }
         System.out.println(PREFIX + "the ranks ended differently; submit again to resume from the newest checkpoint");
         return RankStatus.EXIT_RANK_FAILED;
+    }
+
+    /** One barrier stage of one task per rank; the ranks' outcomes, or a SparkException when a task failed. */
+    private static List<RankOutcome> runStage(JavaSparkContext spark, int ranks, String configName, String text,
+                                              List<String> trainArgs) {
+        RDD<Integer> rankIds = spark.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd();
+        ClassTag<RankOutcome> tag = ClassTag$.MODULE$.apply(RankOutcome.class);
+        return new ArrayList<>(new JavaRDD<>(rankIds.barrier().mapPartitions(new RankTask(configName, text, trainArgs),
+                false, tag), tag).collect());
     }
 
     /** The failure's message up to its first line break (Spark appends the whole stack of the failed task). */

@@ -66,6 +66,31 @@ final class SparkSubmitLine {
                 "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", executorFlags)));
     }
 
+    /** The file each Spark submission writes into its submit folder: the command, quoted for a shell. */
+    static final String SCRIPT = "spark-submit.sh";
+
+    /**
+     * The command as a shell script, one option per line, so that the submit folder records exactly what ran and a
+     * user can run or adapt it (the flags hold spaces, which a plain join of the arguments would lose).
+     */
+    static String script(List<String> command) {
+        StringBuilder out = new StringBuilder("#!/bin/sh\n# written by agentflan submit; runs the same spark-submit again\n");
+        out.append(quote(command.get(0)));
+        for (int i = 1; i < command.size(); i++) {
+            boolean option = command.get(i).startsWith("--") && i + 1 < command.size() && !command.get(i + 1).startsWith("--");
+            out.append(" \\\n  ").append(quote(command.get(i)));
+            if (option) {
+                out.append(' ').append(quote(command.get(++i)));
+            }
+        }
+        return out.append('\n').toString();
+    }
+
+    /** A shell word: as it is when it holds only safe characters, else in single quotes. */
+    static String quote(String word) {
+        return word.matches("[A-Za-z0-9_./:=,@%+\\-]+") ? word : "'" + word.replace("'", "'\"'\"'") + "'";
+    }
+
     /**
      * Notes a path the driver or an executor would resolve against its own working folder. {@code uriAllowed}: the
      * reader goes through Hadoop's FileSystem (the data stage), so {@code hdfs://...} and the like are fine too.

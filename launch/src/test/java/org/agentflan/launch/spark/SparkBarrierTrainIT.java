@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * only, so the runs also prove the cluster jars carry everything else. The run must end with the weights and optimizer
  * state of {@code train --nproc 2} on the same recipe and data, byte for byte: both are 2 Gloo ranks of one thread
  * each, doing the same arithmetic. A second run has rank 1 killed by SIGKILL once it has joined: the task fails, the
- * stage fails, Spark runs the whole stage again, and that run ends with the same bytes.
+ * stage fails, the driver runs the stage again, and that run ends with the same bytes.
  */
 class SparkBarrierTrainIT {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -78,9 +78,8 @@ class SparkBarrierTrainIT {
             String again = finish(cluster, "submit-retried", retried);
             assertTrue(again.contains("spark barrier train: rank 0 on 127.0.0.1 exited with status 0: run " + retriedRun
                     + ": completed at step " + STEPS + "/" + STEPS), again);
-            String attempts = executorOutput(false);
-            assertTrue(attempts.contains("rank 1 on 127.0.0.1 was killed by SIGKILL (exit status 137)"), again + attempts);
-            assertTrue(attempts.contains("attempt 1 on 127.0.0.1"), attempts);
+            assertTrue(again.contains("spark barrier train: attempt 1 of 2 failed: "), again);
+            assertTrue(again.contains("rank 1 on 127.0.0.1 was killed by SIGKILL (exit status 137)"), again);
         }
 
         Path nprocRun = tmp.resolve("nproc-run");
@@ -125,33 +124,33 @@ class SparkBarrierTrainIT {
     }
 
     /**
-     * The pid of rank 1's JVM once it has joined the job (its "distributed:" line is in its executor's log): a
-     * RankProcess with RANK=1 below the running submit (the cluster's processes are this test's descendants).
+     * The pid of the retried run's rank 1 once it has joined the job: a {@link RankProcess} with RANK=1 and that
+     * run's folder, below this test (the cluster's processes are its descendants), after the second "all 2 ranks
+     * joined" line of a rank 1 in the executors' logs (the first run's is the first).
      */
     private long awaitRank1Joined(Process submit) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(8);
         while (System.nanoTime() < deadline && submit.isAlive()) {
             for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
-                String cmd = p.info().commandLine().orElse("");
-                if (cmd.contains(RankProcess.class.getName()) && cmd.contains("run_dir=" + tmp.resolve("spark-retried-run"))
-                        && environ(p).contains("RANK=1")) {
-                    String logs = executorOutput(false);
-                    if (logs.lines().filter(l -> l.startsWith("[rank 1] distributed: rank 1 of 2")).count() == 2) {
-                        return p.pid(); // the first run's line and this one's
-                    }
+                List<String> args = proc(p, "cmdline");
+                if (args.contains(RankProcess.class.getName()) && args.contains("run_dir=" + tmp.resolve("spark-retried-run"))
+                        && proc(p, "environ").contains("RANK=1")
+                        && executorOutput(false).lines().filter(l -> l.startsWith("[rank 1] distributed: all 2 ranks joined")).count() == 2) {
+                    return p.pid();
                 }
             }
             Thread.sleep(100);
         }
-        throw new AssertionError("rank 1 of the second run never joined:\n" + Files.readString(tmp.resolve("submit-retried.log"))
+        throw new AssertionError("rank 1 of the second run was not seen joining:\n" + Files.readString(tmp.resolve("submit-retried.log"))
                 + executorLogs());
     }
 
-    private static List<String> environ(ProcessHandle p) {
+    /** A NUL-separated file of /proc/PID (cmdline, environ); empty once the process is gone. */
+    private static List<String> proc(ProcessHandle p, String file) {
         try {
-            return List.of(Files.readString(Path.of("/proc", Long.toString(p.pid()), "environ")).split("\0"));
+            return List.of(Files.readString(Path.of("/proc", Long.toString(p.pid()), file)).split("\0"));
         } catch (IOException e) {
-            return List.of(); // it exited meanwhile
+            return List.of();
         }
     }
 

@@ -75,7 +75,28 @@ class SparkTargetsTest {
                 "--files", TOKENIZER.resolve("tokenizer.json").toString(),
                 dataJar.toString(), "--config", dataConfig.toString(), "--set", "partitions=64"));
         assertEquals(expected, s.command());
-        assertEquals(Map.of(), s.files());
+        assertEquals(List.of(SparkSubmitLine.SCRIPT), List.copyOf(s.files().keySet()));
+    }
+
+    @Test
+    void theSubmitFolderKeepsTheCommandAsAScriptThatPassesEveryArgumentUnchanged() throws Exception {
+        // A spark-submit that prints its arguments, one per NUL-terminated record.
+        Path home = checkout.resolve("spark");
+        Path echo = Files.createDirectories(home.resolve("bin")).resolve("spark-submit");
+        Files.writeString(echo, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done\n");
+        assertTrue(echo.toFile().setExecutable(true));
+        List<String> sets = plus(trainSets, "optimizer.lr=3e-4");
+        Submission s = new SparkTrainTarget(Map.of("SPARK_HOME", home.toString())).render(new SubmitRequest(trainConfig,
+                plus(sets, "run_dir=/shared/runs/it's here"), shape(2, 2, 0, null, null, "spark://node1:7077"), checkout));
+        String script = s.files().get(SparkSubmitLine.SCRIPT);
+        assertTrue(script.startsWith("#!/bin/sh\n# written by agentflan submit; runs the same spark-submit again\n" + echo
+                + " \\\n  --master spark://node1:7077 \\\n  --deploy-mode client \\\n"), script);
+        assertTrue(script.contains(" \\\n  --driver-java-options '" + FLAGS + "' \\\n"), script);
+        Path file = Files.writeString(checkout.resolve("spark-submit.sh"), script);
+        Process p = new ProcessBuilder("sh", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertEquals(s.command().subList(1, s.command().size()), List.of(out.split("\0")));
     }
 
     @Test
@@ -136,7 +157,7 @@ class SparkTargetsTest {
             expected.addAll(List.of("--set", set));
         }
         assertEquals(expected, s.command());
-        assertEquals(Map.of(), s.files());
+        assertEquals(List.of(SparkSubmitLine.SCRIPT), List.copyOf(s.files().keySet()));
     }
 
     @Test
