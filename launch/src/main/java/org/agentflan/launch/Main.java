@@ -18,7 +18,9 @@ import picocli.CommandLine.Command;
             TrainCommand.class,
             ScoreCommand.class,
             GenerateCommand.class,
+            ExportCommand.class,
             SubmitCommand.class,
+            EnvCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -148,7 +148,7 @@ class PrepareJobTest {
         assertEquals(emitted, shards.count());
         assertEquals(tokens, shards.selectExpr("sum(num_tokens)").first().getLong(0));
         assertEquals(0, shards.filter("size(input_ids) > 80 or size(input_ids) != size(loss_mask)"
-                + " or input_ids[0] != 1 or num_loss_tokens = 0").count());
+                + " or size(capability_ids) != size(input_ids) or input_ids[0] != 1 or num_loss_tokens = 0").count());
         assertTrue(Files.list(out.resolve("shards")).anyMatch(p -> p.toString().endsWith(".zstd.parquet")));
 
         // rejects/ holds one line per rejected record, with file and line for reader rejects.
@@ -415,9 +415,11 @@ class PrepareJobTest {
                 () -> config(out, "sources=[{name: a, path: x, format: agent_flan, weight: 1, colour: red}]"));
         assertTrue(nested.getMessage().contains("sources[0].colour"), nested.getMessage());
         ConfigException unknownSource = assertThrows(ConfigException.class, () -> DataConfig.load(null, List.of(
-                "sources=[{name: tools, path: x, format: toolbench_raw, weight: 1}]", "format_alignment.sources=[tool]")));
+                "sources=[{name: tools, path: x, format: toolbench_raw, weight: 1}]", "format_alignment.sources=[tool]",
+                "capability_balance.sources=[tols]")));
         assertTrue(unknownSource.getMessage().contains("format_alignment.sources names 'tool'"), unknownSource.getMessage());
         assertTrue(unknownSource.getMessage().contains("negatives.tool_sources names 'toolbench'"), unknownSource.getMessage());
+        assertTrue(unknownSource.getMessage().contains("capability_balance.sources names 'tols'"), unknownSource.getMessage());
         assertFalse(Files.exists(out));
     }
 }

@@ -320,6 +320,13 @@ class TransformsTest {
             assertEquals(before.get(c.getId()).getFile(), c.getFile());
             assertEquals(before.get(c.getId()).getLine(), c.getLine());
         }
+
+        // Limited to other sources (the release files are rebalanced already), the balancer leaves these alone.
+        CapabilityBalancer elsewhere = new CapabilityBalancer(defaults(CapabilityBalancerConfig.class,
+                CapabilityBalancerConfig.DEFAULTS, "retrieval=0", "sources=[agentinstruct]"), SEED);
+        for (Conversation c : elsewhere.apply(tagged).collectAsList()) {
+            assertEquals(before.get(c.getId()).getTurns(), c.getTurns(), c.getId());
+        }
     }
 
     private static double share(Map<String, int[]> counts, String capability) {
@@ -358,6 +365,7 @@ class TransformsTest {
             String question = c.getTurns().get(1).getContent();
             assertTrue(firstAnswers.get(question).contains(c.getTurns().get(2).getContent()), "the chat's own answer, no call");
             assertTrue(c.getTurns().get(2).isLoss());
+            assertEquals(Capability.CHAT.key(), c.getTurns().get(2).getCapability(), "built after tagging, tagged chat");
             distinctChats.add(question);
         }
         assertTrue(distinctChats.size() > 20, "picks spread over the chats: " + distinctChats.size());

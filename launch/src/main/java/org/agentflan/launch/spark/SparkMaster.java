@@ -57,13 +57,18 @@ public record SparkMaster(Kind kind, String url, int localThreads) {
     /**
      * spark-submit's options for the shape's placement: {@code --queue} for YARN's queue, the namespace and the image
      * on Kubernetes. Refuses what this kind of cluster cannot honour: a partition or image where none applies, a
-     * Kubernetes job without an image, any time limit (Spark has no wall-clock limit for an application).
+     * Kubernetes job without an image, any time limit (Spark has no wall-clock limit for an application), a volume.
      */
     List<String> placement(ClusterShape shape, String target) {
         List<String> args = new ArrayList<>();
         if (shape.timeLimit() != null) {
             throw new UserError("submit --target " + target + ": Spark has no wall-clock limit for an application; drop --time"
                     + " (a train run stops early with --set max_steps=N and resumes from its checkpoint)");
+        }
+        if (shape.volume() != null) {
+            throw new UserError("submit --target " + target + ": --volume " + shape.volume() + " mounts a claim into the k8s"
+                    + " target's pods; Spark's executors read the paths in the recipe directly, so drop --volume and give"
+                    + " absolute paths on storage every node sees");
         }
         if (shape.partition() != null) {
             switch (kind) {

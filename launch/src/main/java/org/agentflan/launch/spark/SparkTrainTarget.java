@@ -141,8 +141,10 @@ public final class SparkTrainTarget implements SubmitTarget {
         return "GPUs for submit --target spark\n\n"
                 + "Each task (rank) asks for one GPU (spark.task.resource.gpu.amount=1) and trains on the GPU Spark assigned\n"
                 + "it. " + discovery + "\n"
-                + "DJL needs the CUDA build of libtorch 2.7.1 on every node: it downloads it on first start where the node\n"
-                + "has network, or reads PYTORCH_LIBRARY_PATH (--conf spark.executorEnv.PYTORCH_LIBRARY_PATH=/path/to/libtorch).\n"
+                + "DJL needs the CUDA build of libtorch 2.7.1 on every node (README, Running on GPU nodes): it downloads it on\n"
+                + "first start where the node has network, or loads a local install, named for the ranks with\n"
+                + "  --conf spark.executorEnv.PYTORCH_LIBRARY_PATH=/opt/libtorch/lib\n"
+                + "  --conf spark.executorEnv.PYTORCH_VERSION=2.7.1 --conf spark.executorEnv.PYTORCH_FLAVOR=cu128\n"
                 + "The ranks sum with NCCL (libnccl.so.2, 2.14 or newer, on every node).\n";
     }
 

@@ -201,9 +201,11 @@ class SparkTargetsTest {
         refused(() -> train(shape(1, 3, 0, null, null, "local[4]"), trainSets),
                 "--master local[4] has 4 task slots, but 3 ranks of 2 cores (spark.task.cpus, from the recipe's threads) need 6 at once");
         refused(() -> train(shape(2, null, 0, null, null, "local[8]"), trainSets), "local mode runs on this machine only; drop --nodes");
-        refused(() -> train(new ClusterShape(1, null, 0, null, java.time.Duration.ofHours(2), null, "yarn", "j"), trainSets),
+        refused(() -> train(new ClusterShape(1, null, 0, null, java.time.Duration.ofHours(2), null, "yarn", "j", null), trainSets),
                 "Spark has no wall-clock limit for an application; drop --time");
         refused(() -> train(shape(1, null, 0, "q", null, "spark://h:7077"), trainSets), "--partition q has no meaning for --master spark://h:7077");
+        refused(() -> train(new ClusterShape(1, null, 0, null, null, null, "yarn", "j", "claim:/data"), trainSets),
+                "--volume claim:/data mounts a claim into the k8s target's pods");
         refused(() -> train(shape(1, null, 0, null, null, "k8s://https://api:6443"), trainSets), "runs executors in pods: pass --image");
         refused(() -> train(shape(1, null, 0, null, "img", "yarn"), trainSets), "--image img has no meaning for --master yarn");
         refused(() -> train(shape(1, null, 0, null, null, "yarn"), List.of("data.dirs=[/d]", "model.tokenizer_dir=/t")),
@@ -244,7 +246,7 @@ class SparkTargetsTest {
     }
 
     private static ClusterShape shape(int nodes, Integer ranksPerNode, int gpus, String partition, String image, String master) {
-        return new ClusterShape(nodes, ranksPerNode, gpus, partition, null, image, master, "agentflan-spark");
+        return new ClusterShape(nodes, ranksPerNode, gpus, partition, null, image, master, "agentflan-spark", null);
     }
 
     private static List<String> plus(List<String> list, String more) {
