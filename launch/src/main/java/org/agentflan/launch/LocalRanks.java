@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.agentflan.trainer.StopReason;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
@@ -35,10 +34,6 @@ import sun.misc.SignalHandler;
 final class LocalRanks {
     static final Duration GRACE = Duration.ofSeconds(60);
     private static final String PREFIX = "train --nproc: ";
-    /** Exit statuses every rank reaches together (finished, diverged, preempted), so none of them is a rank's failure. */
-    private static final List<Integer> AGREED = List.of(0, StopReason.EXIT_NON_FINITE, StopReason.EXIT_PREEMPTED);
-    /** The status when the ranks end differently: one failed (2 is train's status for a failed run). */
-    static final int EXIT_RANK_FAILED = 2;
 
     private final int nproc;
     private final List<String> trainArgs;
@@ -118,8 +113,8 @@ final class LocalRanks {
                 if (!exits.containsKey(r) && !p.isAlive()) {
                     int status = p.exitValue();
                     exits.put(r, status);
-                    if (!AGREED.contains(status) && exits.values().stream().filter(s -> !AGREED.contains(s)).count() == 1) {
-                        out.println(PREFIX + "rank " + r + " " + describe(status) + "; the other ranks have "
+                    if (!RankStatus.AGREED.contains(status) && exits.values().stream().filter(s -> !RankStatus.AGREED.contains(s)).count() == 1) {
+                        out.println(PREFIX + "rank " + r + " " + RankStatus.describe(status) + "; the other ranks have "
                                 + GRACE.toSeconds() + " s to stop");
                     }
                     killAt = Math.min(killAt, System.nanoTime() + GRACE.toNanos());
@@ -140,7 +135,7 @@ final class LocalRanks {
         return summarise(exits);
     }
 
-    /** One status for the job: the ranks' common one, else {@link #EXIT_RANK_FAILED} naming the rank that failed first. */
+    /** One status for the job: the ranks' common one, else {@link RankStatus#EXIT_RANK_FAILED} naming the rank that failed first. */
     private int summarise(Map<Integer, Integer> exits) {
         if (exits.values().stream().distinct().count() == 1) {
             int status = exits.values().iterator().next();
@@ -149,31 +144,13 @@ final class LocalRanks {
             }
             return status;
         }
-        Map.Entry<Integer, Integer> first = exits.entrySet().stream().filter(e -> !AGREED.contains(e.getValue()))
+        Map.Entry<Integer, Integer> first = exits.entrySet().stream().filter(e -> !RankStatus.AGREED.contains(e.getValue()))
                 .findFirst().orElse(exits.entrySet().stream().filter(e -> e.getValue() != 0).findFirst().orElseThrow());
         String others = exits.entrySet().stream().filter(e -> !e.getKey().equals(first.getKey()))
-                .map(e -> "rank " + e.getKey() + " " + describe(e.getValue())).collect(Collectors.joining(", "));
-        out.println(PREFIX + "rank " + first.getKey() + " failed first: it " + describe(first.getValue()) + "; then "
+                .map(e -> "rank " + e.getKey() + " " + RankStatus.describe(e.getValue())).collect(Collectors.joining(", "));
+        out.println(PREFIX + "rank " + first.getKey() + " failed first: it " + RankStatus.describe(first.getValue()) + "; then "
                 + others + ". Run the same command to resume from the newest checkpoint");
-        return EXIT_RANK_FAILED;
-    }
-
-    /** "exited with status 2", "was killed by SIGKILL (exit status 137)". */
-    static String describe(int status) {
-        if (status > 128 && status < 128 + 65) {
-            String name = switch (status - 128) {
-                case 1 -> "SIGHUP";
-                case 2 -> "SIGINT";
-                case 6 -> "SIGABRT";
-                case 9 -> "SIGKILL";
-                case 10 -> "SIGUSR1";
-                case 11 -> "SIGSEGV";
-                case 15 -> "SIGTERM";
-                default -> "signal " + (status - 128);
-            };
-            return "was killed by " + name + " (exit status " + status + ")";
-        }
-        return "exited with status " + status;
+        return RankStatus.EXIT_RANK_FAILED;
     }
 
     /** This JVM's java binary, flags (less a debugger agent, whose port the ranks would fight over) and class path. */

@@ -19,6 +19,7 @@ import org.agentflan.launch.submit.SlurmTarget;
 import org.agentflan.launch.submit.SubmitRequest;
 import org.agentflan.launch.submit.SubmitTarget;
 import org.agentflan.launch.submit.Submission;
+import org.agentflan.trainer.StopReason;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -52,6 +53,8 @@ public final class SubmitCommand implements Callable<Integer> {
         Map<Target, SubmitTarget> t = new EnumMap<>(Target.class);
         t.put(Target.SLURM, new SlurmTarget());
         t.put(Target.K8S, new KubernetesTarget());
+        t.put(Target.SPARK_DATA, new org.agentflan.launch.spark.SparkDataTarget(System.getenv()));
+        t.put(Target.SPARK, new org.agentflan.launch.spark.SparkTrainTarget(System.getenv()));
         return t;
     }
 
@@ -126,10 +129,9 @@ public final class SubmitCommand implements Callable<Integer> {
         Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
         if (dryRun) {
             print(submission, folder);
-        } else {
-            submit(renderer, submission, folder);
+            return 0;
         }
-        return 0;
+        return submit(renderer, submission, folder, target == Target.SPARK);
     }
 
     /** What --dry-run shows: the folders, each file with its path, and the command. */
@@ -146,8 +148,13 @@ public final class SubmitCommand implements Callable<Integer> {
         System.out.println(String.join(" ", submission.command()));
     }
 
-    /** Creates the folders, writes the files into {@code folder}, runs the command there and prints the summary. */
-    private static void submit(SubmitTarget renderer, Submission submission, Path folder) throws InterruptedException, IOException {
+    /**
+     * Creates the folders, writes the files into {@code folder}, runs the command there and prints the summary. Returns
+     * the exit status: 0, or for a command that runs the training itself ({@code blocking}: spark-submit in client
+     * mode) train's own statuses 1 (diverged) and 75 (preempted, checkpointed), so a scheduler around it can tell.
+     */
+    private static int submit(SubmitTarget renderer, Submission submission, Path folder, boolean blocking)
+            throws InterruptedException, IOException {
         try {
             for (Path made : submission.folders()) {
                 Files.createDirectories(made);
@@ -177,11 +184,18 @@ public final class SubmitCommand implements Callable<Integer> {
             }
         }
         int status = process.waitFor();
+        if (blocking && (status == StopReason.EXIT_NON_FINITE || status == StopReason.EXIT_PREEMPTED)) {
+            System.out.println(program + " ended with train's exit status " + status + " ("
+                    + (status == StopReason.EXIT_PREEMPTED ? "preempted after a checkpoint; submit again to resume"
+                    : "the run diverged; see its output above") + ")");
+            return status;
+        }
         if (status != 0) {
             throw new UserError(program + " exited with status " + status + "; its output is above,"
                     + " the job's files are in " + folder);
         }
         System.out.println(renderer.summary(submission, output.toString()));
+        return 0;
     }
 
     /** The checks every target shares: a shape no cluster can have, and options of one target given to another. */
