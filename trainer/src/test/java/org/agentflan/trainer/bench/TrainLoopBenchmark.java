@@ -65,7 +65,7 @@ public final class TrainLoopBenchmark {
         }
         Path run = work.resolve("run-" + System.nanoTime());
         Train.run(new Train.Options(Path.of("configs/train/tiny.yaml"), List.of("data.dirs=[" + data + "]",
-                "threads=" + threads, "data.holdout_fraction=0", "eval.every=0", "checkpoint.every=0",
+                "threads=" + threads, "model.tokenizer_dir=", "data.holdout_fraction=0", "eval.every=0", "checkpoint.every=0",
                 "max_steps=" + steps), run, null, "none", null), new PrintStream(OutputStream.nullOutputStream()));
         List<Double> rates = new ArrayList<>();
         for (JsonNode line : MetricsLog.read(run.resolve("metrics.jsonl"))) {
