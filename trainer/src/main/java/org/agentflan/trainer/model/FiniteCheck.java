@@ -23,17 +23,24 @@ public final class FiniteCheck {
     }
 
     /**
-     * True when every element of a floating-point array is finite. The maximum is NaN when any element is NaN (PyTorch's
-     * reductions propagate NaN) and +Inf when any is; the minimum catches -Inf. Two reductions, no temporary as large as
-     * the array: loading a checkpoint stays within the weights' own memory.
+     * True when every element of a floating-point array is finite. One pass in the common case: a sum is finite unless
+     * an element is NaN or infinite, or the sum of finite elements overflows. Only a non-finite sum (a diverged
+     * tensor, or that overflow) pays a second look: the maximum is NaN when any element is NaN (PyTorch's reductions
+     * propagate NaN) and +Inf when any is, the minimum catches -Inf. No temporary as large as the array: loading a
+     * checkpoint stays within the weights' own memory.
      */
     public static boolean isFinite(NDArray array) {
         if (array.size() == 0) {
             return true;
         }
-        // Results of an operation belong to its operand's manager (a weight's lives as long as the model): the two
+        // Results of an operation belong to its operand's manager (a weight's lives as long as the model): the
         // scalars are moved into a scope that frees them here.
         try (NDManager scope = array.getManager().newSubManager()) {
+            NDArray sum = array.sum();
+            sum.attach(scope);
+            if (Float.isFinite(sum.getFloat())) {
+                return true;
+            }
             NDArray max = array.max();
             max.attach(scope);
             NDArray min = array.min();

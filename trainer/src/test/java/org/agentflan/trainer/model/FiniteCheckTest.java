@@ -12,12 +12,15 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class FiniteCheckTest {
-    /** NaN, +Inf and -Inf are each found wherever they sit, next to huge finite values that are not. */
+    /** NaN, +Inf and -Inf are each found wherever they sit, next to huge finite values (even summing past the range) that are not. */
     @Test
     void findsEveryKindOfNonFiniteValueAnywhere() {
         try (NDManager manager = NDManager.newBaseManager()) {
             float big = Float.MAX_VALUE;
             assertTrue(FiniteCheck.isFinite(manager.create(new float[] {big, -big, 0f, 1e-45f})));
+            // The check sums first; a sum that overflows to infinity must not make finite values non-finite.
+            assertTrue(FiniteCheck.isFinite(manager.create(new float[] {big, big, big})), "overflowing sum");
+            assertTrue(FiniteCheck.isFinite(manager.create(new float[] {-big, -big})), "overflowing negative sum");
             for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
                 for (int at = 0; at < 4; at++) {
                     float[] values = {1f, -big, big, 2f};
