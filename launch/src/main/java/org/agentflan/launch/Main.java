@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             TrainCommand.class,
             ScoreCommand.class,
             GenerateCommand.class,
+            ExportCommand.class,
             SubmitCommand.class,
             EnvCommand.class,
         })

@@ -3,6 +3,7 @@ package org.agentflan.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import org.agentflan.trainer.data.DataStream;
@@ -47,7 +48,7 @@ final class Evaluation {
     /** The eval loss of {@code model}, every rank of {@code ranks} taking part; each batch's arrays die in a scope under {@code manager}. */
     double loss(LlamaModel model, NDManager manager, DataParallel ranks) {
         DataStream stream = new DataStream(samples, packer, seed, false, 1);
-        double nll = 0;
+        NDArray nll = manager.zeros(new Shape(), DataType.FLOAT32); // summed on the device, read once at the end
         long lossTokens = 0;
         int rowsLeft = maxRows;
         for (int batch = 0; rowsLeft > 0; batch++) {
@@ -65,11 +66,14 @@ final class Evaluation {
             try (NDManager scope = manager.newSubManager()) {
                 MicroBatch.Arrays b = mb.toNDArrays(scope);
                 NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
-                nll += MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), chunkTokens).getFloat();
+                nll.addi(MaskedCrossEntropy.sumAt(model, hidden, b.targets(), b.lossPositions(), chunkTokens));
             }
             lossTokens += mb.lossTokens();
         }
-        double[] summed = ranks.sum(nll, lossTokens);
+        double[] summed;
+        try (nll) {
+            summed = ranks.sum(nll.getFloat(), lossTokens);
+        }
         return summed[0] / Math.max(1, summed[1]);
     }
 }

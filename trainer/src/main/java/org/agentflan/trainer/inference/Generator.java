@@ -42,6 +42,14 @@ public final class Generator {
             throw new IllegalArgumentException("prompt of " + prompt.length + " tokens leaves no room under max_position_embeddings "
                     + maxLength);
         }
+        // Checked once, here on the host: the model does not read its input back, and generated ids are in range.
+        int vocab = model.config().vocabSize();
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] < 0 || prompt[i] >= vocab) {
+                throw new IllegalArgumentException("prompt token " + i + " is id " + prompt[i] + ", outside the model's"
+                        + " vocabulary [0, " + vocab + ")");
+            }
+        }
         List<Long> generated = new ArrayList<>();
         long start = System.nanoTime();
         try (NDManager manager = model.manager().getParentManager().newSubManager();
