@@ -16,21 +16,19 @@ public final class FiniteCheck {
     private FiniteCheck() {}
 
     /**
-     * 1 when some tensor holds a NaN or an infinity, else 0, as an fp32 scalar on the tensors' device, owned by
-     * {@code scope}: one value to read, where {@link #firstNonFinite} reads two per tensor (a training step reads this
-     * and looks for the name only when it is 1).
+     * 1 when some tensor may hold a NaN or an infinity, else 0, as an fp32 scalar on the tensors' device, owned by
+     * {@code scope}: one value to read, where {@link #firstNonFinite} reads one or more per tensor. One pass per
+     * tensor: the sum of each, which is finite unless the tensor holds a NaN or an infinity or its sum overflowed. A
+     * training step reads this and, only when it is 1, asks {@link #firstNonFinite}, which tells the two apart.
      */
     public static NDArray anyNonFinite(Map<String, NDArray> tensors, NDManager scope) {
-        NDList extremes = new NDList();
+        NDList sums = new NDList();
         for (NDArray t : tensors.values()) {
-            NDArray max = t.max();
-            NDArray min = t.min();
-            max.attach(scope);
-            min.attach(scope);
-            extremes.add(max);
-            extremes.add(min);
+            NDArray sum = t.sum();
+            sum.attach(scope);
+            sums.add(sum);
         }
-        NDArray stacked = NDArrays.stack(extremes);
+        NDArray stacked = NDArrays.stack(sums);
         stacked.attach(scope);
         return stacked.isNaN().logicalOr(stacked.isInfinite()).any().toType(DataType.FLOAT32, false);
     }

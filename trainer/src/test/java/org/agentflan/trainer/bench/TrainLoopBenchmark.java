@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.trainer.Train;
 import org.agentflan.trainer.checkpoint.AtomicFileWriter;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
@@ -81,19 +82,21 @@ public final class TrainLoopBenchmark {
             }
             samples.add(new Sample("b" + i, ids, mask));
         }
+        // The 25M model starts from an HF folder, which must carry a tokenizer that the data's manifest names.
+        Path tokenizer = Path.of("sample-data/llama2-tokenizer");
         Path data = work.resolve("data-" + model);
         if (!Files.exists(data.resolve("manifest.json"))) {
-            ShardWriter.writeDataDir(data, samples);
+            ShardWriter.writeDataDir(data, samples, Llama2Tokenizer.sha256(tokenizer.resolve("tokenizer.json")));
         }
         List<String> overrides = new ArrayList<>(List.of("data.dirs=[" + data + "]", "threads=" + threads,
-                "model.tokenizer_dir=", "data.holdout_fraction=0", "eval.every=0", "checkpoint.every=0",
+                "model.tokenizer_dir=" + tokenizer, "data.holdout_fraction=0", "eval.every=0", "checkpoint.every=0",
                 "max_steps=" + steps, "log.every=1000"));
         if (!tiny) {
             Path hf = work.resolve("model-25m");
             if (!Files.exists(hf.resolve("config.json"))) {
                 try (NDManager manager = NDManager.newBaseManager(); LlamaModel m = LlamaModel.create(MODEL_25M, manager, 0)) {
                     HfCheckpoint.write(AtomicFileWriter.UNOBSERVED, hf, MODEL_25M, m.parameters(), 5_000_000_000L,
-                            DataType.FLOAT32, null);
+                            DataType.FLOAT32, tokenizer);
                 }
             }
             overrides.addAll(List.of("model.init=hf", "model.hf_dir=" + hf, "data.seq_len=512"));

@@ -71,7 +71,12 @@ public final class ShardWriter {
 
     /** A data folder with the samples spread over two shards. */
     public static void writeDataDir(Path dir, List<Sample> samples) throws IOException {
-        writeManifest(dir, Manifest.FORMAT_VERSION, "abc123");
+        writeDataDir(dir, samples, "abc123");
+    }
+
+    /** A data folder whose manifest names the tokenizer with this sha256 of its tokenizer.json. */
+    public static void writeDataDir(Path dir, List<Sample> samples, String tokenizerSha) throws IOException {
+        writeManifest(dir, Manifest.FORMAT_VERSION, tokenizerSha);
         int half = samples.size() / 2;
         writeShard(dir.resolve("shards/part-00000.parquet"), samples.subList(0, half));
         writeShard(dir.resolve("shards/part-00001.parquet"), samples.subList(half, samples.size()));

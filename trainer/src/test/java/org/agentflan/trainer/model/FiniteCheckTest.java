@@ -34,6 +34,15 @@ class FiniteCheckTest {
             weights.put("b", manager.create(new float[] {1f, Float.NaN}));
             weights.put("c", manager.create(new float[] {Float.POSITIVE_INFINITY}));
             assertEquals("b", FiniteCheck.firstNonFinite(weights));
+            try (NDManager scope = manager.newSubManager()) {
+                assertEquals(1f, FiniteCheck.anyNonFinite(weights, scope).getFloat(), "b and c are not finite");
+                Map<String, NDArray> finite = Map.of("a", weights.get("a"));
+                assertEquals(0f, FiniteCheck.anyNonFinite(finite, scope).getFloat());
+                // An overflowing sum raises the flag; the exact search then finds no culprit.
+                Map<String, NDArray> huge = Map.of("h", manager.create(new float[] {big, big}));
+                assertEquals(1f, FiniteCheck.anyNonFinite(huge, scope).getFloat());
+                assertNull(FiniteCheck.firstNonFinite(huge));
+            }
             int before = manager.getManagedArrays().size();
             FiniteCheck.firstNonFinite(weights);
             assertEquals(before, manager.getManagedArrays().size(), "no temporary outlives the check");
