@@ -80,7 +80,7 @@ public final class TrainLoopBenchmark {
                 ids[t] = 3 + random.nextInt(vocab - 3);
                 mask[t] = t >= n / 3 ? 1 : 0;
             }
-            samples.add(new Sample("b" + i, ids, mask));
+            samples.add(new Sample("b" + i, null, ids, mask, mask.clone())); // loss tokens labelled reasoning (1)
         }
         // The 25M model starts from an HF folder, which must carry a tokenizer that the data's manifest names.
         Path tokenizer = Path.of("sample-data/llama2-tokenizer");
