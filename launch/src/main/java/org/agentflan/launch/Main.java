@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             TokenizeCommand.class,
             RenderCommand.class,
             TrainCommand.class,
+            PlanCommand.class,
             ScoreCommand.class,
             GenerateCommand.class,
             ExportCommand.class,

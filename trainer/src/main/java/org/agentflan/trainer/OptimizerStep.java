@@ -16,6 +16,7 @@ import org.agentflan.trainer.data.MicroBatch;
 import org.agentflan.trainer.model.FiniteCheck;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.model.MaskedCrossEntropy;
+import org.agentflan.trainer.model.TrainingPass;
 import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.GradClip;
 import org.agentflan.trainer.optim.LossScaler;
@@ -166,13 +167,14 @@ final class OptimizerStep {
         for (MicroBatch mb : batch) {
             arrays.add(mb.toNDArrays(stepScope));
         }
+        // The collector turns autograd on; the pass drives the backward itself (layer by layer with recompute).
         try (GradientCollector collector = engine.newGradientCollector()) {
             for (MicroBatch.Arrays b : arrays) {
                 try (NDManager scope = stepScope.newSubManager()) {
                     b.attach(scope); // the activations belong to the inputs' manager: they die with this micro-batch
-                    NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
-                    NDArray nll = MaskedCrossEntropy.sumAt(model, hidden, b.targets(), b.lossPositions(), chunkTokens);
-                    collector.backward(nll.div(divisor));
+                    TrainingPass pass = model.trainingForward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
+                    NDArray nll = MaskedCrossEntropy.sumAt(model, pass.hidden(), b.targets(), b.lossPositions(), chunkTokens);
+                    pass.backward(nll.div(divisor));
                     nllSum.addi(nll.stopGradient());
                 }
             }

@@ -24,8 +24,12 @@ import org.agentflan.trainer.checkpoint.TrainerState;
  * continues at the exact next sample with the same updates (up to float summation order).
  */
 final class ResumePolicy {
-    /** Keys (or key prefixes) that may differ on resume: they do not touch the weights, the data order or the schedule. */
-    static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan", "distributed");
+    /**
+     * Keys (or key prefixes) that may differ on resume: they do not touch the weights, the data order or the schedule
+     * ({@code memory.*} changes what a step keeps, not what it computes, up to float rounding).
+     */
+    static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan", "distributed",
+            "memory");
     /** Compared only when compute_dtype is float16, the one dtype it acts on. */
     private static final String LOSS_SCALE = "loss_scale";
     /** Compared as one number, the global batch, rather than key by key. */

@@ -157,6 +157,7 @@ public final class Train {
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }
+        TrainMemory.requireFit(cfg, start.config(), device, console);
         Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
         ModelTokenizer tokenizer = ModelTokenizer.of(cfg);
         Datasets data = loadData(cfg, tokenizer, packer, console);
@@ -191,6 +192,7 @@ public final class Train {
         start.requireVocabulary(data.eval());
         LlamaModel model = start.load(cfg, manager);
         model.setTrainable(true);
+        model.setActivationOptions(cfg.memory().activations());
         console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", start.source(),
                 model.config().parameterCount(), computeType, manager.getDevice());
         return model;

@@ -6,6 +6,7 @@ import java.util.List;
 import org.agentflan.config.ConfigLoader;
 import org.agentflan.config.Validatable;
 import org.agentflan.trainer.data.Packer;
+import org.agentflan.trainer.model.ActivationOptions;
 import org.agentflan.trainer.optim.LrSchedule;
 
 /**
@@ -31,7 +32,8 @@ public record TrainConfig(
         Eval eval,
         Log log,
         Nan nan,
-        Distributed distributed) implements Validatable {
+        Distributed distributed,
+        Memory memory) implements Validatable {
 
     public static final String DEFAULTS = "train-defaults.yaml";
 
@@ -83,6 +85,16 @@ public record TrainConfig(
     /** Multi-rank runs: gradient bucket size (MiB) and the bound on any one collective, store wait or barrier. */
     public record Distributed(int bucketMb, long timeoutS) {}
 
+    /**
+     * How activations are kept ({@link ActivationOptions}) and how many bytes a device offers ({@code deviceBytes}, 0 =
+     * ask the device) for the fit check at start.
+     */
+    public record Memory(boolean recompute, int attentionBlock, long deviceBytes) {
+        public ActivationOptions activations() {
+            return new ActivationOptions(recompute, attentionBlock);
+        }
+    }
+
     /** Loads a config file (or defaults only when {@code file} is null) with {@code --set} overrides. */
     public static TrainConfig load(java.nio.file.Path file, List<String> overrides) {
         return ConfigLoader.load(TrainConfig.class, DEFAULTS, file, overrides);
@@ -95,6 +107,8 @@ public record TrainConfig(
         if (threads < 0) p.add("threads must be >= 0 (0 = PyTorch's default), got " + threads);
         if (model.init() == Init.HF && model.hfDir().isBlank()) p.add("model.hf_dir must name an HF checkpoint folder when model.init is hf");
         if (model.chunkTokens() <= 0) p.add("model.chunk_tokens must be > 0, got " + model.chunkTokens());
+        if (memory.attentionBlock() < 0) p.add("memory.attention_block must be >= 0 (0 = all query rows at once), got " + memory.attentionBlock());
+        if (memory.deviceBytes() < 0) p.add("memory.device_bytes must be >= 0 (0 = ask the device), got " + memory.deviceBytes());
         if (data.dirs() == null || data.dirs().isEmpty()) p.add("data.dirs must list at least one prepared data folder");
         if (data.holdoutFraction() < 0 || data.holdoutFraction() >= 1) p.add("data.holdout_fraction must be in [0, 1), got " + data.holdoutFraction());
         if (data.holdoutFraction() > 0 && !data.evalDirs().isEmpty()) p.add("set data.holdout_fraction or data.eval_dirs, not both");

@@ -35,6 +35,14 @@ class TrainNativeMemoryTest {
         assertFlat(counts);
     }
 
+    /** The layer-by-layer pass closes what it keeps: inputs, per-layer graphs, gradients of layer inputs. */
+    @Test
+    void liveArraysStayFlatWithRecomputeAndAttentionBlocks() throws Exception {
+        List<Integer> counts = run("lean", (step, model) -> { }, "memory.recompute=true", "memory.attention_block=8");
+        assertEquals(STEPS, counts.size());
+        assertFlat(counts);
+    }
+
     @Test
     void theCheckCatchesALeakInsideTheLoop() throws Exception {
         // getGradient() hands out a new handle owned by the weight's manager; dropping it leaks one array per step.
@@ -43,11 +51,14 @@ class TrainNativeMemoryTest {
         assertTrue(error.getMessage().contains("changed from"), error.getMessage());
     }
 
-    private List<Integer> run(String name, Train.StepHook hook) throws Exception {
+    private List<Integer> run(String name, Train.StepHook hook, String... overrides) throws Exception {
         Path data = TrainFixtures.dataDir(tmp.resolve(name));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Train.Result result = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, "data.holdout_fraction=0.2",
-                "eval.every=5", "eval.max_rows=4", "checkpoint.every=10", "checkpoint.keep=2"), tmp.resolve(name + "-run"),
+        List<String> settings = new ArrayList<>(List.of("data.holdout_fraction=0.2", "eval.every=5", "eval.max_rows=4",
+                "checkpoint.every=10", "checkpoint.keep=2"));
+        settings.addAll(List.of(overrides));
+        Train.Result result = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data,
+                settings.toArray(new String[0])), tmp.resolve(name + "-run"),
                 (long) STEPS, "none", null), new PrintStream(log, true), hook, SaveObserver.NONE);
         assertEquals(StopReason.COMPLETED, result.stopReason(), log.toString());
         assertTrue(log.toString().contains("eval step 5"), "eval must run inside the measured steps: " + log);

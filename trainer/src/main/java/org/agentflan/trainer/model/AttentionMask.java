@@ -5,49 +5,57 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 
 /**
- * Additive attention masks ({@code 0} where a query may look, a large negative number where not), built once per
- * batch as {@code [B,1,Tq,Tk]} and shared by every layer.
+ * Additive attention masks ({@code 0} where a query may look, a large negative number where not) for the rows
+ * {@code [start, end)} of a pass's queries, as {@code [B,1,end-start,keys]}. Every mask here is causal, so query rows
+ * below {@code end} never see a key past {@code past + end}: a block of rows needs only those keys, and the whole pass
+ * is the block {@code [0, queries)}.
+ *
+ * @param segmentIds {@code [B,T]} int, 1..k numbering the samples of a packed row, 0 for padding; null for a single
+ *     sequence continuing {@code past} cached tokens (generation)
+ * @param past tokens already in the KV cache before these queries (0 for a packed batch)
+ * @param queries query rows of the pass
  */
-public final class AttentionMask {
+record AttentionMask(NDArray segmentIds, int past, long queries, DataType type, NDManager manager) {
     /** Far below any real score, finite in fp32/bf16 (fp16 rounds it to -inf, which softmax handles since no row is empty). */
     private static final float BLOCKED = -1e30f;
 
-    private AttentionMask() {
-    }
-
     /**
-     * Packed-row mask: token i sees token j iff they belong to the same sample ({@code seg[i] == seg[j] != 0}) and
+     * Packed-row masks: token i sees token j iff they belong to the same sample ({@code seg[i] == seg[j] != 0}) and
      * {@code j <= i}. A padding token ({@code seg == 0}) sees only itself, so no row is fully masked and no NaN appears.
-     *
-     * @param segmentIds {@code [B,T]} int, 1..k numbering the samples of a row, 0 for padding
      */
-    public static NDArray packed(NDArray segmentIds, DataType type) {
-        NDManager manager = segmentIds.getManager();
-        long t = segmentIds.getShape().get(1);
-        NDArray seg = segmentIds.toType(DataType.INT32, false);
-        NDArray rows = manager.arange(0, (int) t, 1, DataType.INT32).expandDims(1);
-        NDArray cols = manager.arange(0, (int) t, 1, DataType.INT32).expandDims(0);
+    static AttentionMask packed(NDArray segmentIds, DataType type) {
+        return new AttentionMask(segmentIds.toType(DataType.INT32, false), 0, segmentIds.getShape().get(1), type,
+                segmentIds.getManager());
+    }
+
+    /** Causal masks for {@code queries} new tokens following {@code past} cached ones in a single sequence. */
+    static AttentionMask causal(NDManager manager, int past, int queries, DataType type) {
+        return new AttentionMask(null, past, queries, type, manager);
+    }
+
+    /** Keys that query rows {@code [.., end)} may see: those before {@code past + end}. */
+    long keys(long end) {
+        return past + end;
+    }
+
+    /** The mask of query rows {@code [start, end)} over keys {@code [0, keys(end))}: {@code [B,1,end-start,keys(end)]}. */
+    NDArray rows(long start, long end) {
+        NDArray rows = manager.arange(past + (int) start, past + (int) end, 1, DataType.INT32).expandDims(1);
+        NDArray cols = manager.arange(0, (int) keys(end), 1, DataType.INT32).expandDims(0);
         NDArray causal = cols.lte(rows);
-        NDArray diagonal = cols.eq(rows);
-        NDArray sameSample = seg.expandDims(2).eq(seg.expandDims(1));
-        NDArray notPadding = seg.neq(0).expandDims(2);
-        NDArray allowed = sameSample.logicalAnd(notPadding).logicalAnd(causal).logicalOr(diagonal);
-        return additive(allowed).toType(type, false).expandDims(1);
+        if (segmentIds == null) {
+            return additive(causal).expandDims(0).expandDims(0);
+        }
+        NDArray querySeg = segmentIds.get(":, " + start + ":" + end);
+        NDArray keySeg = segmentIds.get(":, :" + end);
+        NDArray sameSample = querySeg.expandDims(2).eq(keySeg.expandDims(1));
+        NDArray notPadding = querySeg.neq(0).expandDims(2);
+        NDArray allowed = sameSample.logicalAnd(notPadding).logicalAnd(causal).logicalOr(cols.eq(rows));
+        return additive(allowed).expandDims(1);
     }
 
-    /**
-     * Causal mask for {@code queries} new tokens following {@code past} cached ones in a single sequence:
-     * query i (absolute position past+i) sees keys 0..past+i. Shape {@code [1,1,queries,past+queries]}.
-     */
-    public static NDArray causal(NDManager manager, int past, int queries, DataType type) {
-        int keys = past + queries;
-        NDArray rows = manager.arange(past, keys, 1, DataType.INT32).expandDims(1);
-        NDArray cols = manager.arange(0, keys, 1, DataType.INT32).expandDims(0);
-        return additive(cols.lte(rows)).toType(type, false).expandDims(0).expandDims(0);
-    }
-
-    private static NDArray additive(NDArray allowed) {
+    private NDArray additive(NDArray allowed) {
         // (allowed - 1) * big: 0 where allowed, BLOCKED where not. Not differentiated, so Java scalars are safe here.
-        return allowed.toType(DataType.FLOAT32, false).sub(1f).mul(-BLOCKED);
+        return allowed.toType(DataType.FLOAT32, false).sub(1f).mul(-BLOCKED).toType(type, false);
     }
 }

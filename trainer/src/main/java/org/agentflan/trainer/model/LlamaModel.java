@@ -40,7 +40,7 @@ public final class LlamaModel implements AutoCloseable {
      * @param eps the model's {@code rms_norm_eps} as a long-lived fp32 scalar
      * @param minusHalf the exponent -0.5 as a long-lived fp32 scalar
      */
-    private record RmsNorm(NDArray weight, NDArray eps, NDArray minusHalf) {
+    record RmsNorm(NDArray weight, NDArray eps, NDArray minusHalf) {
         NDArray forward(NDArray x, DataType type) {
             NDArray scale = inComputeType(weight, type, x.getManager());
             NDArray x32 = Casts.to(x, DataType.FLOAT32);
@@ -50,17 +50,27 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    /** What every layer of one forward pass shares, made once per pass. */
-    private record PassInputs(NDArray mask, NDArray cos, NDArray sin, NDArray attentionScale, DataType type,
-                              KvCache cache) {}
+    /**
+     * What every layer of one forward pass shares, made once per pass. {@code wholeMask} is the mask of all query
+     * rows, made once and shared by the layers when attention is not blocked; null when it is (each block makes its
+     * rows' mask).
+     */
+    record PassInputs(AttentionMask mask, NDArray wholeMask, NDArray cos, NDArray sin, NDArray attentionScale,
+                      DataType type, KvCache cache, int attentionBlock) {}
 
     /**
      * Grouped-query self-attention with rotary embeddings: {@code heads} query heads share {@code kvHeads} key/value
      * heads. {@code layer} indexes the KV cache during generation.
      */
-    private record Attention(int layer, int heads, int kvHeads, int headDim,
-                             NDArray qProj, NDArray kProj, NDArray vProj, NDArray oProj) {
+    record Attention(int layer, int heads, int kvHeads, int headDim,
+                     NDArray qProj, NDArray kProj, NDArray vProj, NDArray oProj) {
         NDArray forward(NDArray x, PassInputs in) {
+            NDArray[] qkv = project(x, in);
+            return output(AttentionCore.forward(qkv[0], qkv[1], qkv[2], in.mask(), in.wholeMask(), in.attentionBlock()), in);
+        }
+
+        /** {@code {q, k, v}} as {@code [B,H,T,d]}: q rotated and scaled, k rotated, k and v repeated to every head. */
+        NDArray[] project(NDArray x, PassInputs in) {
             DataType type = in.type();
             NDManager step = x.getManager();
             long b = x.getShape().get(0);
@@ -84,19 +94,20 @@ public final class LlamaModel implements AutoCloseable {
                 k.attach(step);
                 v.attach(step);
             }
-            NDArray keysT = k.transpose(0, 1, 3, 2);
-            keysT.attach(step);
-            NDArray scores = q.matMul(keysT).add(in.mask());
-            NDArray probs = type == DataType.FLOAT32
-                    ? scores.softmax(-1)
-                    : Casts.to(Casts.to(scores, DataType.FLOAT32).softmax(-1), type);
-            NDArray out = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
-            return linear(out, inComputeType(oProj, type, step));
+            return new NDArray[] {q, k, v};
+        }
+
+        /** The output projection of the attention core's {@code [B,H,T,d]} result. */
+        NDArray output(NDArray core, PassInputs in) {
+            long b = core.getShape().get(0);
+            long t = core.getShape().get(2);
+            NDArray out = core.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
+            return linear(out, inComputeType(oProj, in.type(), core.getManager()));
         }
     }
 
     /** SwiGLU: {@code down(silu(gate(x)) * up(x))} (Meta's w2(silu(w1(x)) * w3(x))). */
-    private record FeedForward(NDArray gateProj, NDArray upProj, NDArray downProj) {
+    record FeedForward(NDArray gateProj, NDArray upProj, NDArray downProj) {
         NDArray forward(NDArray x, DataType type) {
             NDManager step = x.getManager();
             NDArray gate = linear(x, inComputeType(gateProj, type, step));
@@ -107,10 +118,14 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** Pre-norm decoder block: {@code h = x + attn(norm(x)); out = h + mlp(norm(h))}. */
-    private record DecoderLayer(RmsNorm inputNorm, Attention selfAttn, RmsNorm postAttentionNorm, FeedForward mlp) {
+    record DecoderLayer(RmsNorm inputNorm, Attention selfAttn, RmsNorm postAttentionNorm, FeedForward mlp) {
         NDArray forward(NDArray x, PassInputs in) {
-            NDArray h = x.add(selfAttn.forward(inputNorm.forward(x, in.type()), in));
-            return h.add(mlp.forward(postAttentionNorm.forward(h, in.type()), in.type()));
+            return feedForward(x.add(selfAttn.forward(inputNorm.forward(x, in.type()), in)), in.type());
+        }
+
+        /** The block's second half, {@code h + mlp(norm(h))}, from {@code h = x + attn(norm(x))}. */
+        NDArray feedForward(NDArray h, DataType type) {
+            return h.add(mlp.forward(postAttentionNorm.forward(h, type), type));
         }
     }
 
@@ -126,6 +141,7 @@ public final class LlamaModel implements AutoCloseable {
     private final RotaryEmbedding rope;
     private final Map<DataType, NDArray> attentionScale = new HashMap<>();
     private boolean trainable;
+    private ActivationOptions activations = ActivationOptions.NONE;
 
     private LlamaModel(LlamaConfig config, NDManager manager, LinkedHashMap<String, NDArray> parameters) {
         this.config = config;
@@ -214,11 +230,24 @@ public final class LlamaModel implements AutoCloseable {
      */
     public NDArray forward(NDArray inputIds, NDArray positions, NDArray segmentIds, DataType computeType) {
         checkComputeType(computeType);
-        NDArray mask = AttentionMask.packed(segmentIds, computeType);
-        NDArray[] cosSin = rope.lookUp(positions, computeType);
-        PassInputs in = new PassInputs(mask, cosSin[0], cosSin[1], scale(computeType), computeType, null);
+        PassInputs in = passInputs(AttentionMask.packed(segmentIds, computeType), positions, computeType, null);
         NDArray x = decoderLayers(embed(inputIds, computeType), in);
         return norm.forward(x, computeType);
+    }
+
+    /**
+     * The forward pass of a training step, with the backward that goes with it ({@link TrainingPass}): the plain
+     * autograd graph, or, with {@link ActivationOptions#recompute()} or a blocked attention, a pass driven layer by
+     * layer that keeps less. Arguments as for {@link #forward(NDArray, NDArray, NDArray, DataType)}; call it under a
+     * gradient collector, on a trainable model.
+     */
+    public TrainingPass trainingForward(NDArray inputIds, NDArray positions, NDArray segmentIds, DataType computeType) {
+        if (!activations.layerwise()) {
+            return TrainingPass.wholeGraph(forward(inputIds, positions, segmentIds, computeType));
+        }
+        checkComputeType(computeType);
+        PassInputs in = passInputs(AttentionMask.packed(segmentIds, computeType), positions, computeType, null);
+        return TrainingPass.layerwise(embed(inputIds, computeType), layers, norm, in, activations.recompute());
     }
 
     /**
@@ -235,9 +264,7 @@ public final class LlamaModel implements AutoCloseable {
                     + config.maxPositionEmbeddings());
         }
         NDArray positions = step.arange(past, past + t, 1, DataType.INT64).expandDims(0);
-        NDArray mask = AttentionMask.causal(step, past, t, computeType);
-        NDArray[] cosSin = rope.lookUp(positions, computeType);
-        PassInputs in = new PassInputs(mask, cosSin[0], cosSin[1], scale(computeType), computeType, cache);
+        PassInputs in = passInputs(AttentionMask.causal(step, past, t, computeType), positions, computeType, cache);
         NDArray x = decoderLayers(embed(inputIds, computeType), in);
         cache.advance(t);
         return norm.forward(x, computeType);
@@ -247,6 +274,14 @@ public final class LlamaModel implements AutoCloseable {
     public NDArray logits(NDArray hidden) {
         NDArray head = inComputeType(lmHead, hidden.getDataType(), hidden.getManager());
         return Casts.to(linear(hidden, head), DataType.FLOAT32);
+    }
+
+    /** The mask of all rows is made once and shared by the layers, unless attention runs in blocks of rows. */
+    private PassInputs passInputs(AttentionMask mask, NDArray positions, DataType type, KvCache cache) {
+        int block = activations.attentionBlock();
+        NDArray wholeMask = block > 0 && block < mask.queries() ? null : mask.rows(0, mask.queries());
+        NDArray[] cosSin = rope.lookUp(positions, type);
+        return new PassInputs(mask, wholeMask, cosSin[0], cosSin[1], scale(type), type, cache, block);
     }
 
     private NDArray embed(NDArray inputIds, DataType type) {
@@ -329,6 +364,15 @@ public final class LlamaModel implements AutoCloseable {
         for (NDArray weight : parameters.values()) {
             weight.setRequiresGradient(trainable);
         }
+    }
+
+    /** How the forward passes keep activations: recompute and attention block (both off by default). */
+    public void setActivationOptions(ActivationOptions options) {
+        this.activations = options;
+    }
+
+    public ActivationOptions activationOptions() {
+        return activations;
     }
 
     /** Whether {@link #setTrainable} asked for gradients. */

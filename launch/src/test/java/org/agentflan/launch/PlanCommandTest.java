@@ -1,0 +1,54 @@
+package org.agentflan.launch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Iterator;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** {@code agentflan plan} as a user runs it: the budget of a recipe, as a table and as JSON, and what does not fit. */
+class PlanCommandTest {
+    private static final String RECIPE = "../configs/train/agent-flan-7b.yaml";
+
+    @Test
+    void jsonGivesEveryItemTheTotalAndTheDevice() throws Exception {
+        CliRun run = CliRun.of("plan", "--config", "../configs/train/tiny.yaml", "--device", "cpu",
+                "--device-memory", "100000000000", "--json");
+        assertEquals(0, run.code(), run.err());
+        JsonNode plan = new ObjectMapper().readTree(run.out());
+        long sum = 0;
+        for (Iterator<Map.Entry<String, JsonNode>> it = plan.get("items").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> item = it.next();
+            assertTrue(item.getValue().asLong() >= 0, item.getKey());
+            if (!item.getKey().equals("optimizer_workspace")) {
+                sum += item.getValue().asLong(); // AdamW's temporaries come after the activations are gone
+            }
+        }
+        assertEquals(100_000_000_000L, plan.get("device_bytes").asLong());
+        assertTrue(plan.get("items").has("optimizer_moments") && plan.get("items").has("activations"));
+        assertEquals(sum, plan.get("total_bytes_per_device").asLong(), "the total is the items' peak: " + plan);
+        assertTrue(plan.get("fits").asBoolean());
+    }
+
+    @Test
+    void theSevenBRecipeDoesNotFitAnEightyGigabyteGpuWhileEveryRankHoldsAllMoments() {
+        CliRun run = CliRun.of("plan", "--config", RECIPE, "--set", "model.init=llama2_7b", "--device", "gpu",
+                "--device-memory", "80000000000", "--world", "8");
+        assertEquals(1, run.code(), run.out() + run.err());
+        assertTrue(run.out().contains("optimizer_moments"), run.out());
+        assertTrue(run.out().contains("does not fit"), run.out());
+        assertTrue(run.out().contains("ZeRO-1 is not built yet"), run.out());
+        assertFalse(run.out().contains("memory.recompute=true"), "the recipe already recomputes: " + run.out());
+    }
+
+    @Test
+    void aBadDeviceIsOneErrorLine() {
+        CliRun run = CliRun.of("plan", "--config", RECIPE, "--device", "tpu", "--device-memory", "1");
+        assertEquals(2, run.code());
+        assertTrue(run.err().startsWith("error: --device must be cpu or gpu"), run.err());
+    }
+}
