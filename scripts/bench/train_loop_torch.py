@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""PyTorch-eager baseline for the trainer benchmark: the same tiny Llama (LlamaConfig.tiny(): vocab 32000, hidden 64,
-intermediate 172, 2 layers, 4 heads, 2 KV heads), the same packed rows (per-sample causal attention, positions
-restarting per sample), masked CE summed and divided by the batch's loss tokens, clip_grad_norm_ 1.0 and
-torch.optim.AdamW, fp32 on CPU with a fixed thread count. Prints one JSON line with the median tokens/s.
+"""PyTorch-eager baseline for the trainer benchmark: the same Llama (by default the tiny one, LlamaConfig.tiny():
+vocab 32000, hidden 64, intermediate 172, 2 layers, 4 heads, 2 KV heads; --model 25m: the model step benchmark's,
+vocab 1024, hidden 512, intermediate 1376, 8 layers, 8 heads), the same packed rows (per-sample causal attention,
+positions restarting per sample), masked CE summed and divided by the batch's loss tokens, clip_grad_norm_ 1.0 and
+torch.optim.AdamW, fp32 on CPU with a fixed thread count. Each iteration is timed whole, as the Java side's: making
+the batch, forward, backward, clipping, the optimizer step and reading the loss and gradient norm for the metrics.
+Prints one JSON line with the median tokens/s of iterations 4 and later.
 
-Usage: scripts/bench/train_loop_torch.py --steps 30 --seq-len 256 --micro-batch 4 --threads 2
+Usage: scripts/bench/train_loop_torch.py --steps 30 --seq-len 256 --micro-batch 4 --threads 2 [--model tiny|25m]
 """
 import argparse
 import json
@@ -23,10 +26,15 @@ def main():
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--micro-batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", choices=["tiny", "25m"], default="tiny")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    vocab, hidden, inter, layers, heads, kv_heads, eps, theta = 32000, 64, 172, 2, 4, 2, 1e-5, 10000.0
+    if a.model == "tiny":
+        vocab, hidden, inter, layers, heads, kv_heads = 32000, 64, 172, 2, 4, 2
+    else:
+        vocab, hidden, inter, layers, heads, kv_heads = 1024, 512, 1376, 8, 8, 8
+    eps, theta = 1e-5, 10000.0
     d = hidden // heads
     P = {}
 
@@ -106,18 +114,19 @@ def main():
 
     rates = []
     for step in range(a.steps):
-        ids, pos, seg, tgt, mask, tokens = batch()
         t0 = time.perf_counter()
+        ids, pos, seg, tgt, mask, tokens = batch()
         hidden_states = forward(ids, pos, seg)
         sel = mask.reshape(-1) != 0
         logits = hidden_states.reshape(-1, hidden)[sel] @ P["head"].T
         loss = F.cross_entropy(logits, tgt.reshape(-1)[sel], reduction="sum") / sel.sum()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(P.values()), 1.0)
+        norm = torch.nn.utils.clip_grad_norm_(list(P.values()), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=False)
+        float(loss), float(norm)  # a training loop logs both every step
         rates.append(tokens / (time.perf_counter() - t0))
-    print(json.dumps({"impl": "pytorch-eager", "torch": torch.__version__, "threads": a.threads,
+    print(json.dumps({"impl": "pytorch-eager", "torch": torch.__version__, "model": a.model, "threads": a.threads,
                       "median_tokens_per_s": statistics.median(rates[3:])}))
 
 

@@ -138,7 +138,7 @@ final class OptimizerStep {
             }
             model.zeroGradients();
             String nonFiniteWeight = finite && read(FiniteCheck.anyNonFinite(params, stepScope))[0] != 0
-                    ? FiniteCheck.firstNonFinite(params) // the run stops: the slow search for the name costs nothing then
+                    ? FiniteCheck.firstNonFinite(params) // rare (a diverged update, or a sum that overflowed): exact, by name
                     : null;
             return new Outcome(loss, gradNorm, finite, nonFiniteWeight, batch.tokens(), batch.lossTokens(), batch.rows(),
                     scale, overflow, hostReads);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -55,7 +56,6 @@ public final class MaskedCrossEntropy {
         NDManager step = hidden.getManager();
         DataType type = hidden.getDataType();
         long h = hidden.getShape().get(hidden.getShape().dimension() - 1);
-        int vocab = model.config().vocabSize();
         NDArray flatHidden = hidden.reshape(-1, h);
         NDArray selected = lossPositions;
         long n = selected.size();
@@ -84,7 +84,8 @@ public final class MaskedCrossEntropy {
                 NDArray logProbs = logProbs(chunk, head);
                 total.subi(logProbs.gather(chunkTargets.expandDims(1), 1).sum());
                 if (differentiable) {
-                    NDArray dLogits = logProbs.exp().subi(chunkTargets.oneHot(vocab, DataType.FLOAT32));
+                    NDArray dLogits = logProbs.exp();
+                    subtractOneAtTargets(dLogits, chunkTargets);
                     NDArray dChunk = dLogits.toType(type, false).matMul(head);
                     NDScope.unregister(dChunk);
                     hiddenGrads.add(dChunk);
@@ -98,6 +99,17 @@ public final class MaskedCrossEntropy {
         NDArray dHidden = hiddenGrads.size() == 1 ? hiddenGrads.get(0) : NDArrays.concat(new NDList(hiddenGrads), 0);
         NDArray surrogate = Casts.to(hiddenSel.mul(dHidden).sum(), DataType.FLOAT32).add(headGrad.mul(master).sum());
         return surrogate.sub(surrogate.stopGradient()).add(total);
+    }
+
+    /**
+     * {@code probs[i, targets[i]] -= 1} in place: softmax minus one-hot without a one-hot array. libtorch builds a
+     * one-hot as an int64 {@code [chunk, V]} array and casts it, which measured as the largest single cost of the
+     * tiny recipe's step (more than the softmax it is subtracted from); this touches {@code chunk} elements.
+     */
+    private static void subtractOneAtTargets(NDArray probs, NDArray targets) {
+        NDArray rows = probs.getManager().arange(0, (int) targets.size(), 1, DataType.INT64);
+        NDIndex atTargets = new NDIndex("{}, {}", rows, targets);
+        probs.set(atTargets, probs.get(atTargets).subi(1f));
     }
 
     /**

@@ -94,16 +94,22 @@ public final class ShardWriter {
 
     /** A data folder of the current format with the samples (which must carry labels) spread over two shards. */
     public static void writeDataDir(Path dir, List<Sample> samples) throws IOException {
-        writeDataDir(dir, samples, Manifest.FORMAT_VERSION, SPARK_SCHEMA);
+        writeDataDir(dir, samples, "abc123");
+    }
+
+    /** The same, with a manifest naming the tokenizer whose tokenizer.json has this sha256. */
+    public static void writeDataDir(Path dir, List<Sample> samples, String tokenizerSha) throws IOException {
+        writeDataDir(dir, samples, Manifest.FORMAT_VERSION, SPARK_SCHEMA, tokenizerSha);
     }
 
     /** A data folder as format version 1 wrote it: no capability labels. */
     public static void writeVersionOneDataDir(Path dir, List<Sample> samples) throws IOException {
-        writeDataDir(dir, samples, 1, SPARK_SCHEMA_V1);
+        writeDataDir(dir, samples, 1, SPARK_SCHEMA_V1, "abc123");
     }
 
-    private static void writeDataDir(Path dir, List<Sample> samples, int version, MessageType schema) throws IOException {
-        writeManifest(dir, version, "abc123");
+    private static void writeDataDir(Path dir, List<Sample> samples, int version, MessageType schema,
+                                     String tokenizerSha) throws IOException {
+        writeManifest(dir, version, tokenizerSha);
         int half = samples.size() / 2;
         writeShard(dir.resolve("shards/part-00000.parquet"), samples.subList(0, half), schema);
         writeShard(dir.resolve("shards/part-00001.parquet"), samples.subList(half, samples.size()), schema);
