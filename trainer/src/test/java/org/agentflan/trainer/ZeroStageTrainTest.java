@@ -33,9 +33,12 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>What is provable and asserted exactly: without clipping, the sharded step is bit for bit the all-reduce step.
  * The sum of two ranks' gradients is one float addition, commutative, so reduce-scatter and all-reduce give the same
  * bits; AdamW's arithmetic is element-wise and the same on a slice. So losses, weights and moments are bit-identical,
- * and so are resumes across world sizes of the same form, and across stages. With clipping the global norm is summed
- * in another order (per-slice squares vs per-tensor norms), so the clip coefficient may differ in its last bits:
- * losses within 1e-6 relative, weights within 1e-6 relative L2. Resuming on one rank (2 -> 1, 1 -> 2) changes how the
+ * and so are resumes across world sizes of the same form, and across stages. With clipping the global norm is computed
+ * another way: {@code zero_stage: 0} takes libtorch's {@code norm()} of each whole gradient, which on the CPU is off by
+ * up to about 1e-5 relative for a 2M-element fp32 tensor (the tiny model's embedding; measured against float64 with
+ * torch 1.13), ZeRO-1 sums squares (about 1e-7). The clip coefficients then differ by about 2e-5 relative (measured),
+ * which moves the weights by a few 1e-6 relative L2 after 6 steps (3.4e-6 measured): losses within 1e-6 relative
+ * (2.3e-7 measured), weights within 1e-5. Resuming on one rank (2 -> 1, 1 -> 2) changes how the
  * global batch's gradient is summed (4 micro-batches on one rank vs 2 + 2): within {@code DataParallelTrainTest}'s
  * 1e-5 of the one-rank run, as for {@code zero_stage: 0}.
  */
@@ -103,7 +106,7 @@ class ZeroStageTrainTest {
                 .requireSuccess();
         Map<Long, Double> norms = DataParallelTrainTest.trainMetric(clipped0.resolve("metrics.jsonl"), "grad_norm");
         assertTrue(norms.values().stream().anyMatch(n -> n > 0.5), "clipping never acted: " + norms);
-        assertClose(clipped0, clipped1, 1e-6);
+        assertClose(clipped0, clipped1, 1e-6, 1e-5);
     }
 
     @Test
@@ -127,7 +130,7 @@ class ZeroStageTrainTest {
         Train.Result rest = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, ONE_RANK_BATCH, STEPS_OVERRIDE,
                 NO_CLIP, ZERO1), onOneRank, null, null, null), QUIET);
         assertEquals(3, rest.startStep());
-        assertClose(straight.runDir(), onOneRank, 1e-5);
+        assertClose(straight.runDir(), onOneRank, 1e-5, 1e-5);
 
         // 1 -> 2 ranks, from the unsharded moments into slices.
         Path oneThenTwo = tmp.resolve("one-then-two");
@@ -136,13 +139,14 @@ class ZeroStageTrainTest {
         RankJob job = RankJob.start(tmp, oneThenTwo, data, List.of(), List.of(), TWO_RANK_BATCH, STEPS_OVERRIDE, NO_CLIP, ZERO1);
         job.requireSuccess();
         assertTrue(job.log(1).contains("resuming from " + oneThenTwo.resolve("checkpoints/step_00000003")), job.log(1));
-        assertClose(straight.runDir(), oneThenTwo, 1e-5);
+        assertClose(straight.runDir(), oneThenTwo, 1e-5, 1e-5);
     }
 
     // ------------------------------------------------------------------ helpers
 
-    /** Every step's loss within {@code tolerance} relative, and the final weights within it in relative L2. */
-    private static void assertClose(Path expected, Path actual, double tolerance) throws Exception {
+    /** Every step's loss within {@code lossTolerance} relative, and the final weights within {@code weightTolerance} in relative L2. */
+    private static void assertClose(Path expected, Path actual, double lossTolerance, double weightTolerance)
+            throws Exception {
         Map<Long, Double> a = DataParallelTrainTest.trainMetric(expected.resolve("metrics.jsonl"), "loss");
         Map<Long, Double> b = DataParallelTrainTest.trainMetric(actual.resolve("metrics.jsonl"), "loss");
         assertEquals(a.keySet(), b.keySet(), "steps");
@@ -151,7 +155,7 @@ class ZeroStageTrainTest {
             worst = Math.max(worst, Math.abs(b.get(e.getKey()) - e.getValue()) / Math.abs(e.getValue()));
         }
         System.out.printf("loss of %s vs %s: worst relative difference %.3g%n", actual, expected, worst);
-        assertTrue(worst <= tolerance, "loss per step: " + b + " vs " + a);
+        assertTrue(worst <= lossTolerance, "loss per step: " + b + " vs " + a);
         double diff = 0;
         double norm = 0;
         Map<String, float[]> x = weights(DataParallelTrainTest.latest(expected));
@@ -166,7 +170,7 @@ class ZeroStageTrainTest {
         }
         double relative = Math.sqrt(diff / norm);
         System.out.printf("weights of %s vs %s: relative L2 %.3g%n", actual, expected, relative);
-        assertTrue(relative <= tolerance, "relative L2 distance " + relative);
+        assertTrue(relative <= weightTolerance, "relative L2 distance " + relative);
     }
 
     private static void assertBitEqualWeights(Path expected, Path actual) throws Exception {
