@@ -101,9 +101,8 @@ final class ShardedOptimizer {
     Reduced reduce(Map<String, NDArray> grads, float inverseScale, NDManager scope) {
         int world = ranks.worldSize();
         int rank = ranks.rank();
-        // Only this rank's summed slice outlives a round: the round's bucket (world x chunk) dies with it.
-        NDArray summed = scope.create(new Shape(layout.slice()), DataType.FLOAT32);
-        NDArray squares = scope.zeros(new Shape(), DataType.FLOAT32);
+        // Only a copy of this rank's part outlives a round: the round's bucket (world x chunk) dies with it.
+        NDList received = new NDList();
         for (long start = 0; start < layout.slice(); start += chunk) {
             long length = Math.min(chunk, layout.slice() - start);
             try (NDManager round = scope.newSubManager()) {
@@ -115,19 +114,20 @@ final class ShardedOptimizer {
                 NDArray bucket = NDArrays.concat(parts); // contiguous, what a zero-copy view for the collective needs
                 bucket.attach(round);
                 ranks.reduceScatter(bucket);
-                NDArray own = bucket.get(slice(rank * length, (rank + 1) * length));
-                own.attach(round);
-                if (inverseScale != 1f) {
-                    own.muli(inverseScale); // exact for a power-of-two scale
-                }
-                summed.set(slice(start, start + length), own);
-                // square().sum(), not norm(): libtorch's CPU norm of a large fp32 tensor drifts by ~1e-5 relative
-                // (2M elements; the sum's cascade stays near 1e-7), measured with torch 1.13.
-                NDArray part = own.square().sum();
-                part.attach(round);
-                squares.addi(part);
+                NDArray own = bucket.get(slice(rank * length, (rank + 1) * length)).duplicate();
+                own.attach(scope);
+                received.add(own);
             }
         }
+        NDArray summed = received.size() == 1 ? received.singletonOrThrow() : NDArrays.concat(received);
+        summed.attach(scope);
+        if (inverseScale != 1f) {
+            summed.muli(inverseScale); // exact for a power-of-two scale
+        }
+        // square().sum(), not norm(): libtorch's CPU norm() of a 2M-element fp32 tensor is off by ~1e-5 relative, the
+        // sum's cascade by ~1e-7 (measured with torch 1.13 against float64).
+        NDArray squares = summed.square().sum();
+        squares.attach(scope);
         ranks.allReduce(squares);
         NDArray norm = squares.sqrt();
         norm.attach(scope);
