@@ -18,7 +18,6 @@
 #include <gloo/broadcast.h>
 #include <gloo/common/error.h>
 #include <gloo/math.h>
-#include <gloo/reduce_scatter.h>
 #include <gloo/rendezvous/context.h>
 #include <gloo/rendezvous/store.h>
 #include <gloo/transport/tcp/device.h>
@@ -148,14 +147,6 @@ void allreduce(const ContextHandle& ctx, Span s, jint tag, jlong timeoutMs) {
 }
 
 template <typename T>
-void reduceScatter(const ContextHandle& ctx, Span s) {
-  const int count = static_cast<int>(s.bytes / sizeof(T));
-  std::vector<int> slices(ctx->size, count / ctx->size);
-  gloo::ReduceScatterHalvingDoubling<T> algorithm(ctx, std::vector<T*>{static_cast<T*>(s.data)}, count, slices);
-  algorithm.run();
-}
-
-template <typename T>
 void allgather(const ContextHandle& ctx, Span s, jint tag, jlong timeoutMs) {
   gloo::AllgatherOptions opts(ctx);
   opts.setOutput(static_cast<T*>(s.data), s.bytes / sizeof(T));  // no input: in place, own slice already there
@@ -241,16 +232,6 @@ JNIEXPORT void JNICALL Java_org_agentflan_trainer_distributed_GlooNative_allRedu
     byType(type, [&](auto zero) {
       using T = decltype(zero);
       allreduce<T>(context(handle), span(env, buffer), tag, timeoutMs);
-    });
-  });
-}
-
-JNIEXPORT void JNICALL Java_org_agentflan_trainer_distributed_GlooNative_reduceScatter(
-    JNIEnv* env, jclass, jlong handle, jobject buffer, jint type) {
-  guarded(env, [&] {
-    byType(type, [&](auto zero) {
-      using T = decltype(zero);
-      reduceScatter<T>(context(handle), span(env, buffer));
     });
   });
 }

@@ -38,8 +38,8 @@ public final class PlanCommand implements Callable<Integer> {
     List<String> overrides = new ArrayList<>();
 
     @Option(names = "--world", paramLabel = "N", defaultValue = "1",
-            description = "data-parallel ranks, one device each (default 1); the optimizer state is not sharded yet, so"
-                    + " every rank holds all of it and N changes only the global batch")
+            description = "data-parallel ranks, one device each (default 1); with distributed.zero_stage=1 the AdamW"
+                    + " moments are split over them")
     int world;
 
     @Option(names = "--device-memory", paramLabel = "BYTES",
@@ -66,7 +66,7 @@ public final class PlanCommand implements Callable<Integer> {
         Device device = device();
         TrainMemory.Budget budget;
         try {
-            budget = TrainMemory.budget(cfg, device, deviceMemory == null ? 0 : deviceMemory);
+            budget = TrainMemory.budget(cfg, device, deviceMemory == null ? 0 : deviceMemory, world);
         } catch (TrainException e) {
             throw new UserError(e.getMessage(), e);
         }
@@ -75,7 +75,7 @@ public final class PlanCommand implements Callable<Integer> {
         } else {
             printTable(budget, cfg);
             if (!budget.fits()) {
-                System.out.println("does not fit: " + TrainMemory.remedies(cfg, budget.model(), device, budget.deviceBytes()));
+                System.out.println("does not fit: " + TrainMemory.remedies(cfg, budget.model(), device, budget.deviceBytes(), world));
             }
         }
         return budget.fits() ? 0 : 1;

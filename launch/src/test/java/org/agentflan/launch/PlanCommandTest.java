@@ -35,14 +35,24 @@ class PlanCommandTest {
     }
 
     @Test
-    void theSevenBRecipeDoesNotFitAnEightyGigabyteGpuWhileEveryRankHoldsAllMoments() {
-        CliRun run = CliRun.of("plan", "--config", RECIPE, "--set", "model.init=llama2_7b", "--device", "gpu",
-                "--device-memory", "80000000000", "--world", "8");
-        assertEquals(1, run.code(), run.out() + run.err());
-        assertTrue(run.out().contains("optimizer_moments"), run.out());
-        assertTrue(run.out().contains("does not fit"), run.out());
-        assertTrue(run.out().contains("ZeRO-1 is not built yet"), run.out());
-        assertFalse(run.out().contains("memory.recompute=true"), "the recipe already recomputes: " + run.out());
+    void theSevenBRecipeFitsEightGpusOnlyWithItsMomentsSplit() {
+        String[] plan = {"plan", "--config", RECIPE, "--set", "model.init=llama2_7b", "--device", "gpu",
+            "--device-memory", "80000000000", "--world", "8"};
+        CliRun sharded = CliRun.of(plan);
+        assertEquals(0, sharded.code(), sharded.out() + sharded.err());
+        assertTrue(sharded.out().contains("split over 8 ranks"), sharded.out());
+
+        CliRun unsharded = CliRun.of(concat(plan, "--set", "distributed.zero_stage=0"));
+        assertEquals(1, unsharded.code(), unsharded.out() + unsharded.err());
+        assertTrue(unsharded.out().contains("does not fit"), unsharded.out());
+        assertTrue(unsharded.out().contains("distributed.zero_stage=1 (plan "), unsharded.out());
+        assertFalse(unsharded.out().contains("memory.recompute=true"), "the recipe already recomputes: " + unsharded.out());
+    }
+
+    private static String[] concat(String[] args, String... more) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+        System.arraycopy(more, 0, all, args.length, more.length);
+        return all;
     }
 
     @Test

@@ -87,6 +87,20 @@ final class DataParallel implements AutoCloseable {
         collectiveNanos += System.nanoTime() - start;
     }
 
+    /** {@link Collectives#reduceScatter}: slice {@code rank} of {@code array} becomes the sum of every rank's slice. */
+    void reduceScatter(NDArray array) {
+        long start = System.nanoTime();
+        collectives.reduceScatter(array);
+        collectiveNanos += System.nanoTime() - start;
+    }
+
+    /** {@link Collectives#allGather}: every slice {@code r} of {@code array} becomes rank {@code r}'s slice {@code r}. */
+    void allGather(NDArray array) {
+        long start = System.nanoTime();
+        collectives.allGather(array);
+        collectiveNanos += System.nanoTime() - start;
+    }
+
     /**
      * The element-wise sum over ranks of a few numbers (loss sums, token counts, flags). They travel as float32, exact
      * for whole numbers below 2^24 and to 7 digits otherwise; with one rank they come back untouched.

@@ -35,6 +35,10 @@ import org.agentflan.trainer.optim.LossScaler;
  * each backward pass and the summed gradients are divided by the same scale before clipping; a step whose gradients
  * overflowed is skipped and the scale lowered.
  *
+ * <p>With {@code distributed.zero_stage: 1} a {@link ShardedOptimizer} takes the place of the reducer and AdamW:
+ * gradients are reduce-scattered, each rank updates its slice, and the weights are all-gathered; the decisions
+ * (skip, overflow, clip coefficient) rest on the same summed loss and global norm on every rank.
+ *
  * <p>Host reads: a GPU runs ahead of the host until the host asks for a value, so the step reads only twice, through
  * {@link #read}: the loss and the gradient norm together before the update (whether to apply it), and one flag after
  * it (whether the weights stayed finite). Nothing inside the micro-batch loop reads: token ids were checked against
@@ -75,6 +79,8 @@ final class OptimizerStep {
     private final NDManager manager;
     private final DataParallel ranks;
     private final GradientReducer reducer;
+    /** ZeRO stage 1's sharded optimizer, or null when every rank holds all moments ({@code adamw}). */
+    private final ShardedOptimizer sharded;
     private int hostReads;
 
     /**
@@ -83,12 +89,19 @@ final class OptimizerStep {
      * @param maxNorm global gradient-norm limit, 0 for no clipping
      * @param manager parent of each step's temporary scopes
      * @param ranks the job's ranks; {@code reducer} sums their gradients
+     * @param adamw the optimizer of all weights, or null with {@code sharded}, which then reduces and updates instead
+     *     of {@code reducer} and {@code adamw}
      */
     OptimizerStep(Engine engine, LlamaModel model, AdamW adamw, LossScaler scaler, DataType computeType,
-                  int chunkTokens, double maxNorm, NDManager manager, DataParallel ranks, GradientReducer reducer) {
+                  int chunkTokens, double maxNorm, NDManager manager, DataParallel ranks, GradientReducer reducer,
+                  ShardedOptimizer sharded) {
+        if ((adamw == null) == (sharded == null)) {
+            throw new IllegalArgumentException("exactly one of adamw and sharded");
+        }
         this.engine = engine;
         this.model = model;
         this.adamw = adamw;
+        this.sharded = sharded;
         this.scaler = scaler;
         this.computeType = computeType;
         this.chunkTokens = chunkTokens;
@@ -102,8 +115,14 @@ final class OptimizerStep {
         return model;
     }
 
+    /** The optimizer of all weights, or null under ZeRO stage 1 ({@link #sharded}). */
     AdamW adamw() {
         return adamw;
+    }
+
+    /** ZeRO stage 1's optimizer of this rank's slice, or null. */
+    ShardedOptimizer sharded() {
+        return sharded;
     }
 
     /** The loss scaler, or null without fp16 loss scaling. */
@@ -118,22 +137,31 @@ final class OptimizerStep {
         float scale = scaler == null ? 1f : scaler.scale();
         try (NDManager stepScope = manager.newSubManager()) {
             NDArray nllHere = accumulateGradients(batch.mine(), batch.lossTokens(), scale, stepScope);
-            Map<String, NDArray> grads = reducer.reduce(gradients(params, stepScope), stepScope);
-            List<NDArray> gradList = List.copyOf(grads.values());
-            if (scale != 1f) {
-                NDArray inverse = stepScope.create(1f / scale);
-                gradList.forEach(g -> g.muli(inverse)); // exact for a power-of-two scale
+            Map<String, NDArray> grads = null;
+            ShardedOptimizer.Reduced slice = null;
+            NDArray norm;
+            if (sharded != null) {
+                slice = sharded.reduce(gradients(params, stepScope), 1f / scale, stepScope);
+                norm = slice.norm();
+            } else {
+                grads = reducer.reduce(gradients(params, stepScope), stepScope);
+                if (scale != 1f) {
+                    NDArray inverse = stepScope.create(1f / scale);
+                    grads.values().forEach(g -> g.muli(inverse)); // exact for a power-of-two scale
+                }
+                norm = GradClip.norm(List.copyOf(grads.values()));
+                norm.attach(stepScope);
             }
-            NDArray norm = GradClip.norm(gradList);
-            norm.attach(stepScope);
             float[] lossAndNorm = read(NDArrays.stack(new NDList(nllHere, norm)));
             double loss = ranks.sum(lossAndNorm[0])[0] / batch.lossTokens();
             double gradNorm = lossAndNorm[1];
             boolean finite = Double.isFinite(loss) && Double.isFinite(gradNorm);
             // As GradScaler: any non-finite gradient lowers the scale; only one behind a finite loss is an overflow.
             boolean overflow = scaler != null && scaler.update(!finite) == LossScaler.Change.LOWERED && Double.isFinite(loss);
-            if (finite) {
-                GradClip.clipTo(gradList, maxNorm, gradNorm);
+            if (finite && sharded != null) {
+                sharded.apply(slice, maxNorm, gradNorm, lr, stepScope);
+            } else if (finite) {
+                GradClip.clipTo(List.copyOf(grads.values()), maxNorm, gradNorm);
                 adamw.update(params, grads, lr);
             }
             model.zeroGradients();

@@ -21,7 +21,9 @@ import org.agentflan.trainer.checkpoint.TrainerState;
  * <p>The number of ranks may change: the data cursor counts global batches, and each rank takes its part of every
  * global batch ({@link GlobalBatch}), so what defines the run is the global batch, {@code micro_batch x grad_accum x
  * ranks} rows, not its three factors. Resuming 2 ranks' checkpoint on 1 rank with twice the {@code grad_accum}
- * continues at the exact next sample with the same updates (up to float summation order).
+ * continues at the exact next sample with the same updates (up to float summation order). So may the ZeRO stage
+ * ({@code distributed.zero_stage}): the moments are re-cut for the new stage and world size element for element
+ * ({@code OptimizerState.restoreSlice}), so the optimizer state a run continues from is the saved one exactly.
  */
 final class ResumePolicy {
     /**

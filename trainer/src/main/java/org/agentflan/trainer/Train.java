@@ -157,7 +157,7 @@ public final class Train {
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }
-        TrainMemory.requireFit(cfg, start.config(), device, console);
+        TrainMemory.requireFit(cfg, start.config(), device, ranks.worldSize(), console);
         Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
         ModelTokenizer tokenizer = ModelTokenizer.of(cfg);
         Datasets data = loadData(cfg, tokenizer, packer, console);
@@ -172,10 +172,12 @@ public final class Train {
              StopSignals signals = StopSignals.install(console)) {
             LlamaModel model = model(cfg, start, data, computeType, manager, console);
             IdenticalStart.require(ranks, model, fingerprint, resume.step());
-            GradientReducer reducer = reducer(cfg, ranks, model, console);
-            OptimizerStep step = new OptimizerStep(engine, model, optimizer(cfg, resume, model, manager),
+            ShardedOptimizer sharded = sharded(cfg, resume, ranks, model, manager, console);
+            OptimizerStep step = new OptimizerStep(engine, model,
+                    sharded == null ? optimizer(cfg, resume, model, manager) : null,
                     lossScaler(cfg, computeType, resume, console), computeType, cfg.model().chunkTokens(),
-                    cfg.clip().maxNorm(), manager, ranks, reducer);
+                    cfg.clip().maxNorm(), manager, ranks, sharded == null ? reducer(cfg, ranks, model, console) : null,
+                    sharded);
             // With max_steps the data repeats as often as the steps need; else it ends after the epochs.
             DataStream stream = new DataStream(data.train(), packer, cfg.seed(), cfg.data().shuffle(),
                     cfg.maxSteps() > 0 ? Long.MAX_VALUE : cfg.epochs());
@@ -229,10 +231,40 @@ public final class Train {
         return reducer;
     }
 
+    /**
+     * ZeRO stage 1's optimizer of this rank's slice (fresh moments, or the checkpoint's re-cut for this world size),
+     * or null for {@code distributed.zero_stage} 0, and for one rank, whose slice would be everything.
+     */
+    private static ShardedOptimizer sharded(TrainConfig cfg, Resume resume, DataParallel ranks, LlamaModel model,
+                                            NDManager manager, PrintStream console) throws IOException {
+        if (cfg.distributed().zeroStage() == 0) {
+            return null;
+        }
+        if (ranks.worldSize() == 1) {
+            console.println("distributed: zero_stage 1 on one rank changes nothing (its slice is every weight);"
+                    + " the optimizer runs unsharded");
+            return null;
+        }
+        AdamW.Settings settings = adamwSettings(cfg);
+        ShardedOptimizer sharded = new ShardedOptimizer(ranks, model.parameters(), cfg.distributed().bucketMb() * (1L << 20),
+                (pieces, decays, layout, rank) -> resume.isFresh() ? new AdamW(settings, pieces, decays, manager)
+                        : OptimizerState.restoreSlice(resume.from(), settings, pieces, decays, layout, rank, manager));
+        console.printf(Locale.ROOT, "distributed: rank %d of %d; zero_stage 1: this rank updates a slice of %,d of the %,d weights"
+                        + " (%d padding elements), gradients reduce-scattered and weights all-gathered in %d rounds of"
+                        + " up to %d MiB%n", ranks.rank(), ranks.worldSize(), sharded.layout().slice(),
+                sharded.layout().total(), sharded.layout().padded() - sharded.layout().total(),
+                sharded.rounds(), cfg.distributed().bucketMb());
+        return sharded;
+    }
+
+    private static AdamW.Settings adamwSettings(TrainConfig cfg) {
+        return new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(), cfg.optimizer().eps(),
+                cfg.optimizer().weightDecay());
+    }
+
     /** Fresh moments, or the checkpoint's: the AdamW state is half of what an exact resume needs. */
     private static AdamW optimizer(TrainConfig cfg, Resume resume, LlamaModel model, NDManager manager) throws IOException {
-        AdamW.Settings settings = new AdamW.Settings(cfg.optimizer().beta1(), cfg.optimizer().beta2(),
-                cfg.optimizer().eps(), cfg.optimizer().weightDecay());
+        AdamW.Settings settings = adamwSettings(cfg);
         return resume.isFresh() ? new AdamW(settings, model.parameters(), manager)
                 : OptimizerState.restore(resume.from(), settings, model.parameters(), manager);
     }
@@ -535,8 +567,10 @@ public final class Train {
     // ------------------------------------------------------------------ save
 
     private void save() throws IOException {
-        lastCheckpoint = checkpoints.save(counters, stream.cursor(), optimizerStep.model(), optimizerStep.adamw(),
-                optimizerStep.scaler() == null ? null : optimizerStep.scaler().state());
+        LossScaler.State lossScale = optimizerStep.scaler() == null ? null : optimizerStep.scaler().state();
+        lastCheckpoint = optimizerStep.sharded() != null
+                ? checkpoints.saveSharded(counters, stream.cursor(), optimizerStep.model(), optimizerStep.sharded(), lossScale)
+                : checkpoints.save(counters, stream.cursor(), optimizerStep.model(), optimizerStep.adamw(), lossScale);
         if (ranks.isLeader()) {
             console.println("checkpoint: " + lastCheckpoint);
         }

@@ -70,23 +70,73 @@ final class TrainCheckpoints {
             throws IOException {
         Path dir = checkpoints.root().resolve(CheckpointManager.dirName(counters.step()));
         if (ranks.isLeader()) {
-            dir = write(counters, cursor, model, adamw, lossScale);
+            dir = write(counters, cursor, model, lossScale, (d, files) -> OptimizerState.write(files, d, adamw));
         }
         ranks.barrier();
         return dir;
     }
 
-    private Path write(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw,
-                       LossScaler.State lossScale) throws IOException {
+    /**
+     * {@link #save} under ZeRO stage 1: every rank writes its slice of the moments into the checkpoint rank 0 is
+     * writing (a folder all ranks see, as the run folder always is), rank 0 the rest and the flat layout. The ranks
+     * meet once rank 0 has created the temporary folder, and agree that every part was written before rank 0 marks
+     * the checkpoint complete; a rank's failure fails the save on every rank and leaves the previous checkpoint.
+     */
+    Path saveSharded(StepCounters counters, DataCursor cursor, LlamaModel model, ShardedOptimizer sharded,
+                     LossScaler.State lossScale) throws IOException {
+        long step = counters.step();
+        Path dir = checkpoints.root().resolve(CheckpointManager.dirName(step));
+        CheckpointManager.Content slice = (d, files) ->
+                OptimizerState.writeSlice(files, d, sharded.adamw(), sharded.layout(), sharded.rank());
+        if (ranks.isLeader()) {
+            dir = write(counters, cursor, model, lossScale, (d, files) -> {
+                ranks.barrier(); // the temporary folder exists: the other ranks write their slices into it
+                IOException failure = null;
+                try {
+                    OptimizerState.writeLayout(files, d, sharded.adamw(), sharded.layout());
+                    slice.write(d, files);
+                } catch (IOException e) {
+                    failure = e;
+                }
+                agreeAllWritten(failure, step);
+            });
+        } else {
+            ranks.barrier();
+            IOException failure = null;
+            try {
+                checkpoints.contribute(step, slice);
+            } catch (IOException e) {
+                failure = e;
+            }
+            agreeAllWritten(failure, step);
+        }
+        ranks.barrier();
+        return dir;
+    }
+
+    /** Throws this rank's own failure, or an error when another rank failed to write its part of checkpoint {@code step}. */
+    private void agreeAllWritten(IOException mine, long step) throws IOException {
+        double failed = ranks.sum(mine == null ? 0 : 1)[0];
+        if (mine != null) {
+            throw mine;
+        }
+        if (failed > 0) {
+            throw new IOException((long) failed + " rank(s) could not write their optimizer slice of checkpoint " + step
+                    + " (see their logs)");
+        }
+    }
+
+    private Path write(StepCounters counters, DataCursor cursor, LlamaModel model, LossScaler.State lossScale,
+                       CheckpointManager.Content optimizer) throws IOException {
         DataType saveType = cfg.checkpoint().saveDtype().dataType();
         TrainerState state = new TrainerState(counters.step(), cursor.epoch(), cursor, counters.rowsSeen(),
                 counters.tokensSeen(), counters.lossTokensSeen(), cfg.seed(), ranks.worldSize(),
                 counters.consecutiveNonFinite(), dataFingerprint, configHash, resolvedConfig, lossScale);
         try {
             return checkpoints.save(counters.step(), (dir, files) -> {
+                optimizer.write(dir, files); // first: under ZeRO the other ranks wait in it for the folder
                 MasterWeights.write(files, dir, model.config(), model.parameters(), cfg.checkpoint().maxShardBytes(),
                         saveType, tokenizerDir);
-                OptimizerState.write(files, dir, adamw);
                 state.write(files, dir);
             });
         } catch (IOException e) {

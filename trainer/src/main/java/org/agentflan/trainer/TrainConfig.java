@@ -82,8 +82,11 @@ public record TrainConfig(
 
     public record Nan(int maxConsecutive) {}
 
-    /** Multi-rank runs: gradient bucket size (MiB) and the bound on any one collective, store wait or barrier. */
-    public record Distributed(int bucketMb, long timeoutS) {}
+    /**
+     * Multi-rank runs: gradient bucket size (MiB), the bound on any one collective, store wait or barrier, and the
+     * ZeRO stage (0: every rank holds all AdamW moments; 1: each rank holds and updates its slice of them).
+     */
+    public record Distributed(int bucketMb, long timeoutS, int zeroStage) {}
 
     /**
      * How activations are kept ({@link ActivationOptions}) and how many bytes a device offers ({@code deviceBytes}, 0 =
@@ -144,6 +147,10 @@ public record TrainConfig(
         // A bucket is all-reduced through one zero-copy view of a tensor, and DJL's views stop below 2 GiB.
         if (distributed.bucketMb() < 1 || distributed.bucketMb() > 2047) p.add("distributed.bucket_mb must be 1-2047, got " + distributed.bucketMb());
         if (distributed.timeoutS() <= 0) p.add("distributed.timeout_s must be > 0, got " + distributed.timeoutS());
+        if (distributed.zeroStage() != 0 && distributed.zeroStage() != 1) {
+            p.add("distributed.zero_stage must be 0 or 1, got " + distributed.zeroStage()
+                    + " (stages 2 and 3, sharded gradients and weights, are not implemented)");
+        }
         return p;
     }
 }

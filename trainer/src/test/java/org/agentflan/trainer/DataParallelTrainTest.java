@@ -11,11 +11,9 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +43,6 @@ class DataParallelTrainTest {
     private static final double TOLERANCE = 1e-5;
     private static final int STEPS = 6;
     private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
-    /** Same on every rank of a job (it is part of the config hash); a free key, so one rank may differ. */
-    private static final String TIMEOUT = "distributed.timeout_s=60";
     private static final String ONE_RANK_BATCH = "batch.grad_accum=4";
     private static final String TWO_RANK_BATCH = "batch.grad_accum=2";
 
@@ -67,7 +63,7 @@ class DataParallelTrainTest {
     @Test
     void twoRanksTrainLikeOneRankWithTheSameGlobalBatch() throws Exception {
         Path run = tmp.resolve("two");
-        Job job = Job.start(tmp, run, data, List.of(), List.of(), TWO_RANK_BATCH, "max_steps=" + STEPS);
+        RankJob job = RankJob.start(tmp, run, data, List.of(), List.of(), TWO_RANK_BATCH, "max_steps=" + STEPS);
         job.requireSuccess();
         assertTrue(job.log(0).contains("plan: 6 steps of 2 x 2 rows x 2 ranks"), job.log(0));
         sameCurves(run);
@@ -88,7 +84,7 @@ class DataParallelTrainTest {
         // 2 ranks for 3 steps, then 1 rank (twice the grad_accum) to the end.
         Path twoThenOne = tmp.resolve("two-then-one");
         // --stop-at-step on rank 1 alone: the ranks agree on it like on a signal.
-        Job.start(tmp, twoThenOne, data, List.of(), List.of("--stop-at-step", "3"), TWO_RANK_BATCH, "max_steps=" + STEPS)
+        RankJob.start(tmp, twoThenOne, data, List.of(), List.of("--stop-at-step", "3"), TWO_RANK_BATCH, "max_steps=" + STEPS)
                 .requireSuccess();
         Train.Result rest = Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, ONE_RANK_BATCH,
                 "max_steps=" + STEPS), twoThenOne, null, null, null), QUIET);
@@ -102,7 +98,7 @@ class DataParallelTrainTest {
         Path oneThenTwo = tmp.resolve("one-then-two");
         Train.run(new Train.Options(null, TrainFixtures.tinyRun(data, ONE_RANK_BATCH, "max_steps=" + STEPS),
                 oneThenTwo, null, null, 3L), QUIET);
-        Job job = Job.start(tmp, oneThenTwo, data, List.of(), List.of(), TWO_RANK_BATCH, "max_steps=" + STEPS);
+        RankJob job = RankJob.start(tmp, oneThenTwo, data, List.of(), List.of(), TWO_RANK_BATCH, "max_steps=" + STEPS);
         job.requireSuccess();
         assertTrue(job.log(1).contains("resuming from " + oneThenTwo.resolve("checkpoints/step_00000003")), job.log(1));
         sameCurves(oneThenTwo);
@@ -119,19 +115,19 @@ class DataParallelTrainTest {
     @Test
     void aRankKilledMidStepIsNamedByTheOtherAndTheRelaunchResumes() throws Exception {
         Path run = tmp.resolve("killed");
-        Job job = Job.start(tmp, run, data, List.of(), List.of("--pause-at", "step:3"), TWO_RANK_BATCH, "max_steps=" + STEPS);
+        RankJob job = RankJob.start(tmp, run, data, List.of(), List.of("--pause-at", "step:3"), TWO_RANK_BATCH, "max_steps=" + STEPS);
         job.awaitLine(1, "PAUSED at step:3");
         long killedAt = System.nanoTime();
-        job.ranks.get(1).destroyForcibly(); // SIGKILL inside step 3, while rank 0 waits for it in a collective
-        assertTrue(job.ranks.get(0).waitFor(60, TimeUnit.SECONDS), "rank 0 hangs after rank 1's SIGKILL:\n" + job.log(0));
+        job.ranks().get(1).destroyForcibly(); // SIGKILL inside step 3, while rank 0 waits for it in a collective
+        assertTrue(job.ranks().get(0).waitFor(60, TimeUnit.SECONDS), "rank 0 hangs after rank 1's SIGKILL:\n" + job.log(0));
         double seconds = (System.nanoTime() - killedAt) / 1e9;
         String error = job.log(0).lines().filter(l -> l.startsWith("error: ")).findFirst().orElse("(none)\n" + job.log(0));
-        System.out.printf("rank 1 killed; rank 0 exited %d after %.1f s: %s%n", job.ranks.get(0).exitValue(), seconds, error);
-        assertEquals(2, job.ranks.get(0).exitValue(), job.log(0));
+        System.out.printf("rank 1 killed; rank 0 exited %d after %.1f s: %s%n", job.ranks().get(0).exitValue(), seconds, error);
+        assertEquals(2, job.ranks().get(0).exitValue(), job.log(0));
         assertTrue(error.contains("rank 0 stops after step 3") && error.contains("rank 1 is lost"), error);
         assertTrue(error.contains("resume from " + run.resolve("checkpoints/step_00000002")), error);
 
-        Job relaunch = Job.start(tmp, run, data, List.of(), List.of(), TWO_RANK_BATCH, "max_steps=" + STEPS);
+        RankJob relaunch = RankJob.start(tmp, run, data, List.of(), List.of(), TWO_RANK_BATCH, "max_steps=" + STEPS);
         relaunch.requireSuccess();
         assertTrue(relaunch.log(0).contains("resuming from " + run.resolve("checkpoints/step_00000002")), relaunch.log(0));
         assertTrue(relaunch.log(0).contains("child finished: completed at step 6"), relaunch.log(0));
@@ -140,11 +136,11 @@ class DataParallelTrainTest {
 
     @Test
     void ranksStartedWithDifferentConfigsRefuseToTrain() throws Exception {
-        Job job = Job.start(tmp, tmp.resolve("mixed"), data, List.of(), List.of("optimizer.lr=1e-3"), TWO_RANK_BATCH,
+        RankJob job = RankJob.start(tmp, tmp.resolve("mixed"), data, List.of(), List.of("optimizer.lr=1e-3"), TWO_RANK_BATCH,
                 "max_steps=" + STEPS);
         for (int r = 0; r < 2; r++) {
-            assertTrue(job.ranks.get(r).waitFor(2, TimeUnit.MINUTES), job.log(r));
-            assertEquals(2, job.ranks.get(r).exitValue(), job.log(r));
+            assertTrue(job.ranks().get(r).waitFor(2, TimeUnit.MINUTES), job.log(r));
+            assertEquals(2, job.ranks().get(r).exitValue(), job.log(r));
             assertTrue(job.log(r).contains("error: ranks were started with different configs"), job.log(r));
         }
         assertFalse(Files.exists(tmp.resolve("mixed").resolve(RunRecord.FILE)), "nothing is recorded for a refused start");
@@ -154,12 +150,12 @@ class DataParallelTrainTest {
     @Test
     void aSignalToOneRankStopsEveryRankAfterTheSameStepWithOneCheckpoint() throws Exception {
         Path run = tmp.resolve("signal");
-        Job job = Job.start(tmp, run, data, List.of(), List.of("--pause-at", "step:3"), TWO_RANK_BATCH, "max_steps=" + STEPS);
+        RankJob job = RankJob.start(tmp, run, data, List.of(), List.of("--pause-at", "step:3"), TWO_RANK_BATCH, "max_steps=" + STEPS);
         job.awaitLine(1, "PAUSED at step:3");
         // With kill, not Process.destroy(): destroy() also closes the child's stdin, which would release the pause.
-        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(job.ranks.get(1).pid())).start().waitFor());
+        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(job.ranks().get(1).pid())).start().waitFor());
         job.awaitLine(1, "received SIGTERM");
-        try (OutputStream in = job.ranks.get(1).getOutputStream()) {
+        try (OutputStream in = job.ranks().get(1).getOutputStream()) {
             in.write("go\n".getBytes(StandardCharsets.UTF_8));
         }
         job.requireExit();
@@ -174,69 +170,12 @@ class DataParallelTrainTest {
 
     // ------------------------------------------------------------------ helpers
 
-    /** Two ranks of one job; {@code common} overrides go to both, {@code rank0}/{@code rank1} lead their own arguments. */
-    private record Job(List<Process> ranks, List<Path> logs) {
-        static Job start(Path tmp, Path run, Path data, List<String> rank0, List<String> rank1, String... common)
-                throws Exception {
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
-            List<Process> ranks = new ArrayList<>();
-            List<Path> logs = new ArrayList<>();
-            for (int r = 0; r < 2; r++) {
-                List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
-                        "-cp", System.getProperty("java.class.path"), TrainChildMain.class.getName(), run.toString(), data.toString()));
-                cmd.addAll(r == 0 ? rank0 : rank1);
-                cmd.add(TIMEOUT);
-                cmd.addAll(List.of(common));
-                Path log = Files.createTempFile(tmp, "rank" + r + "-", ".log");
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-                pb.environment().putAll(Map.of("RANK", Integer.toString(r), "WORLD_SIZE", "2", "LOCAL_RANK", Integer.toString(r),
-                        "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", Integer.toString(port), "OMP_NUM_THREADS", "1"));
-                ranks.add(pb.start());
-                logs.add(log);
-            }
-            return new Job(ranks, logs);
-        }
-
-        String log(int rank) throws Exception {
-            return Files.readString(logs.get(rank));
-        }
-
-        void awaitLine(int rank, String text) throws Exception {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-            while (!log(rank).contains(text)) {
-                assertTrue(System.nanoTime() < deadline, "rank " + rank + " never printed '" + text + "':\n" + log(rank));
-                assertTrue(ranks.get(rank).isAlive(), "rank " + rank + " exited before '" + text + "':\n" + log(rank));
-                Thread.sleep(50);
-            }
-        }
-
-        void requireExit() throws Exception {
-            for (int r = 0; r < ranks.size(); r++) {
-                if (!ranks.get(r).waitFor(3, TimeUnit.MINUTES)) {
-                    ranks.forEach(Process::destroyForcibly);
-                    throw new AssertionError("rank " + r + " did not finish:\n" + log(r));
-                }
-            }
-        }
-
-        void requireSuccess() throws Exception {
-            requireExit();
-            for (int r = 0; r < ranks.size(); r++) {
-                assertEquals(0, ranks.get(r).exitValue(), "rank " + r + ":\n" + log(r) + "\nother rank:\n" + log(1 - r));
-            }
-        }
-    }
-
-    private static Path latest(Path run) throws Exception {
+    static Path latest(Path run) throws Exception {
         return new CheckpointManager(run, 20, org.agentflan.trainer.checkpoint.SaveObserver.NONE).latestComplete().orElseThrow();
     }
 
     /** {@code key} ("loss", "grad_norm") of every train step in a run's metrics. */
-    private static Map<Long, Double> trainMetric(Path metrics, String key) throws Exception {
+    static Map<Long, Double> trainMetric(Path metrics, String key) throws Exception {
         Map<Long, Double> values = new LinkedHashMap<>();
         for (JsonNode line : MetricsLog.read(metrics)) {
             if (line.get("type").asText().equals("train")) {

@@ -26,23 +26,25 @@ class MemoryPlanTest {
 
     /**
      * Llama-2-7B's fp32 weights and gradients are 53.9 GB and its AdamW moments another 53.9 GB, so no 80 GB GPU holds
-     * the recipe while every rank keeps all the moments; split over 8 ranks (ZeRO-1, which a later change builds), the
-     * recipe's recompute, 512-row attention blocks and one row per pass leave at least 10% of the GPU free.
+     * the recipe while every rank keeps all the moments; split over 8 ranks by the recipe's ZeRO-1, with its
+     * recompute, 512-row attention blocks and one row per pass, at least 10% of the GPU stays free.
      */
     @Test
-    void theSevenBRecipeFitsEightyGigabyteGpusWithTenPercentFreeOnceTheMomentsAreSplitOverEight() {
+    void theSevenBRecipeFitsEightyGigabyteGpusWithTenPercentFreeWithItsMomentsSplitOverEight() {
         TrainConfig cfg = TrainConfig.load(RECIPE, List.of("model.init=llama2_7b"));
-        TrainMemory.Budget unsharded = TrainMemory.budget(cfg, Device.gpu(0), EIGHTY_GB);
+        TrainConfig unshardedCfg = TrainConfig.load(RECIPE, List.of("model.init=llama2_7b", "distributed.zero_stage=0"));
+        TrainMemory.Budget unsharded = TrainMemory.budget(unshardedCfg, Device.gpu(0), EIGHTY_GB, 8);
         assertFalse(unsharded.fits(), "every rank holding 54 GB of moments cannot fit 80 GB: " + unsharded.plan());
         Map<String, Long> items = items(unsharded.plan());
         assertEquals(4L * 6_738_415_616L, items.get("weights_fp32"));
         assertEquals(8L * 6_738_415_616L, items.get("optimizer_moments"));
 
-        MemoryPlan sharded = MemoryPlan.of(LlamaConfig.llama2_7b(), new MemoryPlan.Shape(cfg.batch().microBatch(),
-                cfg.data().seqLen(), 2, cfg.memory().activations(), cfg.model().chunkTokens(), 8,
-                TrainMemory.runtimeReserve(Device.gpu(0))));
-        double free = 1 - sharded.totalBytes() / (double) EIGHTY_GB;
-        assertTrue(free >= 0.10, "7B on 8 x 80 GB plans " + sharded.totalBytes() + " bytes per GPU, " + free + " free");
+        TrainMemory.Budget sharded = TrainMemory.budget(cfg, Device.gpu(0), EIGHTY_GB, 8);
+        assertEquals(8L * 6_738_415_616L / 8, items(sharded.plan()).get("optimizer_moments"));
+        assertTrue(sharded.headroom() >= 0.10, "7B on 8 x 80 GB plans " + sharded.plan().totalBytes() + " bytes per GPU, "
+                + sharded.headroom() + " free");
+        // One rank alone holds all the moments, ZeRO-1 or not.
+        assertFalse(TrainMemory.budget(cfg, Device.gpu(0), EIGHTY_GB, 1).fits());
     }
 
     /** Recompute keeps one layer's graph instead of all; blocks keep no scores: the plan shows both. */

@@ -126,7 +126,7 @@ public final class PeakMemoryProbe {
             GradientReducer reducer = new GradientReducer(ranks, model.parameters(), 25L << 20);
             LossScaler scaler = spec.computeType() == DataType.FLOAT16 ? new LossScaler(65536, 2, 0.5, 2000, 1) : null;
             OptimizerStep step = new OptimizerStep(engine, model, adamw, scaler, spec.computeType(), spec.chunk(), 1.0,
-                    manager, ranks, reducer);
+                    manager, ranks, reducer, null);
             MicroBatch micro = batch(spec.batch(), spec.seq(), spec.config().vocabSize());
             GlobalBatch batch = new GlobalBatch(List.of(micro), spec.batch(), micro.tokens(), micro.lossTokens());
             for (int i = 0; i < spec.steps(); i++) {

@@ -60,7 +60,7 @@ public final class CheckpointManager {
     public Path save(long step, Content content) throws IOException {
         Files.createDirectories(root);
         Path fin = root.resolve(dirName(step));
-        Path temp = root.resolve(TEMP_PREFIX + dirName(step));
+        Path temp = tempDir(step);
         deleteTree(temp);
         Files.createDirectories(temp);
         try {
@@ -85,6 +85,19 @@ public final class CheckpointManager {
         files.writeBytes(root.resolve(LATEST), (dirName(step) + "\n").getBytes(StandardCharsets.UTF_8));
         prune(step);
         return fin;
+    }
+
+    /**
+     * Writes another process's part of checkpoint {@code step} (a ZeRO rank's optimizer slice) into the temporary
+     * folder that {@link #save} of the same step is filling in the process of rank 0; the caller makes sure that
+     * {@code save} created the folder and waits for the part before writing the marker.
+     */
+    public void contribute(long step, Content content) throws IOException {
+        content.write(tempDir(step), files);
+    }
+
+    private Path tempDir(long step) {
+        return root.resolve(TEMP_PREFIX + dirName(step));
     }
 
     /**

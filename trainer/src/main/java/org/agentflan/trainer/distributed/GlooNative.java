@@ -18,9 +18,6 @@ final class GlooNative {
 
     static native void allReduce(long context, ByteBuffer buffer, int type, int tag, long timeoutMs);
 
-    /** Gloo's ReduceScatterHalvingDoubling (its timeout is the context's): this rank's slice ends at the buffer's start. */
-    static native void reduceScatter(long context, ByteBuffer buffer, int type);
-
     static native void allGather(long context, ByteBuffer buffer, int type, int tag, long timeoutMs);
 
     static native void broadcast(long context, ByteBuffer buffer, int type, int root, int tag, long timeoutMs);

@@ -31,8 +31,8 @@ public record MemoryPlan(List<Item> items, long totalBytes) {
      * @param seqLen tokens per row ({@code data.seq_len})
      * @param computeBytes bytes per element of the compute dtype (4 fp32, 2 fp16/bf16)
      * @param chunkTokens loss tokens projected onto the vocabulary at once ({@code model.chunk_tokens})
-     * @param optimizerShards ranks the AdamW moments are split over (1: every rank holds all of them; ZeRO-1 would
-     *     split them over the data-parallel ranks)
+     * @param optimizerShards ranks the AdamW moments are split over (1: every rank holds all of them; with
+     *     {@code distributed.zero_stage: 1}, the data-parallel ranks)
      * @param runtimeReserve bytes the runtime itself takes on the device before any tensor (CUDA context, the JVM and
      *     libtorch on CPU)
      */
@@ -92,8 +92,13 @@ public record MemoryPlan(List<Item> items, long totalBytes) {
         // AdamW's update of the largest weight: g*(1-b1), g*g*(1-b2), the denominator and the step, fp32 each.
         long largest = Math.max(vocab * h, h * (long) model.intermediateSize());
         long optimizer = 4 * largest * FP32;
-        items.add(new Item("optimizer_workspace", optimizer,
-                "AdamW's temporaries for the largest weight (after the backward: never with the activations)"));
+        String optimizerWhat = "AdamW's temporaries for the largest weight (after the backward: never with the activations)";
+        if (shape.optimizerShards() > 1) {
+            // ZeRO-1 reduce-scatters the gradients into one slice-sized fp32 array before AdamW updates the slice.
+            optimizer += FP32 * ((params + shape.optimizerShards() - 1) / shape.optimizerShards());
+            optimizerWhat += ", and the reduced fp32 gradient slice of ZeRO-1";
+        }
+        items.add(new Item("optimizer_workspace", optimizer, optimizerWhat));
         items.add(new Item("runtime_reserve", shape.runtimeReserve(), "the runtime before any tensor"));
 
         long fixed = 0;

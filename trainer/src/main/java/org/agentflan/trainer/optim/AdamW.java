@@ -28,7 +28,22 @@ public final class AdamW {
 
     /** @param params the fp32 master parameters by name; moments start at zero, owned by {@code manager}. */
     public AdamW(Settings settings, Map<String, NDArray> params, NDManager manager) {
-        this(settings, params, manager, true);
+        this(settings, params, decaysOf(params), manager, true);
+    }
+
+    /**
+     * An optimizer over arrays whose shape does not tell whether they decay: the 1-D pieces of parameters a ZeRO rank
+     * owns, each decaying as the parameter it is cut from ({@code decays}: name to whether weight decay applies).
+     */
+    public AdamW(Settings settings, Map<String, NDArray> params, Map<String, Boolean> decays, NDManager manager) {
+        this(settings, params, decays, manager, true);
+    }
+
+    /** Weight decay for parameters with two or more dimensions, as {@code torch.optim.AdamW} is used for Llama. */
+    public static Map<String, Boolean> decaysOf(Map<String, NDArray> params) {
+        Map<String, Boolean> decays = new LinkedHashMap<>();
+        params.forEach((name, p) -> decays.put(name, p.getShape().dimension() >= 2));
+        return decays;
     }
 
     /**
@@ -37,12 +52,20 @@ public final class AdamW {
      */
     public static AdamW restore(Settings settings, Map<String, NDArray> params, NDManager manager,
                                 Map<String, Shape> savedShapes, MomentSource source, long savedStep) throws IOException {
-        AdamW adamw = new AdamW(settings, params, manager, false);
+        return restore(settings, params, decaysOf(params), manager, savedShapes, source, savedStep);
+    }
+
+    /** {@link #restore} with explicit weight-decay flags, as {@link #AdamW(Settings, Map, Map, NDManager)}. */
+    public static AdamW restore(Settings settings, Map<String, NDArray> params, Map<String, Boolean> decays,
+                                NDManager manager, Map<String, Shape> savedShapes, MomentSource source, long savedStep)
+            throws IOException {
+        AdamW adamw = new AdamW(settings, params, decays, manager, false);
         adamw.loadState(savedShapes, source, savedStep);
         return adamw;
     }
 
-    private AdamW(Settings settings, Map<String, NDArray> params, NDManager manager, boolean zeroMoments) {
+    private AdamW(Settings settings, Map<String, NDArray> params, Map<String, Boolean> decays, NDManager manager,
+                  boolean zeroMoments) {
         this.settings = settings;
         this.manager = manager;
         for (Map.Entry<String, NDArray> e : params.entrySet()) {
@@ -53,7 +76,11 @@ public final class AdamW {
             }
             expAvg.put(e.getKey(), newMoment(p, zeroMoments));
             expAvgSq.put(e.getKey(), newMoment(p, zeroMoments));
-            decays.put(e.getKey(), p.getShape().dimension() >= 2);
+            Boolean decay = decays.get(e.getKey());
+            if (decay == null) {
+                throw new IllegalArgumentException("no weight-decay flag for parameter " + e.getKey());
+            }
+            this.decays.put(e.getKey(), decay);
         }
     }
 
