@@ -26,7 +26,7 @@ class ManifestTest {
         SourceCounts chat = new SourceCounts(3, 3, 3, 3, 0, new TreeMap<>(), 0, 800, 400, 0);
         return new Manifest(version, ChatTemplate.NAME, "ab12cd", 42, 4096, true, "truncate_turns",
                 "2024-05-01T10:00:00Z", 12.5, new TreeMap<>(Map.of("release", release, "chat", chat)),
-                release.plus(chat), config);
+                release.plus(chat), config, false);
     }
 
     private Path write(Manifest manifest) throws Exception {

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             TrainCommand.class,
             ScoreCommand.class,
             GenerateCommand.class,
+            EvalCommand.class,
             SubmitCommand.class,
         })
 public final class Main implements Runnable {

@@ -103,6 +103,8 @@ public final class ShardReader {
             Column mask = Column.find(schema, ShardSchema.LOSS_MASK.name(), shard);
             String idColumn = ShardSchema.ID.name();
             boolean hasId = schema.containsField(idColumn);
+            String sourceColumn = ShardSchema.SOURCE.name();
+            boolean hasSource = schema.containsField(sourceColumn);
             MessageColumnIO io = new ColumnIOFactory().getColumnIO(schema);
             long row = 0;
             PageReadStore pages;
@@ -124,7 +126,9 @@ public final class ShardReader {
                                     + " at " + k + "; only 0 and 1 are allowed");
                         }
                     }
-                    out.add(new Sample(id, inputIds, lossMask));
+                    String source = hasSource && g.getFieldRepetitionCount(sourceColumn) > 0
+                            ? g.getString(sourceColumn, 0) : null;
+                    out.add(new Sample(id, source, inputIds, lossMask));
                 }
             }
         } catch (DataException e) {

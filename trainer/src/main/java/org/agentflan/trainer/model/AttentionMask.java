@@ -36,14 +36,21 @@ public final class AttentionMask {
     }
 
     /**
-     * Causal mask for {@code queries} new tokens following {@code past} cached ones in a single sequence:
-     * query i (absolute position past+i) sees keys 0..past+i. Shape {@code [1,1,queries,past+queries]}.
+     * Causal mask for {@code queries} new tokens following {@code past} cached ones, for a batch of sequences that
+     * are left-padded to one length: row b's first {@code leftPad[b]} positions are padding. Query i (absolute
+     * position past+i) of row b sees keys {@code leftPad[b]..past+i}, and itself always, so that a padding query
+     * is never left with nothing to attend to (its output is never used). Shape {@code [B,1,queries,past+queries]};
+     * with no padding it is the plain causal mask of every row.
      */
-    public static NDArray causal(NDManager manager, int past, int queries, DataType type) {
+    public static NDArray causal(NDManager manager, int past, int queries, int[] leftPad, DataType type) {
         int keys = past + queries;
         NDArray rows = manager.arange(past, keys, 1, DataType.INT32).expandDims(1);
         NDArray cols = manager.arange(0, keys, 1, DataType.INT32).expandDims(0);
-        return additive(cols.lte(rows)).toType(type, false).expandDims(0).expandDims(0);
+        NDArray pads = manager.create(leftPad).reshape(leftPad.length, 1, 1);
+        NDArray notPadding = cols.expandDims(0).gte(pads);                       // [B,1,keys]
+        NDArray allowed = cols.lte(rows).expandDims(0).logicalAnd(notPadding)    // [B,queries,keys]
+                .logicalOr(cols.eq(rows).expandDims(0));
+        return additive(allowed).toType(type, false).expandDims(1);
     }
 
     private static NDArray additive(NDArray allowed) {

@@ -29,7 +29,7 @@ public class DataStreamTest {
                 mask[t] = random.nextInt(4) == 0 ? 0 : 1;
             }
             mask[len - 1] = 1;
-            out.add(new Sample("s" + i, ids, mask));
+            out.add(new Sample("s" + i, null, ids, mask));
         }
         return out;
     }
@@ -112,7 +112,7 @@ public class DataStreamTest {
     void microBatchPadsMissingRowsWithoutLoss() {
         Packer packer = new Packer(4, Packer.Overlong.SPLIT);
         Packer.RowBuilder row = packer.newRow(false);
-        row.add(packer.pieces(new Sample("x", new int[] {1, 2, 3}, new int[] {0, 1, 1})).get(0));
+        row.add(packer.pieces(new Sample("x", null, new int[] {1, 2, 3}, new int[] {0, 1, 1})).get(0));
         MicroBatch batch = MicroBatch.of(List.of(row.build()), 2, 4);
         assertArrayEquals(new long[] {1, 2, 3, 0, 0, 0, 0, 0}, batch.inputIds());
         assertArrayEquals(new float[] {1, 1, 0, 0, 0, 0, 0, 0}, batch.lossMask());
