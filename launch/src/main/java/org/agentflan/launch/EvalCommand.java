@@ -9,7 +9,9 @@ import org.agentflan.launch.eval.EvalJob;
 import org.agentflan.launch.eval.EvalReport;
 import org.agentflan.trainer.data.DataException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code agentflan eval}: loss, hallucination and tool-use figures of a model on a prepared folder. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -21,6 +23,8 @@ import picocli.CommandLine.Option;
                 + "arguments, and give the reference's argument keys.",
             "A table goes to stdout (one JSON object with --json); progress goes to stderr."})
 public final class EvalCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "HF model folder, e.g. <run>/checkpoints/step_N/model (its tokenizer.json is used unless --tokenizer is given).")
     Path model;
@@ -63,7 +67,7 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         try {
             EvalReport report = EvalJob.run(new EvalJob.Options(model, data, trainConfig, tokenizer, split, maxSamples,
-                    maxNewTokens, batchSize, dtype), System.err);
+                    maxNewTokens, batchSize, dtype), spec.commandLine().getErr());
             System.out.print(json ? report.toJson().toString() + System.lineSeparator() : report.toTable());
             return 0;
         } catch (IllegalArgumentException | FormatException | DataException e) {

@@ -3,7 +3,7 @@ package org.agentflan.launch.eval;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,7 +46,7 @@ public final class EvalJob {
 
     private EvalJob() {}
 
-    public static EvalReport run(Options o, PrintStream progress) throws IOException {
+    public static EvalReport run(Options o, PrintWriter progress) throws IOException {
         if (o.maxSamples() <= 0 || o.maxNewTokens() <= 0 || o.batchSize() <= 0) {
             throw new UserError("--max-samples, --max-new-tokens and --batch-size must be > 0");
         }
@@ -123,23 +123,31 @@ public final class EvalJob {
         }
     }
 
-    /** {@link EvalLoss} over the samples, then over each source's samples. */
+    /**
+     * {@link EvalLoss} over each source's samples; the overall loss is the ratio of their summed NLL and loss tokens
+     * (each sample attends only to itself, so packing the sources apart changes no term, only the summation order).
+     */
     private static EvalReport.Loss loss(LlamaModel model, NDManager manager, DataType type, TrainConfig run,
                                         List<Sample> samples) {
         Packer packer = run != null ? new Packer(run.data().seqLen(), run.data().overlong())
                 : new Packer(model.config().maxPositionEmbeddings(), Packer.Overlong.SPLIT);
         int microBatch = run != null ? run.batch().microBatch() : 1;
         int chunk = run != null ? run.model().chunkTokens() : CHUNK_TOKENS;
-        EvalLoss.Sum overall = EvalLoss.sum(model, manager, samples, packer, Integer.MAX_VALUE, microBatch, type, chunk,
-                0, 1);
         Map<String, List<Sample>> bySource = new TreeMap<>();
         for (Sample s : samples) {
             bySource.computeIfAbsent(s.source() == null ? "(no source column)" : s.source(), k -> new ArrayList<>()).add(s);
         }
         Map<String, Double> means = new TreeMap<>();
-        bySource.forEach((source, group) -> means.put(source, EvalLoss.sum(model, manager, group, packer,
-                Integer.MAX_VALUE, microBatch, type, chunk, 0, 1).mean()));
-        return new EvalReport.Loss(samples.size(), overall.lossTokens(), samples.isEmpty() ? Double.NaN : overall.mean(),
-                means);
+        double nll = 0;
+        long lossTokens = 0;
+        for (Map.Entry<String, List<Sample>> group : bySource.entrySet()) {
+            EvalLoss.Sum sum = EvalLoss.sum(model, manager, group.getValue(), packer, Integer.MAX_VALUE, microBatch,
+                    type, chunk, 0, 1);
+            means.put(group.getKey(), sum.mean());
+            nll += sum.nll();
+            lossTokens += sum.lossTokens();
+        }
+        return new EvalReport.Loss(samples.size(), lossTokens, samples.isEmpty() ? Double.NaN
+                : new EvalLoss.Sum(nll, lossTokens).mean(), means);
     }
 }

@@ -1,6 +1,6 @@
 package org.agentflan.launch.eval;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -26,10 +26,10 @@ final class Replies {
     private final int maxNewTokens;
     private final int batchSize;
     private final int maxLength;
-    private final PrintStream progress;
+    private final PrintWriter progress;
 
     Replies(Generator generator, Llama2Tokenizer tokenizer, Set<Long> stops, int maxNewTokens, int batchSize,
-            int maxLength, PrintStream progress) {
+            int maxLength, PrintWriter progress) {
         this.generator = generator;
         this.tokenizer = tokenizer;
         this.stops = stops;
@@ -65,6 +65,7 @@ final class Replies {
             double rate = done / Math.max(seconds, 1e-9);
             progress.printf(Locale.ROOT, "eval: %s %d/%d replies, %.2f replies/s, ETA %s%n", label, done, order.size(),
                     rate, Progress.duration((long) ((order.size() - done) / Math.max(rate, 1e-9))));
+            progress.flush();
         }
         return Arrays.asList(replies);
     }
