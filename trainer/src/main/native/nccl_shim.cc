@@ -118,15 +118,13 @@ void abortComm(Comm* c) {
   }
 }
 
-// Waits until the non-blocking communicator has finished its pending call (enqueued, or initialised).
-void awaitReady(Comm* c, const char* op, Clock::time_point deadline, long timeoutMs) {
-  while (true) {
+// Polls until done() holds, failing (and aborting the communicator) on NCCL's asynchronous error or at the deadline.
+template <typename Done>
+void pollUntil(Comm* c, const char* op, Clock::time_point deadline, long timeoutMs, Done done) {
+  while (!done()) {
     ncclResult_t state = ncclSuccess;
     api.commGetAsyncError(c->comm, &state);
-    if (state == ncclSuccess) {
-      return;
-    }
-    if (state != ncclInProgress) {
+    if (state != ncclSuccess && state != ncclInProgress) {
       std::string e = ncclError(state, c->comm);
       abortComm(c);
       throw Failure(std::string(op) + ": " + e);
@@ -135,8 +133,17 @@ void awaitReady(Comm* c, const char* op, Clock::time_point deadline, long timeou
       abortComm(c);
       throw Failure(std::string(op) + " did not complete within " + std::to_string(timeoutMs) + " ms; communicator aborted");
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
+}
+
+// Waits until the non-blocking communicator has finished its pending call (enqueued, or initialised).
+void awaitReady(Comm* c, const char* op, Clock::time_point deadline, long timeoutMs) {
+  pollUntil(c, op, deadline, timeoutMs, [c] {
+    ncclResult_t state = ncclSuccess;
+    api.commGetAsyncError(c->comm, &state);
+    return state == ncclSuccess;
+  });
 }
 
 // Enqueues one collective and waits, bounded by the timeout, until the GPU has run it.
@@ -154,27 +161,13 @@ void collective(Comm* c, const char* op, long timeoutMs, F enqueue) {
     throw Failure(std::string(op) + ": " + ncclError(r, c->comm));
   }
   cuda(api.cuEventRecord(c->done, kLegacyDefaultStream), "cuEventRecord");
-  while (true) {
+  pollUntil(c, op, deadline, timeoutMs, [c, op] {
     CUresult q = api.cuEventQuery(c->done);
-    if (q == CUDA_SUCCESS) {
-      return;
-    }
-    if (q != CUDA_ERROR_NOT_READY) {
+    if (q != CUDA_SUCCESS && q != CUDA_ERROR_NOT_READY) {
       cuda(q, op);
     }
-    ncclResult_t state = ncclSuccess;
-    api.commGetAsyncError(c->comm, &state);
-    if (state != ncclSuccess && state != ncclInProgress) {
-      std::string e = ncclError(state, c->comm);
-      abortComm(c);
-      throw Failure(std::string(op) + ": " + e);
-    }
-    if (Clock::now() > deadline) {
-      abortComm(c);
-      throw Failure(std::string(op) + " did not complete within " + std::to_string(timeoutMs) + " ms; communicator aborted");
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(20));
-  }
+    return q == CUDA_SUCCESS;
+  });
 }
 
 ncclDataType_t ncclType(jint type) {

@@ -72,6 +72,7 @@ final class LocalRanks {
         env.put("LOCAL_WORLD_SIZE", Integer.toString(nproc));
         env.put("MASTER_ADDR", "127.0.0.1");
         env.put("MASTER_PORT", Integer.toString(port));
+        env.put(LauncherWatch.VARIABLE, Long.toString(ProcessHandle.current().pid()));
         // N ranks each taking every core would fight over them; torchrun sets 1. An explicit value is kept.
         String threads = System.getenv("OMP_NUM_THREADS");
         if (threads == null) {

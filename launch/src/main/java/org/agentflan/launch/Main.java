@@ -19,7 +19,9 @@ import picocli.CommandLine.Command;
             ScoreCommand.class,
             GenerateCommand.class,
             EvalCommand.class,
+            ExportCommand.class,
             SubmitCommand.class,
+            EnvCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.agentflan.launch.submit.ClusterShape;
+import org.agentflan.launch.submit.KubernetesTarget;
 import org.agentflan.launch.submit.SubmitRequest;
 import org.agentflan.launch.submit.SubmitTarget;
 import org.agentflan.launch.submit.Submission;
@@ -45,6 +46,7 @@ public final class SubmitCommand implements Callable<Integer> {
     /** Each target's renderer; a target is added here and nowhere else. */
     static Map<Target, SubmitTarget> targets() {
         Map<Target, SubmitTarget> t = new EnumMap<>(Target.class);
+        t.put(Target.K8S, new KubernetesTarget());
         return t;
     }
 
@@ -77,6 +79,11 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--image", paramLabel = "IMAGE", description = "container image with agentflan (k8s)")
     String image;
 
+    @Option(names = "--volume", paramLabel = "CLAIM:PATH",
+            description = "k8s: a ReadWriteMany PersistentVolumeClaim mounted at PATH in every pod; the job works in PATH,"
+                    + " so run_dir (and relative data and model paths) live on it and survive a replaced pod")
+    String volume;
+
     @Option(names = "--master", paramLabel = "URL", description = "Spark master: local[*], spark://HOST:PORT, yarn or k8s://https://HOST:PORT")
     String master;
 
@@ -99,7 +106,8 @@ public final class SubmitCommand implements Callable<Integer> {
             throw new UserError("config file " + config + " does not exist; pass --config with a recipe from configs/");
         }
         String name = jobName != null ? jobName : "agentflan-" + target;
-        ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master, name);
+        ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master, name,
+                volume);
         Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot()));
         Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
         if (dryRun) {

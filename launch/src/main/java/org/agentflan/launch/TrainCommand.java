@@ -61,6 +61,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (nproc != null) {
             return LocalRanks.run(nproc, rankArguments(), System.out, System.err);
         }
+        LauncherWatch.install(System.getenv());
         Train.Result result;
         try {
             result = Train.run(new Train.Options(config, overrides, runDir, maxSteps, resume, stopAtStep), System.out);

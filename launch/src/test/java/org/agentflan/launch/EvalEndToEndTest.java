@@ -89,7 +89,7 @@ class EvalEndToEndTest {
         System.err.println("EvalEndToEndTest: trained " + after + "\nEvalEndToEndTest: untrained " + before);
         double trainedNames = after.get("tool_use").get("name_accuracy").asDouble();
         double untrainedNames = before.get("tool_use").get("name_accuracy").asDouble();
-        assertTrue(trainedNames >= untrainedNames + 0.5, "name_accuracy trained " + trainedNames + " vs untrained "
+        assertTrue(trainedNames >= untrainedNames + 0.4, "name_accuracy trained " + trainedNames + " vs untrained "
                 + untrainedNames + "\n" + after + "\n" + before);
         assertTrue(after.get("loss").get("overall").asDouble() < before.get("loss").get("overall").asDouble() - 2,
                 after + "\n" + before);

@@ -71,4 +71,21 @@ class ModelCommandsTest {
         assertEquals(2, badDtype.code());
         assertTrue(badDtype.err().contains("bfloat16 needs a GPU"), badDtype.err());
     }
+
+    @Test
+    void exportWritesALoadableFolderAndNeverOverwrites() throws Exception {
+        Path out = dir.resolve("exported");
+        CliRun run = CliRun.of("export", "--checkpoint", modelDir.toString(), "--dtype", "bfloat16", "--out", out.toString());
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.err().contains("holds float16 weights, not fp32 masters"), run.err());
+        assertEquals("bfloat16", LlamaConfig.read(out.resolve("config.json")).torchDtype());
+        assertTrue(Files.isRegularFile(out.resolve("tokenizer.json")), "tokenizer files travel with the weights");
+        Path input = dir.resolve("export-ids.jsonl");
+        Files.writeString(input, "{\"input_ids\": [1, 450, 4996, 17354]}\n");
+        CliRun score = CliRun.of("score", "--model", out.toString(), "--input", input.toString());
+        assertEquals(0, score.code(), score.err());
+        CliRun again = CliRun.of("export", "--checkpoint", modelDir.toString(), "--out", out.toString());
+        assertEquals(2, again.code());
+        assertTrue(again.err().contains("already exists"), again.err());
+    }
 }

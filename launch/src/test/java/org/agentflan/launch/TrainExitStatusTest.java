@@ -29,21 +29,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * signal and disk cases run the real CLI in a child JVM.
  */
 class TrainExitStatusTest {
-    private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-    private static final Path TOKENIZER = ROOT.resolve("sample-data/llama2-tokenizer");
+    private static final Path ROOT = PreparedSample.ROOT;
+    private static final Path TOKENIZER = PreparedSample.TOKENIZER;
     @TempDir static Path shared;
     static Path data;
     @TempDir Path tmp;
 
     @BeforeAll
     static void prepareTheSample() throws Exception {
-        Path yaml = shared.resolve("sample.yaml");
-        Files.writeString(yaml, Files.readString(ROOT.resolve("configs/data/sample.yaml"))
-                .replace("path: sample-data/", "path: " + ROOT + "/sample-data/"));
-        data = shared.resolve("data");
-        CliRun prepared = CliRun.of("prepare", "--config", yaml.toString(), "--set", "output=" + data,
-                "--set", "tokenizer=" + TOKENIZER);
-        assertEquals(0, prepared.code(), prepared.out() + prepared.err());
+        data = PreparedSample.into(shared);
     }
 
     /** The tiny recipe on the prepared data, in {@code run}, with more arguments. */
@@ -64,9 +58,9 @@ class TrainExitStatusTest {
     void aSignalCheckpointsAndExits75(String signal) throws Exception {
         Path run = tmp.resolve("run");
         Path log = tmp.resolve("child.log");
-        Process child = new ProcessBuilder(childJvm(train(run, data, "--max-steps", "100000", "--set", "checkpoint.every=0")))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        awaitLine(child, log, "step 2/100000");
+        ChildCli cli = ChildCli.start(log, train(run, data, "--max-steps", "100000", "--set", "checkpoint.every=0"));
+        Process child = cli.process();
+        cli.awaitLine("step 2/100000");
         Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(child.pid())).inheritIO().start();
         assertEquals(0, kill.waitFor());
         assertTrue(child.waitFor(2, TimeUnit.MINUTES), "train did not exit after SIG" + signal);
@@ -135,7 +129,7 @@ class TrainExitStatusTest {
                 "mount -t tmpfs -o size=80m none \"$1\" || exit 99; disk=\"$1\"; after=\"$2\"; shift 2; \"$@\";"
                         + " status=$?; cp -a \"$disk/.\" \"$after/\"; exit $status",
                 "sh", disk.toString(), after.toString()));
-        cmd.addAll(childJvm(train(disk.resolve("run"), data, "--max-steps", "4", "--set", "checkpoint.every=1")));
+        cmd.addAll(ChildCli.command(train(disk.resolve("run"), data, "--max-steps", "4", "--set", "checkpoint.every=1")));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         assertTrue(child.waitFor(3, TimeUnit.MINUTES), "train did not finish");
         String out = Files.readString(log);
@@ -163,29 +157,6 @@ class TrainExitStatusTest {
     }
 
     /** The launch CLI in a child JVM with this test's classpath. */
-    private static List<String> childJvm(List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(args);
-        return cmd;
-    }
-
-    private static void awaitLine(Process child, Path log, String prefix) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (System.nanoTime() < deadline) {
-            String text = Files.exists(log) ? Files.readString(log) : "";
-            if (text.lines().anyMatch(l -> l.startsWith(prefix))) {
-                return;
-            }
-            if (!child.isAlive()) {
-                fail("train exited (" + child.exitValue() + ") before printing '" + prefix + "'\n" + text);
-            }
-            Thread.sleep(20);
-        }
-        child.destroyForcibly();
-        fail("no '" + prefix + "' from train within 3 minutes\n" + Files.readString(log));
-    }
 
     private static boolean canMountTmpfs() throws Exception {
         try {

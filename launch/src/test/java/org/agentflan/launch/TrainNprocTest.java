@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * launcher, which every rank receives, stopping all after one step with one checkpoint and status 75.
  */
 class TrainNprocTest {
-    private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-    private static final Path TOKENIZER = ROOT.resolve("sample-data/llama2-tokenizer");
+    private static final Path ROOT = PreparedSample.ROOT;
+    private static final Path TOKENIZER = PreparedSample.TOKENIZER;
     @TempDir static Path shared;
     static Path data;
     @TempDir Path tmp;
@@ -38,13 +38,7 @@ class TrainNprocTest {
     static void prepareTheSample() throws Exception {
         String reason = GlooCollectives.unavailableReason();
         assumeTrue(reason == null, () -> "skipped: " + reason);
-        Path yaml = shared.resolve("sample.yaml");
-        Files.writeString(yaml, Files.readString(ROOT.resolve("configs/data/sample.yaml"))
-                .replace("path: sample-data/", "path: " + ROOT + "/sample-data/"));
-        data = shared.resolve("data");
-        CliRun prepared = CliRun.of("prepare", "--config", yaml.toString(), "--set", "output=" + data,
-                "--set", "tokenizer=" + TOKENIZER);
-        assertEquals(0, prepared.code(), prepared.out() + prepared.err());
+        data = PreparedSample.into(shared);
     }
 
     @Test
@@ -52,7 +46,7 @@ class TrainNprocTest {
         Path run = tmp.resolve("run");
         Launcher job = Launcher.start(tmp, run, "--max-steps", "4", "--set", "checkpoint.every=2");
         String out = job.finish();
-        assertEquals(0, job.process.exitValue(), out);
+        assertEquals(0, job.process().exitValue(), out);
         assertTrue(out.contains("train --nproc: starting 2 ranks on 127.0.0.1:"), out);
         assertTrue(out.contains("[rank 0] plan: 4 steps of 1 x 4 rows x 2 ranks"), out);
         assertTrue(out.contains("[rank 1] distributed: rank 1 of 2 (local rank 1)"), out);
@@ -77,8 +71,8 @@ class TrainNprocTest {
         long killedAt = System.nanoTime();
         String out = job.finish();
         double seconds = (System.nanoTime() - killedAt) / 1e9;
-        System.out.printf("rank 1 killed; the launcher exited %d after %.1f s%n", job.process.exitValue(), seconds);
-        assertEquals(2, job.process.exitValue(), out);
+        System.out.printf("rank 1 killed; the launcher exited %d after %.1f s%n", job.process().exitValue(), seconds);
+        assertEquals(2, job.process().exitValue(), out);
         assertTrue(seconds < 60, "the job took " + seconds + " s to stop after the kill\n" + out);
         assertTrue(out.contains("train --nproc: rank 1 was killed by SIGKILL (exit status 137)"), out);
         assertTrue(out.contains("train --nproc: rank 1 failed first: it was killed by SIGKILL (exit status 137); then rank 0"
@@ -91,9 +85,31 @@ class TrainNprocTest {
         long step = Long.parseLong(resumeFrom.group(2));
         Launcher relaunch = Launcher.start(tmp, run, append(args, "--stop-at-step", Long.toString(step + 1)));
         String again = relaunch.finish();
-        assertEquals(0, relaunch.process.exitValue(), again);
+        assertEquals(0, relaunch.process().exitValue(), again);
         assertTrue(again.contains("[rank 0] resuming from " + resumeFrom.group(1)), again);
         assertTrue(again.contains("[rank 1] rank 1: stop_at_step at step " + (step + 1)), again);
+    }
+
+    @Test
+    void ranksWhoseLauncherIsKilledCheckpointAndExit() throws Exception {
+        Path run = tmp.resolve("run");
+        Launcher job = Launcher.start(tmp, run, "--max-steps", "100000", "--set", "checkpoint.every=0");
+        job.awaitLine("[rank 0] step 2/100000");
+        List<ProcessHandle> ranks = List.of(ProcessHandle.of(job.rankPid(0)).orElseThrow(),
+                ProcessHandle.of(job.rankPid(1)).orElseThrow());
+        assertEquals(0, new ProcessBuilder("kill", "-KILL", Long.toString(job.process().pid())).start().waitFor());
+        for (ProcessHandle rank : ranks) {
+            try {
+                rank.onExit().get(2, TimeUnit.MINUTES);
+            } catch (java.util.concurrent.TimeoutException e) {
+                ranks.forEach(ProcessHandle::destroyForcibly);
+                fail("rank pid " + rank.pid() + " still runs 2 minutes after its launcher was killed");
+            }
+        }
+        Path checkpoints = run.resolve("checkpoints");
+        Path latest = checkpoints.resolve(Files.readString(checkpoints.resolve(CheckpointManager.LATEST)).trim());
+        assertTrue(CheckpointManager.isComplete(latest), latest.toString());
+        assertEquals(2, TrainerState.read(latest).worldSize());
     }
 
     @Test
@@ -101,9 +117,9 @@ class TrainNprocTest {
         Path run = tmp.resolve("run");
         Launcher job = Launcher.start(tmp, run, "--max-steps", "100000", "--set", "checkpoint.every=0");
         job.awaitLine("[rank 0] step 2/100000");
-        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(job.process.pid())).start().waitFor());
+        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(job.process().pid())).start().waitFor());
         String out = job.finish();
-        assertEquals(75, job.process.exitValue(), out);
+        assertEquals(75, job.process().exitValue(), out);
         assertTrue(out.contains("train --nproc: received SIGTERM, passing it to 2 ranks"), out);
         assertTrue(out.contains("train --nproc: every rank exited with status 75"), out);
         Matcher stopped = Pattern.compile("\\[rank 0\\] run \\S+: signal_term at step (\\d+)/100000").matcher(out);
@@ -126,47 +142,31 @@ class TrainNprocTest {
     }
 
     /** {@code agentflan train --nproc 2} on the tiny recipe and the prepared sample, in a child JVM. */
-    private record Launcher(Process process, Path log) {
+    private record Launcher(ChildCli child) {
         static Launcher start(Path tmp, Path run, String... more) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "train", "--nproc", "2", "--config", ROOT.resolve("configs/train/tiny.yaml").toString(),
+            List<String> args = new ArrayList<>(List.of("train", "--nproc", "2", "--config", ROOT.resolve("configs/train/tiny.yaml").toString(),
                     "--run-dir", run.toString(), "--set", "data.dirs=[" + data + "]", "--set", "model.tokenizer_dir=" + TOKENIZER,
                     "--set", "data.seq_len=128", "--set", "log.every=1", "--set", "threads=1", "--set", "eval.every=0",
                     "--set", "distributed.timeout_s=60"));
-            cmd.addAll(List.of(more));
-            Path log = Files.createTempFile(tmp, "launcher-", ".log");
-            return new Launcher(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start(), log);
+            args.addAll(List.of(more));
+            return new Launcher(ChildCli.start(Files.createTempFile(tmp, "launcher-", ".log"), args));
+        }
+
+        Process process() {
+            return child.process();
         }
 
         String finish() throws Exception {
-            if (!process.waitFor(4, TimeUnit.MINUTES)) {
-                process.descendants().forEach(ProcessHandle::destroyForcibly);
-                process.destroyForcibly();
-                fail("train --nproc did not finish:\n" + Files.readString(log));
-            }
-            return Files.readString(log);
+            return child.finish(4);
         }
 
         void awaitLine(String prefix) throws Exception {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-            while (System.nanoTime() < deadline) {
-                if (Files.readString(log).lines().anyMatch(l -> l.startsWith(prefix))) {
-                    return;
-                }
-                if (!process.isAlive()) {
-                    fail("train --nproc exited (" + process.exitValue() + ") before '" + prefix + "'\n" + Files.readString(log));
-                }
-                Thread.sleep(20);
-            }
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            fail("no '" + prefix + "' within 3 minutes\n" + Files.readString(log));
+            child.awaitLine(prefix);
         }
 
         /** The pid of the launcher's child with RANK={@code rank} in its environment. */
         long rankPid(int rank) throws Exception {
-            for (ProcessHandle child : process.toHandle().children().toList()) {
+            for (ProcessHandle child : process().toHandle().children().toList()) {
                 byte[] environ = Files.readAllBytes(Path.of("/proc", Long.toString(child.pid()), "environ"));
                 if (Arrays.asList(new String(environ, StandardCharsets.UTF_8).split("\0")).contains("RANK=" + rank)) {
                     return child.pid();

@@ -3,6 +3,7 @@ package org.agentflan.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import org.agentflan.trainer.data.DataStream;
@@ -35,7 +36,7 @@ public final class EvalLoss {
     public static Sum sum(LlamaModel model, NDManager manager, List<Sample> samples, Packer packer, int maxRows,
                           int microBatch, DataType computeType, int chunkTokens, int rank, int ranks) {
         DataStream stream = new DataStream(samples, packer, 0, false, 1); // no shuffle: the seed plays no part
-        double nll = 0;
+        NDArray nll = manager.zeros(new Shape(), DataType.FLOAT32); // summed on the device, read once at the end
         long lossTokens = 0;
         int rowsLeft = maxRows;
         for (int batch = 0; rowsLeft > 0; batch++) {
@@ -53,10 +54,12 @@ public final class EvalLoss {
             try (NDManager scope = manager.newSubManager()) {
                 MicroBatch.Arrays b = mb.toNDArrays(scope);
                 NDArray hidden = model.forward(b.inputIds(), b.positions(), b.segmentIds(), computeType);
-                nll += MaskedCrossEntropy.sum(model, hidden, b.targets(), b.lossMask(), chunkTokens).getFloat();
+                nll.addi(MaskedCrossEntropy.sumAt(model, hidden, b.targets(), b.lossPositions(), chunkTokens));
             }
             lossTokens += mb.lossTokens();
         }
-        return new Sum(nll, lossTokens);
+        try (nll) {
+            return new Sum(nll.getFloat(), lossTokens);
+        }
     }
 }

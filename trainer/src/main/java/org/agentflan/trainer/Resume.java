@@ -7,7 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.agentflan.trainer.checkpoint.CheckpointFormatException;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
+import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import org.agentflan.trainer.checkpoint.MasterWeights;
 import org.agentflan.trainer.checkpoint.TrainerState;
+import org.agentflan.trainer.model.LlamaConfig;
 
 /**
  * Where a run starts: fresh ({@code from} and {@code state} null), or from a complete checkpoint and the trainer
@@ -30,6 +33,7 @@ record Resume(Path from, TrainerState state) {
         if (!resume.isFresh()) {
             ResumePolicy.requireSameRun(cfg, worldSize, resume.state(), resume.from());
             console.println("resuming from " + resume.from() + " (step " + resume.step() + ")");
+            warnIfRounded(resume.from(), console);
         }
         long step = resume.step();
         if (checkpoints.completeCheckpoints().stream().anyMatch(p -> CheckpointManager.stepOf(p) > step)) {
@@ -38,6 +42,19 @@ record Resume(Path from, TrainerState state) {
                     + " to keep them)");
         }
         return resume;
+    }
+
+    /**
+     * A checkpoint written in 16 bits before checkpoints kept fp32 master weights resumes from rounded weights: the
+     * run goes on, but not exactly as it would have, and the user is told so.
+     */
+    private static void warnIfRounded(Path checkpoint, PrintStream console) {
+        Path dir = MasterWeights.exactDir(checkpoint);
+        String dtype = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE)).torchDtype();
+        if (!"float32".equals(dtype)) {
+            console.println("warning: " + checkpoint + " has no fp32 master weights (" + dir + " holds " + dtype
+                    + "): resuming from weights rounded to " + dtype + ", so this is not an exact resume");
+        }
     }
 
     boolean isFresh() {

@@ -1,6 +1,7 @@
 package org.agentflan.trainer;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -25,6 +26,8 @@ import org.agentflan.trainer.checkpoint.TrainerState;
 final class ResumePolicy {
     /** Keys (or key prefixes) that may differ on resume: they do not touch the weights, the data order or the schedule. */
     static final List<String> FREE = List.of("run_dir", "threads", "checkpoint", "eval", "log", "nan", "distributed");
+    /** Compared only when compute_dtype is float16, the one dtype it acts on. */
+    private static final String LOSS_SCALE = "loss_scale";
     /** Compared as one number, the global batch, rather than key by key. */
     private static final String BATCH = "batch";
 
@@ -36,7 +39,14 @@ final class ResumePolicy {
      */
     static void requireSameRun(TrainConfig config, int worldSize, TrainerState state, Path checkpoint) {
         List<String> differences = new ArrayList<>();
-        compare("", state.config(), ConfigLoader.toTree(config), differences);
+        JsonNode savedConfig = state.config().deepCopy();
+        JsonNode mine = ConfigLoader.toTree(config);
+        if (config.computeDtype() != TrainConfig.Dtype.FLOAT16 && savedConfig.isObject() && mine.isObject()) {
+            // loss_scale acts only on fp16 compute (and checkpoints from before it existed lack it).
+            ((ObjectNode) savedConfig).remove(LOSS_SCALE);
+            ((ObjectNode) mine).remove(LOSS_SCALE);
+        }
+        compare("", savedConfig, mine, differences);
         long savedMicro = state.config().path(BATCH).path("micro_batch").asLong();
         long savedAccum = state.config().path(BATCH).path("grad_accum").asLong();
         long saved = savedMicro * savedAccum * state.worldSize();

@@ -7,13 +7,14 @@ import java.nio.file.Path;
 import java.util.List;
 import org.agentflan.config.ConfigEnums;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import org.agentflan.trainer.checkpoint.MasterWeights;
 import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.data.Sample;
 import org.agentflan.trainer.model.LlamaConfig;
 import org.agentflan.trainer.model.LlamaModel;
 
 /**
- * Where a run's weights come from: the resumed checkpoint's {@code model/}, an HF folder ({@code model.init: hf}),
+ * Where a run's weights come from: the resumed checkpoint's fp32 masters ({@link MasterWeights#exactDir}), an HF folder ({@code model.init: hf}),
  * or a named architecture with random weights. Its architecture is known before any weight is allocated, so what the
  * run asks of it is checked first: rows no longer than {@code max_position_embeddings}, token ids inside the
  * vocabulary.
@@ -26,7 +27,7 @@ record StartingModel(LlamaConfig config, Path dir, String source) {
 
     static StartingModel of(TrainConfig cfg, Resume resume) {
         if (!resume.isFresh()) {
-            return fromFolder(resume.from().resolve("model"), "checkpoint " + resume.from());
+            return fromFolder(MasterWeights.exactDir(resume.from()), "checkpoint " + resume.from());
         }
         return switch (cfg.model().init()) {
             case HF -> fromFolder(Path.of(cfg.model().hfDir()), "model.hf_dir");
@@ -63,7 +64,10 @@ record StartingModel(LlamaConfig config, Path dir, String source) {
         }
     }
 
-    /** Every token id of {@code samples} must be a row of the embedding (data tokenized for another model is not). */
+    /**
+     * Every token id of {@code samples} must be a row of the embedding (data tokenized for another model is not):
+     * checked here, once, on the host, so that the model's forward pass never reads its input back from the device.
+     */
     void requireVocabulary(List<Sample> samples) {
         for (Sample s : samples) {
             for (int id : s.inputIds()) {

@@ -28,13 +28,21 @@ final class StepCounters {
         return c;
     }
 
-    /** Counts one optimizer step; a skipped (non-finite) one still consumed its data. */
+    /**
+     * Counts one optimizer step; a skipped (non-finite) one still consumed its data, as torch's GradScaler loop does:
+     * the next step takes the next batch. An fp16 overflow that lowered the loss scale is the scaler at work, not a
+     * sign of divergence: it leaves the run of non-finite steps as it was.
+     */
     void advance(OptimizerStep.Outcome outcome) {
         step++;
         rowsSeen += outcome.rows();
         tokensSeen += outcome.tokens();
         lossTokensSeen += outcome.lossTokens();
-        consecutiveNonFinite = outcome.finite() ? 0 : consecutiveNonFinite + 1;
+        if (outcome.finite()) {
+            consecutiveNonFinite = 0;
+        } else if (!outcome.overflow()) {
+            consecutiveNonFinite++;
+        }
     }
 
     long step() {

@@ -32,6 +32,7 @@ import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.metrics.Progress;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
+import org.agentflan.trainer.optim.LossScaler;
 import org.agentflan.trainer.optim.LrSchedule;
 
 /**
@@ -93,6 +94,7 @@ public final class Train {
         String configHash = Fingerprint.ofConfig(resolved);
         Engine engine = Engine.getEngine("PyTorch");
         Device device = device(engine, assignment);
+        DataType computeType = computeType(cfg.computeDtype(), device); // before any work: no run folder, no data
         try (DataParallel ranks = DataParallel.join(assignment, device, configHash,
                 Duration.ofSeconds(cfg.distributed().timeoutS()), console)) {
             Path runDir = ranks.isLeader() ? RunFolder.create(Path.of(cfg.runDir())) : Path.of(cfg.runDir());
@@ -106,7 +108,8 @@ public final class Train {
                     folders.removeIncomplete();
                     recordStart(cfg, resolved, resume, engine, ranks.worldSize());
                 }
-                return setUp(cfg, options, console, hook, resume, resolved, configHash, folders, engine, device, ranks);
+                return setUp(cfg, options, console, hook, resume, resolved, configHash, folders, engine, device,
+                        computeType, ranks);
             }
         }
     }
@@ -146,13 +149,12 @@ public final class Train {
      */
     private static Result setUp(TrainConfig cfg, Options options, PrintStream console, StepHook hook, Resume resume,
                                 JsonNode resolved, String configHash, CheckpointManager folders, Engine engine,
-                                Device device, DataParallel ranks) throws IOException {
+                                Device device, DataType computeType, DataParallel ranks) throws IOException {
         StartingModel start = StartingModel.of(cfg, resume);
         start.requireSeqLen(cfg.data().seqLen());
         if (cfg.threads() > 0) {
             JniUtils.setNumThreads(cfg.threads());
         }
-        DataType computeType = computeType(cfg.computeDtype(), device);
         Packer packer = new Packer(cfg.data().seqLen(), cfg.data().overlong());
         ModelTokenizer tokenizer = ModelTokenizer.of(cfg);
         Datasets data = loadData(cfg, tokenizer, packer, console);
@@ -168,8 +170,9 @@ public final class Train {
             LlamaModel model = model(cfg, start, data, computeType, manager, console);
             IdenticalStart.require(ranks, model, fingerprint, resume.step());
             GradientReducer reducer = reducer(cfg, ranks, model, console);
-            OptimizerStep step = new OptimizerStep(engine, model, optimizer(cfg, resume, model, manager), computeType,
-                    cfg.model().chunkTokens(), cfg.clip().maxNorm(), manager, ranks, reducer);
+            OptimizerStep step = new OptimizerStep(engine, model, optimizer(cfg, resume, model, manager),
+                    lossScaler(cfg, computeType, resume, console), computeType, cfg.model().chunkTokens(),
+                    cfg.clip().maxNorm(), manager, ranks, reducer);
             // With max_steps the data repeats as often as the steps need; else it ends after the epochs.
             DataStream stream = new DataStream(data.train(), packer, cfg.seed(), cfg.data().shuffle(),
                     cfg.maxSteps() > 0 ? Long.MAX_VALUE : cfg.epochs());
@@ -183,6 +186,7 @@ public final class Train {
     private static LlamaModel model(TrainConfig cfg, StartingModel start, Datasets data, DataType computeType,
                                     NDManager manager, PrintStream console) throws IOException {
         start.requireVocabulary(data.train());
+        start.requireVocabulary(data.eval());
         LlamaModel model = start.load(cfg, manager);
         model.setTrainable(true);
         console.printf(Locale.ROOT, "model: %s, %,d parameters, compute %s on %s%n", start.source(),
@@ -249,12 +253,31 @@ public final class Train {
         return schedule;
     }
 
+    /** The compute dtype, refused when this device cannot compute in it (checked before anything else is done). */
     private static DataType computeType(TrainConfig.Dtype dtype, Device device) {
         DataType type = dtype.dataType();
         if (type == DataType.BFLOAT16 && !device.isGpu()) {
-            throw new TrainException("compute_dtype bfloat16 crashes DJL's PyTorch engine on CPU; use float32 on CPU (bfloat16 is for GPUs)");
+            throw new TrainException("compute_dtype bfloat16 cannot run on " + device + ": DJL's PyTorch engine aborts the"
+                    + " JVM on BF16 arrays on CPU. Use compute_dtype=float16 (16-bit compute with dynamic loss scaling,"
+                    + " see loss_scale) or compute_dtype=float32 on CPU; bfloat16 is for GPUs");
         }
         return type;
+    }
+
+    /**
+     * The fp16 loss scaler (null for other compute dtypes): the checkpoint's state when resuming, so the scale goes on
+     * exactly where it was, else a fresh one at {@code loss_scale.init}.
+     */
+    private static LossScaler lossScaler(TrainConfig cfg, DataType computeType, Resume resume, PrintStream console) {
+        if (computeType != DataType.FLOAT16) {
+            return null;
+        }
+        TrainConfig.LossScale c = cfg.lossScale();
+        LossScaler.State state = resume.isFresh() || resume.state().lossScale() == null
+                ? new LossScaler.State(c.init(), 0) : resume.state().lossScale();
+        console.printf(Locale.ROOT, "loss scaling: scale %s, x%s after %d steps without overflow, x%s on overflow, floor %s%n",
+                state.scale(), c.growthFactor(), c.growthInterval(), c.backoffFactor(), c.minScale());
+        return new LossScaler(state, c.growthFactor(), c.backoffFactor(), c.growthInterval(), c.minScale());
     }
 
     private static long ceilDiv(long a, long b) {
@@ -335,9 +358,10 @@ public final class Train {
     }
 
     /**
-     * Trains until a stop condition; returns the stop reason. A checkpoint only ever follows a finite step: one due at a
-     * skipped (non-finite) step is written after the next finite step instead, and a run that has to stop at a skipped
-     * step stops without one, so {@code latest} always names weights reached by finite steps.
+     * Trains until a stop condition; returns the stop reason. A checkpoint only ever follows a finite step (or an fp16
+     * overflow, which the loss scaler handled and which left the last finite weights untouched): one due at a skipped
+     * (non-finite) step is written after the next finite step instead, and a run that has to stop at a skipped step
+     * stops without one, so {@code latest} always names weights reached by finite steps.
      */
     private StopReason trainSteps(MetricsLog metrics) throws IOException {
         boolean savePostponed = false;
@@ -370,8 +394,8 @@ public final class Train {
             }
             StopReason stop = stopRequested();
             boolean saveDue = savePostponed || stop != null || checkpoints.due(counters.step(), schedule.totalSteps());
-            savePostponed = saveDue && !outcome.finite();
-            if (saveDue && outcome.finite()) {
+            savePostponed = saveDue && !outcome.checkpointable();
+            if (saveDue && outcome.checkpointable()) {
                 save();
             } else if (saveDue) {
                 console.println("step " + counters.step() + " was not finite, so it is not checkpointed"
@@ -399,7 +423,10 @@ public final class Train {
         double lr = schedule.lr(counters.step());
         OptimizerStep.Outcome outcome = optimizerStep.take(batch, lr);
         counters.advance(outcome);
-        if (!outcome.applied()) {
+        if (outcome.overflow()) {
+            console.printf(Locale.ROOT, "warning: step %d: fp16 gradients overflowed at loss scale %s; skipped, scale lowered to %s%n",
+                    counters.step(), outcome.lossScale(), optimizerStep.scaler().scale());
+        } else if (!outcome.applied()) {
             console.printf(Locale.ROOT, "warning: step %d has a non-finite %s (loss %s, grad_norm %s); skipped (%d in a row, limit %d)%n",
                     counters.step(), Double.isFinite(outcome.loss()) ? "gradient" : "loss", outcome.loss(),
                     outcome.gradNorm(), counters.consecutiveNonFinite(), cfg.nan().maxConsecutive());
@@ -427,9 +454,13 @@ public final class Train {
                 .put("elapsed_s", elapsed)
                 .put("loss_tokens", outcome.lossTokens()).put("epoch", stream.cursor().epoch())
                 .put("skipped", !outcome.applied()).put("non_finite_weight", outcome.nonFiniteWeight())
+                .put("host_reads", outcome.hostReads())
                 .put("rss_bytes", MetricsLog.rssBytes())
                 .put("heap_bytes", Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())
                 .put("live_arrays", manager.getManagedArrays().size());
+        if (optimizerStep.scaler() != null) {
+            line.put("loss_scale", outcome.lossScale()).put("overflow", outcome.overflow());
+        }
         metrics.write(line);
         if (counters.step() % cfg.log().every() == 0 || counters.step() == schedule.totalSteps()) {
             progress.step(counters.step(), outcome.loss(), lr, outcome.gradNorm(), tokensPerSecond,
@@ -497,7 +528,8 @@ public final class Train {
     // ------------------------------------------------------------------ save
 
     private void save() throws IOException {
-        lastCheckpoint = checkpoints.save(counters, stream.cursor(), optimizerStep.model(), optimizerStep.adamw());
+        lastCheckpoint = checkpoints.save(counters, stream.cursor(), optimizerStep.model(), optimizerStep.adamw(),
+                optimizerStep.scaler() == null ? null : optimizerStep.scaler().state());
         if (ranks.isLeader()) {
             console.println("checkpoint: " + lastCheckpoint);
         }

@@ -6,16 +6,19 @@ import java.io.IOException;
 import java.nio.file.Path;
 import org.agentflan.trainer.checkpoint.CheckpointManager;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
+import org.agentflan.trainer.checkpoint.MasterWeights;
 import org.agentflan.trainer.checkpoint.OptimizerState;
 import org.agentflan.trainer.checkpoint.TrainerState;
 import org.agentflan.trainer.data.DataCursor;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
+import org.agentflan.trainer.optim.LossScaler;
 
 /**
- * The checkpoints a training run saves: when one is due, and what one holds -- the weights as an HF model folder
- * (tokenizer copied in, so {@code model/} loads on its own), the AdamW moments, and the trainer state (counters, data
- * cursor, and the config and data they belong to). That is everything an exact resume needs; {@link CheckpointManager}
+ * The checkpoints a training run saves: when one is due, and what one holds -- the weights as an HF model folder in
+ * {@code checkpoint.save_dtype} (tokenizer copied in, so {@code model/} loads on its own) and the fp32 master weights
+ * ({@link MasterWeights}), the AdamW moments, and the trainer state (counters, data cursor, fp16 loss scale, and the
+ * config and data they belong to). That is everything an exact resume needs; {@link CheckpointManager}
  * makes each save all-or-nothing. In a job of several ranks, rank 0 alone writes (every rank holds the same weights
  * and moments) while the others wait at a barrier, so that no rank goes on before the checkpoint is complete.
  */
@@ -49,7 +52,7 @@ final class TrainCheckpoints {
      */
     static TrainerState readIntact(Path dir) throws IOException {
         TrainerState state = TrainerState.read(dir);
-        HfCheckpoint.verify(dir.resolve("model"));
+        MasterWeights.verify(dir);
         OptimizerState.verify(dir);
         return state;
     }
@@ -63,24 +66,26 @@ final class TrainCheckpoints {
      * Saves the run as of the step {@code counters} just counted; returns the checkpoint folder once it is complete
      * on disk, on every rank.
      */
-    Path save(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw) throws IOException {
+    Path save(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw, LossScaler.State lossScale)
+            throws IOException {
         Path dir = checkpoints.root().resolve(CheckpointManager.dirName(counters.step()));
         if (ranks.isLeader()) {
-            dir = write(counters, cursor, model, adamw);
+            dir = write(counters, cursor, model, adamw, lossScale);
         }
         ranks.barrier();
         return dir;
     }
 
-    private Path write(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw) throws IOException {
+    private Path write(StepCounters counters, DataCursor cursor, LlamaModel model, AdamW adamw,
+                       LossScaler.State lossScale) throws IOException {
         DataType saveType = cfg.checkpoint().saveDtype().dataType();
         TrainerState state = new TrainerState(counters.step(), cursor.epoch(), cursor, counters.rowsSeen(),
                 counters.tokensSeen(), counters.lossTokensSeen(), cfg.seed(), ranks.worldSize(),
-                counters.consecutiveNonFinite(), dataFingerprint, configHash, resolvedConfig);
+                counters.consecutiveNonFinite(), dataFingerprint, configHash, resolvedConfig, lossScale);
         try {
             return checkpoints.save(counters.step(), (dir, files) -> {
-                HfCheckpoint.write(files, dir.resolve("model"), model.config(), model.parameters(),
-                        cfg.checkpoint().maxShardBytes(), saveType, tokenizerDir);
+                MasterWeights.write(files, dir, model.config(), model.parameters(), cfg.checkpoint().maxShardBytes(),
+                        saveType, tokenizerDir);
                 OptimizerState.write(files, dir, adamw);
                 state.write(files, dir);
             });

@@ -23,6 +23,7 @@ public record TrainConfig(
         Batch batch,
         int epochs,
         long maxSteps,
+        LossScale lossScale,
         Optimizer optimizer,
         Schedule schedule,
         Clip clip,
@@ -56,6 +57,14 @@ public record TrainConfig(
                        Packer.Overlong overlong, boolean shuffle) {}
 
     public record Batch(int microBatch, int gradAccum) {}
+
+    /**
+     * Dynamic loss scaling for {@code compute_dtype: float16}, as {@code torch.cuda.amp.GradScaler}: the loss is
+     * multiplied by the scale before the backward pass and the gradients divided by it after; a step whose gradients
+     * overflow is skipped and the scale multiplied by {@code backoffFactor}; after {@code growthInterval} steps in a
+     * row without overflow it is multiplied by {@code growthFactor}. It never falls below {@code minScale}.
+     */
+    public record LossScale(double init, double growthFactor, double backoffFactor, long growthInterval, double minScale) {}
 
     public record Optimizer(double lr, double beta1, double beta2, double eps, double weightDecay) {}
 
@@ -94,6 +103,11 @@ public record TrainConfig(
         if (batch.gradAccum() <= 0) p.add("batch.grad_accum must be > 0, got " + batch.gradAccum());
         if (epochs <= 0) p.add("epochs must be > 0, got " + epochs);
         if (maxSteps < 0) p.add("max_steps must be >= 0 (0 = as many as the epochs give), got " + maxSteps);
+        if (lossScale.init() <= 0 || lossScale.init() > Float.MAX_VALUE) p.add("loss_scale.init must be > 0 and a finite float32, got " + lossScale.init());
+        if (lossScale.growthFactor() <= 1) p.add("loss_scale.growth_factor must be > 1, got " + lossScale.growthFactor());
+        if (lossScale.backoffFactor() <= 0 || lossScale.backoffFactor() >= 1) p.add("loss_scale.backoff_factor must be in (0, 1), got " + lossScale.backoffFactor());
+        if (lossScale.growthInterval() <= 0) p.add("loss_scale.growth_interval must be > 0, got " + lossScale.growthInterval());
+        if (lossScale.minScale() <= 0 || lossScale.minScale() > lossScale.init()) p.add("loss_scale.min_scale must be in (0, loss_scale.init], got " + lossScale.minScale());
         if (optimizer.lr() <= 0) p.add("optimizer.lr must be > 0, got " + optimizer.lr());
         if (optimizer.beta1() < 0 || optimizer.beta1() >= 1) p.add("optimizer.beta1 must be in [0, 1), got " + optimizer.beta1());
         if (optimizer.beta2() < 0 || optimizer.beta2() >= 1) p.add("optimizer.beta2 must be in [0, 1), got " + optimizer.beta2());

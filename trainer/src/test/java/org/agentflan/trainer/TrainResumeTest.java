@@ -2,6 +2,7 @@ package org.agentflan.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -50,6 +51,7 @@ class TrainResumeTest {
         assertEquals(CheckpointManager.dirName(straight.totalSteps()), a.getFileName().toString());
         assertArrayEquals(Files.readAllBytes(a.resolve("model/model.safetensors")),
                 Files.readAllBytes(b.resolve("model/model.safetensors")), "final weights");
+        assertFalse(Files.exists(a.resolve("master")), "with save_dtype float32, model/ holds the masters: no second copy");
         assertArrayEquals(Files.readAllBytes(a.resolve("optimizer.safetensors")),
                 Files.readAllBytes(b.resolve("optimizer.safetensors")), "final optimizer state");
         assertTrue(Files.isRegularFile(straight.plot()));

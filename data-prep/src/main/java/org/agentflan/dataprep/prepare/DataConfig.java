@@ -80,6 +80,9 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
             if (formatAlignment.enabled()) {
                 requireKnown("format_alignment.sources", formatAlignment.sources(), names, problems);
             }
+            if (capabilityBalance.enabled()) {
+                requireKnown("capability_balance.sources", capabilityBalance.sources(), names, problems);
+            }
             if (negatives.enabled()) {
                 requireKnown("negatives.tool_sources", negatives.toolSources(), names, problems);
                 requireKnown("negatives.chat_sources", negatives.chatSources(), names, problems);

@@ -43,6 +43,9 @@ public final class CapabilityBalancer implements Serializable {
     }
 
     Conversation balance(Conversation c) {
+        if (!config.appliesTo(c.getSource())) {
+            return c;
+        }
         List<Turn> out = new ArrayList<>();
         List<Turn> turns = c.getTurns();
         for (int i = 0; i < turns.size(); i++) {

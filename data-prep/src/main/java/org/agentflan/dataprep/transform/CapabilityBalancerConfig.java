@@ -10,12 +10,22 @@ import org.agentflan.dataprep.model.Capability;
  * Per-capability keep ratios (Agent-FLAN idea 2). Defaults: {@code capability-balancer-defaults.yaml}, the paper's
  * 1 : 0.25 : 0.75 for reasoning : retrieval : understanding; instruction following and chat are left whole (1.0):
  * the paper's ratio covers its three decomposed subsets only, and the ReAct share and the chat mix have their own knobs.
+ * {@code sources} limits the rebalancing to sources not rebalanced already (the Agent-FLAN release files are).
  */
 public record CapabilityBalancerConfig(boolean enabled, double reasoning, double retrieval, double understanding,
-                                       double instructionFollowing, double chat)
+                                       double instructionFollowing, double chat, List<String> sources)
         implements Serializable, Validatable {
 
     public static final String DEFAULTS = "capability-balancer-defaults.yaml";
+
+    public CapabilityBalancerConfig {
+        sources = sources == null ? List.of() : List.copyOf(sources);
+    }
+
+    /** Whether conversations of {@code source} are rebalanced: every source when {@code sources} is empty. */
+    public boolean appliesTo(String source) {
+        return sources.isEmpty() || sources.contains(source);
+    }
 
     /** The keep ratio of a capability tag; untagged turns are always kept. */
     public double ratio(String capability) {

@@ -454,9 +454,11 @@ class PrepareJobTest {
                 () -> config(out, "sources=[{name: a, path: x, format: agent_flan, weight: 1, colour: red}]"));
         assertTrue(nested.getMessage().contains("sources[0].colour"), nested.getMessage());
         ConfigException unknownSource = assertThrows(ConfigException.class, () -> DataConfig.load(null, List.of(
-                "sources=[{name: tools, path: x, format: toolbench_raw, weight: 1}]", "format_alignment.sources=[tool]")));
+                "sources=[{name: tools, path: x, format: toolbench_raw, weight: 1}]", "format_alignment.sources=[tool]",
+                "capability_balance.sources=[tols]")));
         assertTrue(unknownSource.getMessage().contains("format_alignment.sources names 'tool'"), unknownSource.getMessage());
         assertTrue(unknownSource.getMessage().contains("negatives.tool_sources names 'toolbench'"), unknownSource.getMessage());
+        assertTrue(unknownSource.getMessage().contains("capability_balance.sources names 'tols'"), unknownSource.getMessage());
         assertFalse(Files.exists(out));
     }
 }

@@ -320,6 +320,13 @@ class TransformsTest {
             assertEquals(before.get(c.getId()).getFile(), c.getFile());
             assertEquals(before.get(c.getId()).getLine(), c.getLine());
         }
+
+        // Limited to other sources (the release files are rebalanced already), the balancer leaves these alone.
+        CapabilityBalancer elsewhere = new CapabilityBalancer(defaults(CapabilityBalancerConfig.class,
+                CapabilityBalancerConfig.DEFAULTS, "retrieval=0", "sources=[agentinstruct]"), SEED);
+        for (Conversation c : elsewhere.apply(tagged).collectAsList()) {
+            assertEquals(before.get(c.getId()).getTurns(), c.getTurns(), c.getId());
+        }
     }
 
     private static double share(Map<String, int[]> counts, String capability) {

@@ -83,6 +83,7 @@ public final class EvalJob {
             try (NDManager manager = NDManager.newBaseManager();
                  LlamaModel model = HfCheckpoint.loadModel(o.modelDir(), manager)) {
                 DataType type = ComputeType.parse(o.dtype(), manager.getDevice());
+                requireVocabulary(samples, model.config().vocabSize(), o.dataDir());
                 EvalReport.Loss loss = loss(model, manager, type, run, samples.subList(0, Math.min(samples.size(),
                         o.maxSamples())));
                 if (unavailable != null) {
@@ -119,6 +120,18 @@ public final class EvalJob {
                 ToolUseProbe.Result toolUse = ToolUseProbe.score(steps, nameReplies, argsReplies);
                 return new EvalReport(o.modelDir().toString(), o.dataDir().toString(), split.name() + " ("
                         + split.description() + ")", samples.size(), loss, hallucination, toolUse, null);
+            }
+        }
+    }
+
+    /** Every token id must be a row of the embedding; checked on the host, as training checks its data. */
+    private static void requireVocabulary(List<Sample> samples, int vocab, Path dataDir) {
+        for (Sample s : samples) {
+            for (int id : s.inputIds()) {
+                if (id < 0 || id >= vocab) {
+                    throw new UserError(dataDir + ": sample " + s.id() + " holds token id " + id + ", outside the model's"
+                            + " vocabulary of " + vocab + " (was the data tokenized for another model?)");
+                }
             }
         }
     }

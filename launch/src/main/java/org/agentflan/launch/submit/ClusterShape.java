@@ -14,6 +14,8 @@ import java.time.Duration;
  * @param image container image ({@code --image}, Kubernetes)
  * @param master Spark master URL ({@code --master}: local[*], spark://, yarn, k8s://)
  * @param jobName the scheduler's job name ({@code --job-name}, default agentflan-&lt;target&gt;)
+ * @param volume shared storage for the pods, {@code CLAIM:PATH} ({@code --volume}, Kubernetes): a PersistentVolumeClaim
+ *     mounted at PATH in every pod; null when not given
  */
 public record ClusterShape(int nodes, Integer ranksPerNode, int gpusPerNode, String partition, Duration timeLimit,
-                           String image, String master, String jobName) {}
+                           String image, String master, String jobName, String volume) {}

@@ -210,7 +210,8 @@ public final class CheckpointManager {
         deleteTree(dir);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    /** Removes {@code dir} and everything under it, if it exists. */
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

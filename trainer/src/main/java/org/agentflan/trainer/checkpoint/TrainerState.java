@@ -10,11 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.agentflan.trainer.data.DataCursor;
+import org.agentflan.trainer.optim.LossScaler;
 
 /**
  * {@code trainer_state.json}: everything besides weights and optimizer moments that a resumed run needs to continue
  * exactly. The shuffle is a pure function of (seed, epoch), so the seed is the whole RNG state (the model has no
- * dropout); the data fingerprint guards against resuming onto different data.
+ * dropout); the data fingerprint guards against resuming onto different data. {@code lossScale} is the fp16 loss
+ * scaler's state ({@code compute_dtype: float16}), null otherwise.
  */
 public record TrainerState(
         long step,
@@ -28,7 +30,8 @@ public record TrainerState(
         int consecutiveNonFinite,
         String dataFingerprint,
         String configHash,
-        JsonNode config) {
+        JsonNode config,
+        LossScaler.State lossScale) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

@@ -46,10 +46,37 @@ public record MicroBatch(int rows, int seqLen, long[] inputIds, long[] targets, 
                 manager.create(inputIds, shape),
                 manager.create(targets, shape),
                 manager.create(lossMask, shape),
+                manager.create(lossPositions()),
                 manager.create(positions, shape),
                 manager.create(segmentIds, shape).toType(DataType.INT32, false));
     }
 
-    /** inputIds/targets/positions int64, lossMask float32, segmentIds int32, all {@code [B, T]}. */
-    public record Arrays(NDArray inputIds, NDArray targets, NDArray lossMask, NDArray positions, NDArray segmentIds) {}
+    /** The flat positions ({@code row * seqLen + t}) whose mask is non-zero, in order: found here, on the host. */
+    private long[] lossPositions() {
+        int n = 0;
+        for (float m : lossMask) {
+            if (m != 0) n++;
+        }
+        long[] at = new long[n];
+        int k = 0;
+        for (int i = 0; i < lossMask.length; i++) {
+            if (lossMask[i] != 0) at[k++] = i;
+        }
+        return at;
+    }
+
+    /**
+     * inputIds/targets/positions int64, lossMask float32, segmentIds int32, all {@code [B, T]}; lossPositions int64
+     * {@code [n]}, the flat positions of the loss tokens (for {@code MaskedCrossEntropy.sumAt}, which then never
+     * waits for the device to count them).
+     */
+    public record Arrays(NDArray inputIds, NDArray targets, NDArray lossMask, NDArray lossPositions, NDArray positions,
+                         NDArray segmentIds) {
+        /** Moves every array to {@code manager}, which then frees them, and the model's activations made from them. */
+        public void attach(NDManager manager) {
+            for (NDArray a : new NDArray[] {inputIds, targets, lossMask, lossPositions, positions, segmentIds}) {
+                a.attach(manager);
+            }
+        }
+    }
 }

@@ -21,7 +21,7 @@ import java.util.function.Supplier;
 public final class NcclCollectives implements Collectives {
     static final String UNIQUE_ID_KEY = Rendezvous.PREFIX + "nccl/unique_id";
     static final int UNIQUE_ID_BYTES = 128;
-    private static final String INSTALL_NCCL = "install NCCL 2.14 or newer (NVIDIA's libnccl2 package, or pip's nvidia-nccl-cu12)"
+    static final String INSTALL_NCCL = "install NCCL 2.14 or newer (NVIDIA's libnccl2 package, or pip's nvidia-nccl-cu12)"
             + " and put libnccl.so.2 on LD_LIBRARY_PATH, or set AGENTFLAN_NCCL_LIBRARY to its path";
 
     private final int rank;
@@ -47,8 +47,7 @@ public final class NcclCollectives implements Collectives {
     }
 
     static NcclCollectives connect(KeyValueStore store, int rank, int worldSize, CollectiveOptions options, PeerLiveness liveness) {
-        String path = System.getenv().getOrDefault("AGENTFLAN_NCCL_LIBRARY", "libnccl.so.2");
-        loadNccl(path);
+        loadNccl(libraryPath());
         byte[] id = shareUniqueId(store, rank, NcclNative::uniqueId, options.timeout());
         long timeoutMs = options.timeout().toMillis();
         long comm;
@@ -59,6 +58,11 @@ public final class NcclCollectives implements Collectives {
                     + ": " + e.getMessage() + " (" + liveness.diagnose() + ")", e);
         }
         return new NcclCollectives(rank, worldSize, timeoutMs, options.cudaDevice(), liveness, comm);
+    }
+
+    /** Where NCCL is loaded from: {@code AGENTFLAN_NCCL_LIBRARY}, else {@code libnccl.so.2} on the library path. */
+    static String libraryPath() {
+        return System.getenv().getOrDefault("AGENTFLAN_NCCL_LIBRARY", "libnccl.so.2");
     }
 
     /** Loads the shim, NCCL and the CUDA driver; returns NCCL's version or fails saying what to install. */

@@ -6,8 +6,11 @@ import java.util.Optional;
 
 /** Finds this process's rank among the launchers agentflan knows; no launcher means a single process. */
 public final class RankSources {
-    /** Tried in order; the first that applies wins. Slurm and Kubernetes sources go here. */
-    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment());
+    /**
+     * Tried in order; the first that applies wins. torchrun comes first: its variables are explicit, so a user who
+     * sets them inside a Kubernetes pod means them.
+     */
+    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment(), new KubernetesIndexedJob());
 
     private RankSources() {}
 

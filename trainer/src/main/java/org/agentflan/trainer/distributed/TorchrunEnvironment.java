@@ -35,7 +35,8 @@ public final class TorchrunEnvironment implements RankSource {
                 env.get("MASTER_ADDR").trim(), number(env, "MASTER_PORT"), SOURCE));
     }
 
-    private static int number(Map<String, String> env, String name) {
+    /** A launcher variable that must be a whole number; other rank sources read theirs with it too. */
+    static int number(Map<String, String> env, String name) {
         String value = env.get(name).trim();
         try {
             return Integer.parseInt(value);

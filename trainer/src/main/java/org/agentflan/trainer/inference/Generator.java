@@ -49,6 +49,7 @@ public final class Generator {
             throw new IllegalArgumentException("max new tokens must be > 0, got " + maxNewTokens);
         }
         int maxLength = model.config().maxPositionEmbeddings();
+        int vocab = model.config().vocabSize();
         int longest = 0;
         for (long[] prompt : prompts) {
             if (prompt.length == 0) {
@@ -57,6 +58,13 @@ public final class Generator {
             if (prompt.length >= maxLength) {
                 throw new IllegalArgumentException("prompt of " + prompt.length + " tokens leaves no room under "
                         + "max_position_embeddings " + maxLength);
+            }
+            // Checked once, here on the host: the model does not read its input back, and generated ids are in range.
+            for (int i = 0; i < prompt.length; i++) {
+                if (prompt[i] < 0 || prompt[i] >= vocab) {
+                    throw new IllegalArgumentException("prompt token " + i + " is id " + prompt[i] + ", outside the"
+                            + " model's vocabulary [0, " + vocab + ")");
+                }
             }
             longest = Math.max(longest, prompt.length);
         }

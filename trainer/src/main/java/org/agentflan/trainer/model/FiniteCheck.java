@@ -1,7 +1,10 @@
 package org.agentflan.trainer.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import java.util.Map;
 
 /**
@@ -11,6 +14,26 @@ import java.util.Map;
  */
 public final class FiniteCheck {
     private FiniteCheck() {}
+
+    /**
+     * 1 when some tensor holds a NaN or an infinity, else 0, as an fp32 scalar on the tensors' device, owned by
+     * {@code scope}: one value to read, where {@link #firstNonFinite} reads two per tensor (a training step reads this
+     * and looks for the name only when it is 1).
+     */
+    public static NDArray anyNonFinite(Map<String, NDArray> tensors, NDManager scope) {
+        NDList extremes = new NDList();
+        for (NDArray t : tensors.values()) {
+            NDArray max = t.max();
+            NDArray min = t.min();
+            max.attach(scope);
+            min.attach(scope);
+            extremes.add(max);
+            extremes.add(min);
+        }
+        NDArray stacked = NDArrays.stack(extremes);
+        stacked.attach(scope);
+        return stacked.isNaN().logicalOr(stacked.isInfinite()).any().toType(DataType.FLOAT32, false);
+    }
 
     /** The name of the first tensor holding a NaN or an infinity, in map order, or null when all are finite. */
     public static String firstNonFinite(Map<String, NDArray> tensors) {

@@ -206,11 +206,15 @@ public final class LlamaModel implements AutoCloseable {
      * @param inputIds {@code [B,T]} int64 token ids
      * @param positions {@code [B,T]} int64 positions, restarting at 0 for each packed sample
      * @param segmentIds {@code [B,T]} int32: 1..k number the samples of a row, 0 marks padding
-     * @param computeType FLOAT32 on CPU; FLOAT16 or BFLOAT16 on GPU (BF16 arrays crash DJL on CPU)
+     * @param computeType FLOAT32 or FLOAT16 on CPU; FLOAT16 or BFLOAT16 on GPU (BF16 arrays crash DJL on CPU)
+     *
+     * <p>The ids must lie in {@code [0, vocab_size)} and the positions in {@code [0, max_position_embeddings)}: they
+     * are not checked here, because a check reads the device from the host on every pass. The callers check them on
+     * the host where the data is read (training data when loaded, {@code score} input when parsed, {@code generate}'s
+     * prompt once).
      */
     public NDArray forward(NDArray inputIds, NDArray positions, NDArray segmentIds, DataType computeType) {
         checkComputeType(computeType);
-        checkIndices(inputIds, positions);
         NDArray mask = AttentionMask.packed(segmentIds, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
         PassInputs in = new PassInputs(mask, cosSin[0], cosSin[1], scale(computeType), computeType, null);
@@ -249,7 +253,6 @@ public final class LlamaModel implements AutoCloseable {
         // Padding positions would be negative; they are clamped to 0 and masked out.
         NDArray pads = step.create(leftPad).toType(DataType.INT64, false).reshape(leftPad.length, 1);
         NDArray positions = step.arange(past, past + t, 1, DataType.INT64).expandDims(0).sub(pads).maximum(0L);
-        checkIndices(inputIds, positions);
         NDArray mask = AttentionMask.causal(step, past, t, leftPad, computeType);
         NDArray[] cosSin = rope.lookUp(positions, computeType);
         PassInputs in = new PassInputs(mask, cosSin[0], cosSin[1], scale(computeType), computeType, cache);
@@ -294,20 +297,6 @@ public final class LlamaModel implements AutoCloseable {
         if (type == DataType.BFLOAT16 && !manager.getDevice().isGpu()) {
             // DJL 0.36 aborts the JVM on BF16 arrays on CPU; refuse before creating one.
             throw new IllegalArgumentException("bfloat16 compute needs a GPU; use float32 on " + manager.getDevice());
-        }
-    }
-
-    private void checkIndices(NDArray inputIds, NDArray positions) {
-        long maxId = inputIds.max().getLong();
-        long minId = inputIds.min().getLong();
-        if (minId < 0 || maxId >= config.vocabSize()) {
-            throw new IllegalArgumentException("token id out of range [0, " + config.vocabSize() + "): saw " + minId
-                    + ".." + maxId);
-        }
-        long maxPosition = positions.max().getLong();
-        if (maxPosition >= rope.maxPositions() || positions.min().getLong() < 0) {
-            throw new IllegalArgumentException("position " + maxPosition + " outside [0, max_position_embeddings "
-                    + rope.maxPositions() + ")");
         }
     }
 

@@ -39,6 +39,16 @@ public final class MaskedCrossEntropy {
      * @param chunkTokens tokens projected onto the vocabulary at once; memory is {@code chunkTokens * V * 4} bytes a few times over
      */
     public static NDArray sum(LlamaModel model, NDArray hidden, NDArray targets, NDArray lossMask, int chunkTokens) {
+        // nonzero() must learn its result's size, a copy to the host: the training step passes positions made on the host.
+        return sumAt(model, hidden, targets, lossMask.reshape(-1).neq(0).nonzero().reshape(-1), chunkTokens);
+    }
+
+    /**
+     * {@link #sum}, the loss tokens given as their flat positions in {@code [B*T]} ({@code lossPositions}: int64
+     * {@code [n]}, in increasing order), known on the host when the batch is built ({@code MicroBatch}): nothing here
+     * waits for the device.
+     */
+    public static NDArray sumAt(LlamaModel model, NDArray hidden, NDArray targets, NDArray lossPositions, int chunkTokens) {
         if (chunkTokens <= 0) {
             throw new IllegalArgumentException("chunkTokens must be > 0, got " + chunkTokens);
         }
@@ -47,7 +57,7 @@ public final class MaskedCrossEntropy {
         long h = hidden.getShape().get(hidden.getShape().dimension() - 1);
         int vocab = model.config().vocabSize();
         NDArray flatHidden = hidden.reshape(-1, h);
-        NDArray selected = lossMask.reshape(-1).neq(0).nonzero().reshape(-1);
+        NDArray selected = lossPositions;
         long n = selected.size();
         // NDArray.hasGradient() is false for non-leaf results in DJL's PyTorch engine, so ask autograd directly:
         // gradients are wanted when the weights require them and a GradientCollector has grad mode on.

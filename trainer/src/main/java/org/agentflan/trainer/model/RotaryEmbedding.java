@@ -17,7 +17,6 @@ import java.util.Map;
  * gives wrong logits, so the layout is fixed here and checked against golden values.
  */
 public final class RotaryEmbedding {
-    private final int maxPositions;
     private final NDManager manager;
     private final NDArray cosFp32;
     private final NDArray sinFp32;
@@ -25,7 +24,6 @@ public final class RotaryEmbedding {
     private final Map<DataType, NDArray[]> byType = new HashMap<>();
 
     RotaryEmbedding(int headDim, int maxPositions, double theta, NDManager manager) {
-        this.maxPositions = maxPositions;
         this.manager = manager;
         float[][] tables = tables(headDim, maxPositions, theta);
         this.cosFp32 = manager.create(tables[0], new Shape(maxPositions, headDim));
@@ -62,10 +60,6 @@ public final class RotaryEmbedding {
         NDArray cos = Embedding.embedding(positions, tables[0], SparseFormat.DENSE).singletonOrThrow().expandDims(1);
         NDArray sin = Embedding.embedding(positions, tables[1], SparseFormat.DENSE).singletonOrThrow().expandDims(1);
         return new NDArray[] {cos, sin};
-    }
-
-    int maxPositions() {
-        return maxPositions;
     }
 
     private synchronized NDArray[] tablesOf(DataType type) {
