@@ -92,7 +92,6 @@ public final class Generator {
                     NDArray hidden = model.forward(ids, cache, pads, computeType);
                     logits = model.logits(hidden.get(":, -1, :")).toFloatArray();
                 }
-                int vocab = logits.length / rowOf.length;
                 List<Integer> going = new ArrayList<>();
                 List<Long> tokens = new ArrayList<>();
                 for (int r = 0; r < rowOf.length; r++) {
