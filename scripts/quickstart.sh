@@ -32,6 +32,7 @@ cat <<EOT
 Done. Look at:
   metrics (one JSON line per step, eval lines too): $run/metrics.jsonl
   loss curve:                                        $run/loss.png
+  eval loss per capability:                          $run/capability_loss.png
   checkpoints (HF layout model/ + optimizer + state): $run/checkpoints/  (latest: $(cat "$run/checkpoints/latest"))
   resolved config:                                   $run/config.json
 EOT

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Golden token ids and loss masks for the data stage, from SentencePiece (not from our Java code).
+"""Golden token ids, loss masks and capability labels for the data stage, from SentencePiece (not from our Java code).
 
 Renders fixed conversations with the Agent-FLAN template written out here from docs/method.md section 8,
 encodes the whole text with Llama-2's tokenizer.model, and marks a token as loss iff every character it came
-from lies inside a loss span (a loss turn's content plus its end marker). SentencePiece reports each piece's
+from lies inside a loss span (a loss turn's content plus its end marker). The capability label (shard format 2,
+docs/design.md section 3) of a token is 1 + the index in CAPABILITIES of the capability of the assistant turn
+whose content plus end marker holds every character of the token, loss turn or not, else 0. SentencePiece reports each piece's
 character range; the leading bytes of a byte-fallback character come back with an empty range, so an empty
 piece takes the range of the next non-empty piece (the character it is part of).
 
@@ -24,6 +26,8 @@ ASSISTANT_BEGIN = "<|Assistant|>\u0d46"
 HUMAN_END = "\n "
 ASSISTANT_END = "\u0d3f\n "
 BOS = 1
+# docs/design.md section 3: the label order of the capability_ids column.
+CAPABILITIES = ["reasoning", "retrieval", "understanding", "instruction_following", "chat"]
 
 TEXTS = [
     "Hello world",
@@ -40,40 +44,42 @@ TEXTS = [
 CONVERSATIONS = [
     [("system", "You are a helpful assistant.", False),
      ("user", "What is 2+2?", False),
-     ("assistant", "4", True)],
+     ("assistant", "4", True, "chat")],
     [("user", "Say </s> then <s> and <unk>.", False),
-     ("assistant", "Sure: </s> <s> <unk></s>", True)],
+     ("assistant", "Sure: </s> <s> <unk></s>", True, "chat")],
     [("user", "Emoji 😀 and 中文?", False),
-     ("assistant", "Yes 😀👍🏽 中文字符 \U0001f9ec", True),
+     ("assistant", "Yes 😀👍🏽 中文字符 \U0001f9ec", True, "chat"),
      ("user", "Malayalam markers \u0d46\u0d3f inside?", False),
-     ("assistant", "\u0d46\u0d3f ok", True)],
+     ("assistant", "\u0d46\u0d3f ok", True, "chat")],
     [("system", "Tools: get_weather(city)", False),
      ("user", "Weather in Paris?", False),
-     ("assistant", "Thought: I need the weather.", False),
+     ("assistant", "Thought: I need the weather.", False, "reasoning"),
      ("user", "Observation: sunny, 21C", False),
-     ("assistant", "It is sunny and 21C in Paris.", True)],
+     ("assistant", "It is sunny and 21C in Paris.", True, "reasoning")],
     [("user", " spaces  around ", False),
-     ("assistant", " padded answer ", True),
+     ("assistant", " padded answer ", True, "chat"),
      ("user", "", False),
-     ("assistant", "", True)],
+     ("assistant", "", True, "retrieval")],
     [("user", "multi\nline\n\nquestion", False),
-     ("assistant", "line one\nline two\n", True),
+     ("assistant", "line one\nline two\n", True, "instruction_following"),
      ("user", "thanks", False),
-     ("assistant", "you're welcome", True)],
+     ("assistant", "you're welcome", True, "understanding")],
 ]
 
 
 def render(turns):
-    """Text plus loss spans (character ranges) of a conversation."""
-    text, spans = "", []
-    for role, content, loss in turns:
+    """Text, loss spans and labelled spans (character ranges, label) of a conversation."""
+    text, spans, labelled = "", [], []
+    for role, content, loss, *capability in turns:
         assistant = role == "assistant"
         text += ASSISTANT_BEGIN if assistant else HUMAN_BEGIN
         start = len(text)
         text += content + (ASSISTANT_END if assistant else HUMAN_END)
         if loss:
             spans.append((start, len(text)))
-    return text, spans
+        if assistant:
+            labelled.append((start, len(text), CAPABILITIES.index(capability[0]) + 1))
+    return text, spans, labelled
 
 
 def pieces_with_ranges(sp, text):
@@ -95,15 +101,18 @@ def main():
     texts = [{"text": t, "ids": sp.encode(t)} for t in TEXTS]
     convs = []
     for turns in CONVERSATIONS:
-        text, spans = render(turns)
-        ids, mask = [BOS], [0]
+        text, spans, labelled = render(turns)
+        ids, mask, labels = [BOS], [0], [0]
         for pid, begin, end in pieces_with_ranges(sp, text):
             ids.append(pid)
             inside = end > begin and any(s <= begin and end <= e for s, e in spans)
             mask.append(1 if inside else 0)
+            holders = [c for s, e, c in labelled if end > begin and s <= begin and end <= e]
+            labels.append(holders[0] if holders else 0)
         assert ids[1:] == sp.encode(text)
-        convs.append({"turns": [{"role": r, "content": c, "loss": l} for r, c, l in turns],
-                      "text": text, "input_ids": ids, "loss_mask": mask})
+        convs.append({"turns": [dict({"role": t[0], "content": t[1], "loss": t[2]},
+                                     **({"capability": t[3]} if len(t) > 3 else {})) for t in turns],
+                      "text": text, "input_ids": ids, "loss_mask": mask, "capability_ids": labels})
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump({"generator": "scripts/reference/make_tokenizer_goldens.py",

@@ -31,7 +31,9 @@ public final class ChatTemplate {
 
     /**
      * Renders turns as text plus the character spans (UTF-16 indices into the text, end exclusive) that carry
-     * loss, one per loss turn, and the end offset of every turn (the boundaries where a sample may be cut).
+     * loss, one per loss turn, and for every turn where its content starts and where the turn ends (the boundaries
+     * where a sample may be cut). A turn's content and end marker, [contentStart, turnEnd), is the span a loss turn
+     * trains on.
      */
     public static Rendered render(List<? extends ChatTurn> turns) {
         int size = 0;
@@ -42,12 +44,14 @@ public final class ChatTemplate {
         int[] lossStarts = new int[turns.size()];
         int[] lossEnds = new int[turns.size()];
         int[] turnEnds = new int[turns.size()];
+        int[] contentStarts = new int[turns.size()];
         int spans = 0;
         for (int i = 0; i < turns.size(); i++) {
             ChatTurn turn = turns.get(i);
             boolean assistant = ChatTurn.ASSISTANT.equals(turn.getRole());
             text.append(assistant ? ASSISTANT_BEGIN : HUMAN_BEGIN);
             int contentStart = text.length();
+            contentStarts[i] = contentStart;
             text.append(turn.getContent() == null ? "" : turn.getContent());
             text.append(assistant ? ASSISTANT_END : HUMAN_END);
             if (turn.isLoss()) {
@@ -58,7 +62,7 @@ public final class ChatTemplate {
             turnEnds[i] = text.length();
         }
         return new Rendered(text.toString(), Arrays.copyOf(lossStarts, spans), Arrays.copyOf(lossEnds, spans),
-                turnEnds);
+                turnEnds, contentStarts);
     }
 
     /**
@@ -93,8 +97,25 @@ public final class ChatTemplate {
                 + "end marker U+0D3F (got " + Arrays.toString(ids) + "): it is not Llama-2's tokenizer");
     }
 
-    /** A rendered conversation; loss spans are sorted and disjoint. */
-    public record Rendered(String text, int[] lossStarts, int[] lossEnds, int[] turnEnds) {
+    /** A rendered conversation; loss spans are sorted and disjoint, turns are in order. */
+    public record Rendered(String text, int[] lossStarts, int[] lossEnds, int[] turnEnds, int[] contentStarts) {
+        /**
+         * The turn whose content and end marker hold every character of [start, end), or -1 (a begin marker, a
+         * range across turns, an empty range).
+         */
+        public int turnHolding(int start, int end) {
+            if (end <= start) {
+                return -1;
+            }
+            int lo = 0;
+            int hi = contentStarts.length - 1;
+            while (lo <= hi) { // the last turn whose content starts at or before start
+                int mid = (lo + hi) >>> 1;
+                if (contentStarts[mid] <= start) lo = mid + 1; else hi = mid - 1;
+            }
+            return hi >= 0 && end <= turnEnds[hi] ? hi : -1;
+        }
+
         /** Whether every character of [start, end) lies inside one loss span; empty ranges never do. */
         public boolean insideLoss(int start, int end) {
             if (end <= start) {

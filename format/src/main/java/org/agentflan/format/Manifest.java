@@ -30,11 +30,16 @@ public record Manifest(int formatVersion, String template, String tokenizerSha25
                        boolean eos, String overLength, String createdAt, double seconds,
                        Map<String, SourceCounts> sources, SourceCounts totals, JsonNode config,
                        boolean conversations) {
-    /** The version of the whole corpus format: this manifest, {@link ShardSchema} and {@link ChatTemplate}. */
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * The version of the whole corpus format: this manifest, {@link ShardSchema} and {@link ChatTemplate}. Version 2
+     * added {@link ShardSchema#CAPABILITY_IDS}; version 1 corpora are still read (the trainer then has no
+     * capability labels).
+     */
+    public static final int FORMAT_VERSION = 2;
+    /** The oldest version {@link #read} accepts: 1 differs from 2 only by the missing capability column. */
+    public static final int OLDEST_READABLE_VERSION = 1;
     public static final String FILE_NAME = "manifest.json";
     private static final String CONVERSATIONS = "conversations";
-
 
     /** Strict: a missing, null or unknown field is an error, so a manifest of another shape never half-loads. */
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -70,9 +75,10 @@ public record Manifest(int formatVersion, String template, String tokenizerSha25
         if (version == null || !version.isInt()) {
             throw new FormatException(file + ": field 'format_version' missing or not an integer");
         }
-        if (version.asInt() != FORMAT_VERSION) {
+        if (version.asInt() < OLDEST_READABLE_VERSION || version.asInt() > FORMAT_VERSION) {
             throw new FormatException(file + ": field 'format_version' is " + version.asInt()
-                    + " but this build reads version " + FORMAT_VERSION + " (re-run 'agentflan prepare')");
+                    + " but this build reads versions " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION
+                    + " (re-run 'agentflan prepare')");
         }
         if (root.isObject() && !root.has(CONVERSATIONS)) {
             // Written before prepare kept its conversations: the shards are complete, the conversations absent.
@@ -92,6 +98,11 @@ public record Manifest(int formatVersion, String template, String tokenizerSha25
             throw new FormatException(file + ": field 'tokenizer_sha256' is empty");
         }
         return manifest;
+    }
+
+    /** Whether this corpus's shards carry {@link ShardSchema#CAPABILITY_IDS} (format version 2 on). */
+    public boolean hasCapabilityLabels() {
+        return formatVersion >= 2;
     }
 
     /** Jackson's message without its advice on switching its features ("Missing creator property 'seed'"). */

@@ -58,6 +58,21 @@ class ChatTemplateTest {
     }
 
     @Test
+    void turnHoldingFindsTheTurnOfAContentRangeWhetherOrNotItCarriesLoss() {
+        ChatTemplate.Rendered r = ChatTemplate.render(List.of(ChatTurn.user("Q"), ChatTurn.assistant("A"),
+                ChatTurn.of("assistant", "B", false)));
+        int a = r.text().indexOf("A\u0D3F");
+        int b = r.text().indexOf("B\u0D3F");
+        assertEquals(1, r.turnHolding(a, a + 4), "content and end marker of the loss turn");
+        assertEquals(2, r.turnHolding(b, b + 4), "a turn without loss is found too");
+        assertEquals(0, r.turnHolding(r.text().indexOf('Q'), r.text().indexOf('Q') + 3), "user content and its end");
+        assertEquals(-1, r.turnHolding(a - 1, a + 1), "reaching into the begin marker");
+        assertEquals(-1, r.turnHolding(0, 2), "the first begin marker");
+        assertEquals(-1, r.turnHolding(a + 3, a + 5), "across two turns");
+        assertEquals(-1, r.turnHolding(a, a), "an empty range");
+    }
+
+    @Test
     void generationPromptIsAUserTurnThenTheAssistantBeginMarker() {
         byte[] expected = bytes("<|Human|>", BEGIN, "What is 2+2?\n ", "<|Assistant|>", BEGIN);
         assertArrayEquals(expected, ChatTemplate.generationPrompt(List.of(ChatTurn.user("What is 2+2?")))

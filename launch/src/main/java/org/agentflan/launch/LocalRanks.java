@@ -29,8 +29,8 @@ import sun.misc.SignalHandler;
  *
  * <p>When a rank exits, the others have {@link #GRACE} to exit too: after a failure they notice the lost peer and
  * name it within seconds, and after a normal end they are past the last collective already. Ranks still running
- * then are killed. The summary names the rank that failed first. SIGTERM, SIGINT and SIGHUP to this process are
- * passed to every rank, which agree on a step, checkpoint it and exit 75, as one process does.
+ * then are killed. The summary names the rank that failed first. SIGTERM, SIGINT, SIGHUP and SIGUSR1 to this process
+ * are passed to every rank, which agree on a step, checkpoint it and exit 75, as one process does.
  */
 final class LocalRanks {
     static final Duration GRACE = Duration.ofSeconds(60);
@@ -166,6 +166,7 @@ final class LocalRanks {
                 case 2 -> "SIGINT";
                 case 6 -> "SIGABRT";
                 case 9 -> "SIGKILL";
+                case 10 -> "SIGUSR1";
                 case 11 -> "SIGSEGV";
                 case 15 -> "SIGTERM";
                 default -> "signal " + (status - 128);
@@ -214,12 +215,13 @@ final class LocalRanks {
     }
 
     /**
-     * Passes SIGTERM, SIGINT and SIGHUP on to every rank with {@code kill}: {@code Process.destroy()} would also close
-     * the rank's output pipes and lose its last lines (the checkpoint it wrote). Returns the handlers it replaced.
+     * Passes SIGTERM, SIGINT, SIGHUP and SIGUSR1 (the stop signals {@code train} catches) on to every rank with
+     * {@code kill}: {@code Process.destroy()} would also close the rank's output pipes and lose its last lines (the
+     * checkpoint it wrote). Returns the handlers it replaced.
      */
     private Map<Signal, SignalHandler> forwardSignals() {
         Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
-        for (String name : List.of("TERM", "INT", "HUP")) {
+        for (String name : List.of("TERM", "INT", "HUP", "USR1")) {
             Signal signal = new Signal(name);
             try {
                 previous.put(signal, Signal.handle(signal, s -> {

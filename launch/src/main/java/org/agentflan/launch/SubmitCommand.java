@@ -1,6 +1,8 @@
 package org.agentflan.launch;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,8 +12,10 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import org.agentflan.launch.submit.ClusterShape;
 import org.agentflan.launch.submit.KubernetesTarget;
+import org.agentflan.launch.submit.SlurmTarget;
 import org.agentflan.launch.submit.SubmitRequest;
 import org.agentflan.launch.submit.SubmitTarget;
 import org.agentflan.launch.submit.Submission;
@@ -46,6 +50,7 @@ public final class SubmitCommand implements Callable<Integer> {
     /** Each target's renderer; a target is added here and nowhere else. */
     static Map<Target, SubmitTarget> targets() {
         Map<Target, SubmitTarget> t = new EnumMap<>(Target.class);
+        t.put(Target.SLURM, new SlurmTarget());
         t.put(Target.K8S, new KubernetesTarget());
         return t;
     }
@@ -90,14 +95,23 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--job-name", paramLabel = "NAME", description = "the job's name on the scheduler (default: agentflan-TARGET)")
     String jobName;
 
+    @Option(names = "--signal-lead", paramLabel = "SECONDS",
+            description = "slurm: SIGUSR1 to every rank this long before --time runs out, to checkpoint and requeue"
+                    + " (default: 300)")
+    Integer signalLead;
+
     @Option(names = "--out", paramLabel = "DIR", description = "folder for the job's files (default: agentflan-submit/JOB-NAME)")
     Path out;
 
     @Option(names = "--dry-run", description = "print the files and the command, write and submit nothing")
     boolean dryRun;
 
+    /** A job name is also the submit folder's name: letters, digits, '.', '_' and '-'. */
+    private static final Pattern JOB_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+
     @Override
     public Integer call() throws Exception {
+        requireShape();
         SubmitTarget renderer = targets().get(target);
         if (renderer == null) {
             throw new UserError("submit --target " + target + " is not available in this build");
@@ -106,32 +120,91 @@ public final class SubmitCommand implements Callable<Integer> {
             throw new UserError("config file " + config + " does not exist; pass --config with a recipe from configs/");
         }
         String name = jobName != null ? jobName : "agentflan-" + target;
-        ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master, name,
-                volume);
+        ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master,
+                name, volume, signalLead == null ? null : Duration.ofSeconds(signalLead));
         Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot()));
         Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
         if (dryRun) {
-            for (Map.Entry<String, String> file : submission.files().entrySet()) {
-                System.out.println("# " + folder.resolve(file.getKey()));
-                System.out.print(file.getValue());
-                System.out.println();
-            }
-            System.out.println("# would run in " + folder + ":");
-            System.out.println(String.join(" ", submission.command()));
-            return 0;
+            print(submission, folder);
+        } else {
+            submit(renderer, submission, folder);
         }
-        Files.createDirectories(folder);
+        return 0;
+    }
+
+    /** What --dry-run shows: the folders, each file with its path, and the command. */
+    private static void print(Submission submission, Path folder) {
+        for (Path made : submission.folders()) {
+            System.out.println("# would create " + made);
+        }
         for (Map.Entry<String, String> file : submission.files().entrySet()) {
-            Files.writeString(folder.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
+            System.out.println("# " + folder.resolve(file.getKey()));
+            System.out.print(file.getValue());
+            System.out.println();
         }
-        Process process = new ProcessBuilder(submission.command()).directory(folder.toFile()).inheritIO().start();
+        System.out.println("# would run in " + folder + ":");
+        System.out.println(String.join(" ", submission.command()));
+    }
+
+    /** Creates the folders, writes the files into {@code folder}, runs the command there and prints the summary. */
+    private static void submit(SubmitTarget renderer, Submission submission, Path folder) throws InterruptedException, IOException {
+        try {
+            for (Path made : submission.folders()) {
+                Files.createDirectories(made);
+            }
+            Files.createDirectories(folder);
+            for (Map.Entry<String, String> file : submission.files().entrySet()) {
+                Files.writeString(folder.resolve(file.getKey()), file.getValue(), StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            throw new UserError("cannot write the job's files: " + IoFailure.describe(e), e);
+        }
+        String program = submission.command().get(0);
+        Process process;
+        try {
+            // Its output goes to the console as it comes, and to the summary (sbatch prints the job id there).
+            process = new ProcessBuilder(submission.command()).directory(folder.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        } catch (IOException e) {
+            throw new UserError("cannot run " + program + " (" + IoFailure.describe(e) + "); the job's files are in "
+                    + folder + ": submit from a machine where " + program + " is on the PATH", e);
+        }
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                System.out.println(line);
+                output.append(line).append('\n');
+            }
+        }
         int status = process.waitFor();
         if (status != 0) {
-            throw new UserError(submission.command().get(0) + " exited with status " + status + "; its output is above,"
+            throw new UserError(program + " exited with status " + status + "; its output is above,"
                     + " the job's files are in " + folder);
         }
-        System.out.println(submission.summary());
-        return 0;
+        System.out.println(renderer.summary(submission, output.toString()));
+    }
+
+    /** The checks every target shares: a shape no cluster can have, and options of one target given to another. */
+    private void requireShape() {
+        if (nodes < 1) {
+            throw new UserError("--nodes " + nodes + ": a job needs at least one machine; give --nodes 1 or more");
+        }
+        if (ranksPerNode != null && ranksPerNode < 1) {
+            throw new UserError("--ranks-per-node " + ranksPerNode + ": each machine runs at least one rank; give 1 or"
+                    + " more, or drop it for one per GPU");
+        }
+        if (gpusPerNode < 0) {
+            throw new UserError("--gpus-per-node " + gpusPerNode + " is negative; give 0 for a CPU job, or the GPUs each"
+                    + " machine has");
+        }
+        if (jobName != null && !JOB_NAME.matcher(jobName).matches()) {
+            throw new UserError("--job-name '" + jobName + "' is also the submit folder's name: use up to 100 letters,"
+                    + " digits, '.', '_' and '-', starting with a letter or digit");
+        }
+        if (signalLead != null && target != Target.SLURM) {
+            throw new UserError("--signal-lead is Slurm's warning before the time limit; --target " + target
+                    + " has none, drop it");
+        }
     }
 
     /** Slurm's time forms: MM, MM:SS, H:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */

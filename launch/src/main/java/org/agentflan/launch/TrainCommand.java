@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
             "Fine-tunes Llama-2 on prepared shards: packed rows, gradient accumulation, AdamW, warm-up + cosine LR,",
             "checkpoints in HF layout under <run-dir>/checkpoints/step_NNNNNNNN/, metrics.jsonl and loss.png.",
             "Resumes from the newest intact checkpoint of <run-dir>/checkpoints (falling back past a damaged one).",
-            "SIGTERM, SIGINT and SIGHUP: finish the step, checkpoint, exit with status 75.",
+            "SIGTERM, SIGINT, SIGHUP and SIGUSR1 (Slurm's warning before the time limit): finish the step, checkpoint, exit 75.",
             "Data parallel: processes given torchrun's RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT train as one;",
             "--nproc N starts N such processes on this machine."},
         exitCodeListHeading = "%nExit status:%n",
@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
             " 1:the run diverged: non-finite weights, or nan.max_consecutive non-finite steps in a row",
             " 2:nothing trained or the run failed: bad config, data, files or disk (one 'error:' line); a rank was lost;"
                     + " with --nproc, the ranks ended differently (the rank that failed first is named)",
-            "75:preempted by SIGTERM, SIGINT or SIGHUP after checkpointing; run the same command to resume"})
+            "75:preempted by SIGTERM, SIGINT, SIGHUP or SIGUSR1 after checkpointing; run the same command to resume"})
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "train recipe (YAML), e.g. configs/train/tiny.yaml")
     Path config;

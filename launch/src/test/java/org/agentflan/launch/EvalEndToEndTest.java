@@ -1,6 +1,7 @@
 package org.agentflan.launch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -85,6 +86,12 @@ class EvalEndToEndTest {
             assertEquals(24, report.get("tool_use").get("samples").asInt(), report.toString());
             assertTrue(report.get("hallucination").get("samples").asInt() >= 1, report.toString());
             assertEquals(List.of("chat", "tools"), List.copyOf(iterable(report.get("loss").get("by_source"))));
+            // The data is format version 2: the loss per capability is there, over the same tokens as per source.
+            JsonNode loss = report.get("loss");
+            assertFalse(loss.get("by_capability").isEmpty(), report.toString());
+            assertEquals(List.copyOf(iterable(loss.get("by_capability"))),
+                    List.copyOf(iterable(loss.get("tokens_by_capability"))), report.toString());
+            assertEquals(sum(loss.get("tokens_by_capability")), sum(loss.get("tokens_by_source")), report.toString());
         }
         System.err.println("EvalEndToEndTest: trained " + after + "\nEvalEndToEndTest: untrained " + before);
         double trainedNames = after.get("tool_use").get("name_accuracy").asDouble();
@@ -98,7 +105,8 @@ class EvalEndToEndTest {
                 "--max-samples", "2", "--max-new-tokens", "4");
         assertEquals(0, table.code(), table.out() + table.err());
         assertTrue(table.out().contains("split all") && table.out().contains("tool_use") && table.out().contains(
-                "hallucination") && table.out().contains("source tools"), table.out());
+                "hallucination") && table.out().contains("source tools") && table.out().contains("capability "),
+                table.out());
         assertTrue(table.err().contains("replies/s") && table.err().contains("ETA"), table.err());
 
         // Errors name the path and what to do.
@@ -109,13 +117,16 @@ class EvalEndToEndTest {
         CliRun noSplit = CliRun.of("eval", "--model", untrained.toString(), "--data", data.toString());
         assertEquals(2, noSplit.code());
         assertTrue(noSplit.err().contains("--train-config") && noSplit.err().contains("--split all"), noSplit.err());
-        // A folder prepared before the conversations were kept: the loss still, the probes say what to do.
+        // A folder of format version 1, prepared before the conversations were kept: the overall loss with a note on
+        // the missing capability labels, and the probes say what to do.
         Path older = olderFolder(data);
         CliRun old = CliRun.of("eval", "--model", trained.toString(), "--data", older.toString(), "--split", "all",
                 "--json", "--max-samples", "4");
         assertEquals(0, old.code(), old.out() + old.err());
         JsonNode oldReport = JSON.readTree(old.out());
         assertEquals(4, oldReport.get("loss").get("samples").asInt());
+        assertTrue(oldReport.get("loss").get("note").asText().contains("re-run 'agentflan prepare'"), old.out());
+        assertFalse(oldReport.get("loss").has("by_capability"), old.out());
         assertTrue(oldReport.get("tool_use").get("unavailable").asText().contains("re-run 'agentflan prepare'"), old.out());
     }
 
@@ -187,6 +198,7 @@ class EvalEndToEndTest {
         }
         ObjectNode manifest = (ObjectNode) JSON.readTree(data.resolve(Manifest.FILE_NAME).toFile());
         manifest.remove("conversations");
+        manifest.put("format_version", 1); // its shards' capability_ids are then not read
         Files.writeString(older.resolve(Manifest.FILE_NAME), manifest.toString());
         return older;
     }
@@ -212,5 +224,13 @@ class EvalEndToEndTest {
         List<String> keys = new ArrayList<>();
         object.fieldNames().forEachRemaining(keys::add);
         return keys;
+    }
+
+    private static long sum(JsonNode counts) {
+        long total = 0;
+        for (JsonNode count : counts) {
+            total += count.asLong();
+        }
+        return total;
     }
 }

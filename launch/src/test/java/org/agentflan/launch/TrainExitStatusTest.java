@@ -146,7 +146,7 @@ class TrainExitStatusTest {
     @Test
     void helpListsTheExitStatuses() {
         String help = Main.commandLine().getSubcommands().get("train").getUsageMessage();
-        assertTrue(help.contains("75   preempted by SIGTERM, SIGINT or SIGHUP after checkpointing"), help);
+        assertTrue(help.contains("75   preempted by SIGTERM, SIGINT, SIGHUP or SIGUSR1 after checkpointing"), help);
         assertTrue(help.contains(" 1   the run diverged"), help);
     }
 

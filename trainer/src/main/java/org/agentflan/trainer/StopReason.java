@@ -20,7 +20,9 @@ public enum StopReason {
     /** SIGINT (Ctrl-C) arrived; the run finished its step and checkpointed. */
     SIGNAL_INT,
     /** SIGHUP arrived (the session that started the run ended); the run finished its step and checkpointed. */
-    SIGNAL_HUP;
+    SIGNAL_HUP,
+    /** SIGUSR1 arrived (Slurm's warning ahead of the time limit); the run finished its step and checkpointed. */
+    SIGNAL_USR1;
 
     /** The run diverged: exit status 1. */
     public static final int EXIT_NON_FINITE = 1;
@@ -30,19 +32,20 @@ public enum StopReason {
      */
     public static final int EXIT_PREEMPTED = 75;
 
-    /** The reason for a signal caught by its name as {@code sun.misc.Signal} gives it ("TERM", "INT", "HUP"). */
+    /** The reason for a signal caught by its name as {@code sun.misc.Signal} gives it ("TERM", "INT", "HUP", "USR1"). */
     static StopReason ofSignal(String name) {
         return switch (name) {
             case "TERM" -> SIGNAL_TERM;
             case "INT" -> SIGNAL_INT;
             case "HUP" -> SIGNAL_HUP;
+            case "USR1" -> SIGNAL_USR1;
             default -> throw new IllegalArgumentException("no stop reason for signal " + name);
         };
     }
 
     /** Whether a signal stopped the run (it checkpointed, and the same command resumes it). */
     public boolean isSignal() {
-        return this == SIGNAL_TERM || this == SIGNAL_INT || this == SIGNAL_HUP;
+        return this == SIGNAL_TERM || this == SIGNAL_INT || this == SIGNAL_HUP || this == SIGNAL_USR1;
     }
 
     /** The exit status of {@code agentflan train}: 0 finished or stopped as asked, 1 diverged, 75 preempted. */
@@ -50,7 +53,7 @@ public enum StopReason {
         return switch (this) {
             case COMPLETED, STOP_AT_STEP, DATA_EXHAUSTED -> 0;
             case NON_FINITE -> EXIT_NON_FINITE;
-            case SIGNAL_TERM, SIGNAL_INT, SIGNAL_HUP -> EXIT_PREEMPTED;
+            case SIGNAL_TERM, SIGNAL_INT, SIGNAL_HUP, SIGNAL_USR1 -> EXIT_PREEMPTED;
         };
     }
 

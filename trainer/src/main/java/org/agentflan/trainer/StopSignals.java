@@ -9,14 +9,14 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /**
- * SIGTERM (a scheduler's preemption), SIGINT (Ctrl-C) and SIGHUP (the terminal or session that started the run went
- * away) only set a flag: the loop finishes its step, checkpoints and exits with {@link StopReason#EXIT_PREEMPTED}, so
+ * SIGTERM (a scheduler's preemption), SIGINT (Ctrl-C), SIGHUP (the terminal or session that started the run went
+ * away) and SIGUSR1 (Slurm's warning ahead of the time limit, {@code sbatch --signal=USR1@SECONDS}) only set a flag: the loop finishes its step, checkpoints and exits with {@link StopReason#EXIT_PREEMPTED}, so
  * no step is lost and the same command resumes. A signal the process was started with ignored (SIGHUP under
  * {@code nohup}, SIGINT for a background job of a non-interactive shell) stays ignored, as its starter asked. The
  * previous handlers are restored on close.
  */
 final class StopSignals implements AutoCloseable {
-    static final List<String> NAMES = List.of("TERM", "INT", "HUP");
+    static final List<String> NAMES = List.of("TERM", "INT", "HUP", "USR1");
 
     private final AtomicReference<String> raised = new AtomicReference<>();
     private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
@@ -42,7 +42,7 @@ final class StopSignals implements AutoCloseable {
         return signals;
     }
 
-    /** The first signal received ("TERM", "INT" or "HUP"), or null. */
+    /** The first signal received ("TERM", "INT", "HUP" or "USR1"), or null. */
     String raised() {
         return raised.get();
     }

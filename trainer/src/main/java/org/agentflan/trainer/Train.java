@@ -27,6 +27,8 @@ import org.agentflan.trainer.data.Packer;
 import org.agentflan.trainer.distributed.DistributedException;
 import org.agentflan.trainer.distributed.RankAssignment;
 import org.agentflan.trainer.distributed.RankSources;
+import org.agentflan.trainer.eval.LossReport;
+import org.agentflan.trainer.metrics.CapabilityPlot;
 import org.agentflan.trainer.metrics.LossPlot;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.metrics.Progress;
@@ -351,8 +353,11 @@ public final class Train {
         }
         Path plot = Path.of(cfg.runDir()).resolve(RunFolder.PLOT);
         LossPlot.write(metricsFile, plot);
+        Path capabilityPlot = Path.of(cfg.runDir()).resolve(CapabilityPlot.FILE_NAME);
+        boolean capabilities = CapabilityPlot.write(metricsFile, capabilityPlot);
         console.println("run " + cfg.runDir() + ": " + stopReason + " at step " + counters.step() + "/" + schedule.totalSteps()
-                + "; metrics " + metricsFile + ", plot " + plot + ", checkpoint " + lastCheckpoint);
+                + "; metrics " + metricsFile + ", plot " + plot + (capabilities ? ", " + capabilityPlot : "")
+                + ", checkpoint " + lastCheckpoint);
         return new Result(Path.of(cfg.runDir()), startStep, counters.step(), schedule.totalSteps(), losses, lastCheckpoint,
                 stopReason, metricsFile, plot);
     }
@@ -517,12 +522,12 @@ public final class Train {
     // ------------------------------------------------------------------ evaluate
 
     private void evaluate(MetricsLog metrics) throws IOException {
-        double evalLoss = evaluation.loss(optimizerStep.model(), manager, ranks);
+        LossReport report = evaluation.report(optimizerStep.model(), manager, ranks);
         if (!ranks.isLeader()) {
             return;
         }
-        metrics.write(MetricsLog.line("eval", counters.step()).put("loss", evalLoss));
-        console.printf(Locale.ROOT, "eval step %d: loss %.4f%n", counters.step(), evalLoss);
+        metrics.write(Evaluation.metricsLine(counters.step(), report));
+        console.println(evaluation.consoleLine(counters.step(), report));
     }
 
     // ------------------------------------------------------------------ save

@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The signals a scheduler or a closing session sends, as real signals ({@code kill -TERM|-INT|-HUP <pid>}) to a
+ * The signals a scheduler or a closing session sends, as real signals ({@code kill -TERM|-INT|-HUP|-USR1 <pid>}) to a
  * child JVM paused inside step 2 of 6 (no checkpoint on cadence): it finishes the step, writes checkpoint 2, and exits
  * with status 75 (preempted), which differs from a finished run's 0; a restart resumes from checkpoint 2.
  */
@@ -26,7 +26,7 @@ class TrainSignalTest {
     @TempDir Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"TERM", "INT", "HUP"})
+    @ValueSource(strings = {"TERM", "INT", "HUP", "USR1"})
     void aSignalInsideAStepCheckpointsItAndExitsPreempted(String signal) throws Exception {
         Path data = TrainFixtures.dataDir(tmp);
         Path run = tmp.resolve("run");
@@ -61,6 +61,7 @@ class TrainSignalTest {
         int number = switch (signal) {
             case "HUP" -> 1;
             case "INT" -> 2;
+            case "USR1" -> 10;
             case "TERM" -> 15;
             default -> throw new IllegalArgumentException(signal);
         };

@@ -4,13 +4,17 @@ import java.util.List;
 import org.agentflan.dataprep.model.RejectKind;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.format.ChatTemplate;
+import org.agentflan.format.ChatTurn;
 import org.agentflan.format.Llama2Tokenizer;
+import org.agentflan.format.ShardSchema;
 
 /**
  * Turns a conversation into one training sample: render with {@link ChatTemplate}, tokenize the whole text
  * once, and derive the loss mask from character offsets (a token carries loss iff all of its characters lie
- * inside a loss span). BOS starts every sample; EOS follows when configured and carries loss when the last
- * turn does. Tokenizing the whole text, not turn by turn, gives the ids the model sees at inference, where
+ * inside a loss span). The capability labels follow the same rule over every assistant turn, loss or not: a token
+ * whose characters all lie in an assistant turn's content and end marker carries that turn's capability
+ * ({@link ShardSchema#CAPABILITY_IDS}). BOS starts every sample; EOS follows when configured, carries loss when
+ * the last turn does and the last turn's capability when that turn is an assistant's. Tokenizing the whole text, not turn by turn, gives the ids the model sees at inference, where
  * SentencePiece merges across marker boundaries. A template marker inside a turn's text is rejected or kept as
  * {@link MarkersInText} says.
  */
@@ -81,6 +85,8 @@ public final class SampleEncoder {
         int total = 1 + n + (eos ? 1 : 0);
         int[] ids = new int[total];
         int[] mask = new int[total];
+        int[] capabilities = new int[total];
+        int[] turnCapability = assistantCapabilityIds(turns);
         ids[0] = Llama2Tokenizer.BOS_ID;
         int lossTokens = 0;
         for (int i = 0; i < n; i++) {
@@ -89,6 +95,8 @@ public final class SampleEncoder {
                 mask[i + 1] = 1;
                 lossTokens++;
             }
+            int turn = rendered.turnHolding(enc.starts()[i], enc.ends()[i]);
+            capabilities[i + 1] = turn < 0 ? ShardSchema.NO_CAPABILITY : turnCapability[turn];
         }
         if (eos) {
             ids[total - 1] = Llama2Tokenizer.EOS_ID;
@@ -96,15 +104,28 @@ public final class SampleEncoder {
                 mask[total - 1] = 1;
                 lossTokens++;
             }
+            capabilities[total - 1] = turnCapability[turns.size() - 1];
         }
-        return new Sample(ids, mask, lossTokens, rendered.text(), enc);
+        return new Sample(ids, mask, capabilities, lossTokens, rendered.text(), enc);
+    }
+
+    /** Per turn, its {@link ShardSchema#CAPABILITY_IDS} label: the capability of an assistant turn, else none. */
+    private static int[] assistantCapabilityIds(List<Turn> turns) {
+        int[] labels = new int[turns.size()];
+        for (int i = 0; i < labels.length; i++) {
+            Turn t = turns.get(i);
+            labels[i] = ChatTurn.ASSISTANT.equals(t.getRole()) ? ShardSchema.capabilityId(t.getCapability())
+                    : ShardSchema.NO_CAPABILITY;
+        }
+        return labels;
     }
 
     /**
-     * Token ids (BOS first) and the 0/1 loss mask of the same length; {@code text} and {@code encoded} (the
-     * rendered text and its tokens' spans, without BOS/EOS) are kept for human-readable views.
+     * Token ids (BOS first), the 0/1 loss mask and the capability labels, all of the same length; {@code text} and
+     * {@code encoded} (the rendered text and its tokens' spans, without BOS/EOS) are kept for human-readable views.
      */
-    public record Sample(int[] inputIds, int[] lossMask, int lossTokens, String text, Llama2Tokenizer.Encoded encoded) {
+    public record Sample(int[] inputIds, int[] lossMask, int[] capabilityIds, int lossTokens, String text,
+                         Llama2Tokenizer.Encoded encoded) {
         public int length() {
             return inputIds.length;
         }

@@ -203,12 +203,12 @@ public final class TokenizeStage {
                     SampleEncoder.Result r = encoder.encode(c.getTurns());
                     SampleEncoder.Sample s = r.sample();
                     return r.rejectKind() != null
-                            ? RowFactory.create(c.getId(), c.getSource(), null, null, null, null, sortHash, contentHash,
-                                    false, r.markersInText(), r.rejectKind().key(), r.rejectReason(), c.getFile(),
-                                    c.getLine(), c.getSplit(), null)
+                            ? RowFactory.create(c.getId(), c.getSource(), null, null, null, null, null, sortHash,
+                                    contentHash, false, r.markersInText(), r.rejectKind().key(), r.rejectReason(),
+                                    c.getFile(), c.getLine(), c.getSplit(), null)
                             : RowFactory.create(c.getId(), c.getSource(), s.inputIds(), s.lossMask(), s.length(),
-                                    s.lossTokens(), sortHash, contentHash, r.truncated(), r.markersInText(), null, null,
-                                    null, null, null,
+                                    s.lossTokens(), s.capabilityIds(), sortHash, contentHash, r.truncated(),
+                                    r.markersInText(), null, null, null, null, null,
                                     ConversationRecords.of(c, settings.negativeSources()).toJson());
                 }
             };

@@ -3,6 +3,7 @@ package org.agentflan.dataprep.transform;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import org.agentflan.dataprep.model.Capability;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
 import org.agentflan.dataprep.source.ReActPrompt;
@@ -80,7 +81,8 @@ public final class NegativeSampler implements Serializable {
             return new Conversation(id, source, List.of(
                     Turn.system(prompt + toolList),
                     Turn.user(exchange[0].getContent()),
-                    Turn.assistant(exchange[1].getContent())));
+                    // Built after tagging: the reply is tagged here, as the plain chat answer it is.
+                    new Turn("assistant", exchange[1].getContent(), true, Capability.CHAT.key())));
         });
         return spark.createDataset(negatives.rdd(), Encoders.bean(Conversation.class));
     }

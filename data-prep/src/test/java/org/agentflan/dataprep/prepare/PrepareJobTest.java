@@ -187,7 +187,7 @@ class PrepareJobTest {
         assertEquals(emitted, shards.count());
         assertEquals(tokens, shards.selectExpr("sum(num_tokens)").first().getLong(0));
         assertEquals(0, shards.filter("size(input_ids) > 80 or size(input_ids) != size(loss_mask)"
-                + " or input_ids[0] != 1 or num_loss_tokens = 0").count());
+                + " or size(capability_ids) != size(input_ids) or input_ids[0] != 1 or num_loss_tokens = 0").count());
         assertTrue(Files.list(out.resolve("shards")).anyMatch(p -> p.toString().endsWith(".zstd.parquet")));
 
         // rejects/ holds one line per rejected record, with file and line for reader rejects.

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Sample ids and loss masks against SentencePiece goldens from scripts/reference/make_tokenizer_goldens.py. The
+ * Sample ids, loss masks and capability labels against SentencePiece goldens from scripts/reference/make_tokenizer_goldens.py. The
  * golden file lives with the template and tokenizer it checks, in the format module's test resources.
  */
 class SampleEncoderGoldenTest {
@@ -42,13 +42,14 @@ class SampleEncoderGoldenTest {
     static List<Turn> turns(JsonNode conversation) {
         List<Turn> turns = new ArrayList<>();
         for (JsonNode t : conversation.get("turns")) {
-            turns.add(new Turn(t.get("role").asText(), t.get("content").asText(), t.get("loss").asBoolean(), null));
+            turns.add(new Turn(t.get("role").asText(), t.get("content").asText(), t.get("loss").asBoolean(),
+                    t.hasNonNull("capability") ? t.get("capability").asText() : null));
         }
         return turns;
     }
 
     @Test
-    void conversationsGiveGoldenIdsAndMasks() {
+    void conversationsGiveGoldenIdsMasksAndCapabilityLabels() {
         SampleEncoder encoder = new SampleEncoder(tokenizer, 4096, OverLengthPolicy.DROP, false, MarkersInText.REJECT);
         assertTrue(goldens.get("conversations").size() >= 5);
         for (JsonNode c : goldens.get("conversations")) {
@@ -57,6 +58,7 @@ class SampleEncoderGoldenTest {
             assertEquals(c.get("text").asText(), result.sample().text());
             assertArrayEquals(ints(c.get("input_ids")), result.sample().inputIds(), c.get("text").asText());
             assertArrayEquals(ints(c.get("loss_mask")), result.sample().lossMask(), c.get("text").asText());
+            assertArrayEquals(ints(c.get("capability_ids")), result.sample().capabilityIds(), c.get("text").asText());
             assertEquals(Arrays.stream(ints(c.get("loss_mask"))).sum(), result.sample().lossTokens());
         }
     }

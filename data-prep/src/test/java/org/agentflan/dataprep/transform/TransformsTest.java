@@ -365,6 +365,7 @@ class TransformsTest {
             String question = c.getTurns().get(1).getContent();
             assertTrue(firstAnswers.get(question).contains(c.getTurns().get(2).getContent()), "the chat's own answer, no call");
             assertTrue(c.getTurns().get(2).isLoss());
+            assertEquals(Capability.CHAT.key(), c.getTurns().get(2).getCapability(), "built after tagging, tagged chat");
             distinctChats.add(question);
         }
         assertTrue(distinctChats.size() > 20, "picks spread over the chats: " + distinctChats.size());

@@ -9,32 +9,31 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import org.agentflan.format.ChatTemplate;
 import org.agentflan.format.ChatTurn;
 import org.agentflan.format.ConversationRecord;
 import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.format.Manifest;
 import org.agentflan.launch.UserError;
-import org.agentflan.trainer.EvalLoss;
 import org.agentflan.trainer.TrainConfig;
 import org.agentflan.trainer.checkpoint.HfCheckpoint;
 import org.agentflan.trainer.data.Packer;
 import org.agentflan.trainer.data.Sample;
 import org.agentflan.trainer.data.ShardReader;
+import org.agentflan.trainer.eval.LossReport;
 import org.agentflan.trainer.inference.ComputeType;
 import org.agentflan.trainer.inference.Generator;
 import org.agentflan.trainer.model.LlamaModel;
 
 /**
- * {@code agentflan eval}: the loss of a model on a prepared folder's split (overall and per source), and the
- * hallucination and tool-use probes on the conversations {@code prepare} kept beside the shards.
+ * {@code agentflan eval}: the loss of a model on a prepared folder's split (overall, per capability and per source:
+ * a {@link LossReport}, as training's eval computes it), and the hallucination and tool-use probes on the
+ * conversations {@code prepare} kept beside the shards.
  *
  * <p>The loss packs the split's samples as the run did (its {@code data.seq_len}, {@code data.overlong},
  * {@code batch.micro_batch} and {@code model.chunk_tokens} when its config is known; else one sample per row of the
- * model's {@code max_position_embeddings}, split when longer) and computes {@link EvalLoss} over all of them.
+ * model's {@code max_position_embeddings}, split when longer) and reports on all of their rows.
  */
 public final class EvalJob {
     /** @param maxSamples at most this many samples per section (loss samples, negatives, tool-call steps) */
@@ -84,8 +83,9 @@ public final class EvalJob {
                  LlamaModel model = HfCheckpoint.loadModel(o.modelDir(), manager)) {
                 DataType type = ComputeType.parse(o.dtype(), manager.getDevice());
                 requireVocabulary(samples, model.config().vocabSize(), o.dataDir());
-                EvalReport.Loss loss = loss(model, manager, type, run, samples.subList(0, Math.min(samples.size(),
-                        o.maxSamples())));
+                List<Sample> lossSamples = samples.subList(0, Math.min(samples.size(), o.maxSamples()));
+                EvalReport.Loss loss = new EvalReport.Loss(lossSamples.size(), lossSamples.isEmpty() ? null
+                        : loss(model, manager, type, run, lossSamples));
                 if (unavailable != null) {
                     return new EvalReport(o.modelDir().toString(), o.dataDir().toString(), split.name() + " ("
                             + split.description() + ")", samples.size(), loss, null, null, unavailable);
@@ -136,31 +136,13 @@ public final class EvalJob {
         }
     }
 
-    /**
-     * {@link EvalLoss} over each source's samples; the overall loss is the ratio of their summed NLL and loss tokens
-     * (each sample attends only to itself, so packing the sources apart changes no term, only the summation order).
-     */
-    private static EvalReport.Loss loss(LlamaModel model, NDManager manager, DataType type, TrainConfig run,
-                                        List<Sample> samples) {
+    /** The {@link LossReport} of every packed row of {@code samples}, packed and batched as the run did when known. */
+    private static LossReport loss(LlamaModel model, NDManager manager, DataType type, TrainConfig run,
+                                   List<Sample> samples) {
         Packer packer = run != null ? new Packer(run.data().seqLen(), run.data().overlong())
                 : new Packer(model.config().maxPositionEmbeddings(), Packer.Overlong.SPLIT);
-        int microBatch = run != null ? run.batch().microBatch() : 1;
-        int chunk = run != null ? run.model().chunkTokens() : CHUNK_TOKENS;
-        Map<String, List<Sample>> bySource = new TreeMap<>();
-        for (Sample s : samples) {
-            bySource.computeIfAbsent(s.source() == null ? "(no source column)" : s.source(), k -> new ArrayList<>()).add(s);
-        }
-        Map<String, Double> means = new TreeMap<>();
-        double nll = 0;
-        long lossTokens = 0;
-        for (Map.Entry<String, List<Sample>> group : bySource.entrySet()) {
-            EvalLoss.Sum sum = EvalLoss.sum(model, manager, group.getValue(), packer, Integer.MAX_VALUE, microBatch,
-                    type, chunk, 0, 1);
-            means.put(group.getKey(), sum.mean());
-            nll += sum.nll();
-            lossTokens += sum.lossTokens();
-        }
-        return new EvalReport.Loss(samples.size(), lossTokens, samples.isEmpty() ? Double.NaN
-                : new EvalLoss.Sum(nll, lossTokens).mean(), means);
+        LossReport.Settings settings = new LossReport.Settings(run != null ? run.batch().microBatch() : 1,
+                Integer.MAX_VALUE, run != null ? run.model().chunkTokens() : CHUNK_TOKENS, type);
+        return LossReport.compute(model, samples, packer, settings, manager);
     }
 }

@@ -4,18 +4,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Locale;
 import java.util.Map;
+import org.agentflan.trainer.eval.LossReport;
 
 /**
  * What {@code agentflan eval} found, as one JSON object or a table. Each section is either its figures or the reason
- * it could not be computed ({@code unavailable}: what to do). The loss section has {@code overall} and
- * {@code by_source}; a section whose samples are 0 gives null figures.
+ * it could not be computed ({@code unavailable}: what to do). The loss section is {@link LossReport#toJson} with the
+ * number of {@code samples} it is over; a section whose samples are 0 gives null figures.
  */
 public record EvalReport(String model, String data, String split, int splitSamples, Loss loss,
                          HallucinationProbe.Result hallucination, ToolUseProbe.Result toolUse,
                          String probesUnavailable) {
 
-    /** Mean next-token NLL per loss token ({@code org.agentflan.trainer.EvalLoss}), overall and per source. */
-    public record Loss(int samples, long lossTokens, double overall, Map<String, Double> bySource) {}
+    /** The loss of the model on {@code samples} samples; {@code report} is null when there are none. */
+    public record Loss(int samples, LossReport report) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -23,10 +24,12 @@ public record EvalReport(String model, String data, String split, int splitSampl
         ObjectNode root = JSON.createObjectNode();
         ObjectNode l = root.putObject("loss");
         l.put("samples", loss.samples());
-        l.put("loss_tokens", loss.lossTokens());
-        number(l, "overall", loss.overall());
-        ObjectNode bySource = l.putObject("by_source");
-        loss.bySource().forEach((source, value) -> number(bySource, source, value));
+        if (loss.report() == null) {
+            l.putNull("overall");
+            l.put("loss_tokens", 0);
+        } else {
+            l.setAll(loss.report().toJson());
+        }
         ObjectNode h = root.putObject("hallucination");
         ObjectNode t = root.putObject("tool_use");
         if (probesUnavailable != null) {
@@ -61,10 +64,17 @@ public record EvalReport(String model, String data, String split, int splitSampl
                 splitSamples));
         out.append(String.format(Locale.ROOT, "%-44s %8s %12s %8s%n", "loss (mean NLL per loss token)", "samples",
                 "loss_tokens", "loss"));
-        out.append(String.format(Locale.ROOT, "  %-42s %8d %12d %8s%n", "overall", loss.samples(), loss.lossTokens(),
-                figure(loss.overall())));
-        loss.bySource().forEach((source, value) -> out.append(String.format(Locale.ROOT, "  %-42s %8s %12s %8s%n",
-                "source " + source, "", "", figure(value))));
+        LossReport report = loss.report();
+        out.append(String.format(Locale.ROOT, "  %-42s %8d %12d %8s%n", "overall", loss.samples(),
+                report == null ? 0 : report.lossTokens(), report == null ? "-" : figure(report.overall())));
+        if (report != null && report.labelled()) {
+            out.append(String.format(Locale.ROOT, "%-44s %8s %12s %8s%n", "loss (mean NLL per assistant token)", "",
+                    "tokens", "loss"));
+            rows(out, "capability ", report.byCapability(), report.capabilityTokens());
+            rows(out, "source ", report.bySource(), report.sourceTokens());
+        } else if (report != null) {
+            out.append("  ").append(LossReport.NO_LABELS).append('\n');
+        }
         out.append('\n');
         if (probesUnavailable != null) {
             out.append("hallucination, tool_use: ").append(probesUnavailable).append('\n');
@@ -84,6 +94,11 @@ public record EvalReport(String model, String data, String split, int splitSampl
                     + " %d negatives, %d steps%n", hallucination.skipped(), toolUse.skipped()));
         }
         return out.toString();
+    }
+
+    private static void rows(StringBuilder out, String prefix, Map<String, Double> means, Map<String, Long> tokens) {
+        means.forEach((name, value) -> out.append(String.format(Locale.ROOT, "  %-42s %8s %12d %8s%n", prefix + name,
+                "", tokens.get(name), figure(value))));
     }
 
     private static String figure(double value) {

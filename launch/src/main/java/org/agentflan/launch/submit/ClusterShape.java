@@ -16,6 +16,8 @@ import java.time.Duration;
  * @param jobName the scheduler's job name ({@code --job-name}, default agentflan-&lt;target&gt;)
  * @param volume shared storage for the pods, {@code CLAIM:PATH} ({@code --volume}, Kubernetes): a PersistentVolumeClaim
  *     mounted at PATH in every pod; null when not given
+ * @param signalLead how long before the time limit Slurm warns the ranks to checkpoint ({@code --signal-lead}); null =
+ *     the target's default
  */
 public record ClusterShape(int nodes, Integer ranksPerNode, int gpusPerNode, String partition, Duration timeLimit,
-                           String image, String master, String jobName, String volume) {}
+                           String image, String master, String jobName, String volume, Duration signalLead) {}

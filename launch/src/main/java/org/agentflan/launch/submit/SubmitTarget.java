@@ -6,4 +6,12 @@ package org.agentflan.launch.submit;
  */
 public interface SubmitTarget {
     Submission render(SubmitRequest request);
+
+    /**
+     * The console line once the command succeeded, given what it printed: the submission's summary, unless the target
+     * adds what only the command knows (sbatch's job id).
+     */
+    default String summary(Submission submission, String commandOutput) {
+        return submission.summary();
+    }
 }

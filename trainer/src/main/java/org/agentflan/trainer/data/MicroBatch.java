@@ -4,14 +4,18 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * {@code rows} packed rows laid out as the model's batch: flat row-major {@code [B, T]} arrays. Missing rows (at
- * the end of the data) are all padding, so shapes stay fixed; they carry no loss.
+ * the end of the data) are all padding, so shapes stay fixed; they carry no loss. {@code capabilityIds} (the
+ * targets' capability labels) and {@code sources} (per real row, the source of each segment) stay on the host:
+ * training never sends them to the device, eval reads them to group its per-token losses.
  */
-public record MicroBatch(int rows, int seqLen, long[] inputIds, long[] targets, float[] lossMask, long[] positions,
-                         int[] segmentIds, int realRows, long tokens, long lossTokens) {
+public record MicroBatch(int rows, int seqLen, long[] inputIds, long[] targets, float[] lossMask, int[] capabilityIds,
+                         long[] positions, int[] segmentIds, List<List<String>> sources, int realRows, long tokens,
+                         long lossTokens) {
 
     public static MicroBatch of(List<Packer.PackedRow> packed, int rows, int seqLen) {
         if (packed.size() > rows) {
@@ -20,8 +24,10 @@ public record MicroBatch(int rows, int seqLen, long[] inputIds, long[] targets, 
         long[] ids = new long[rows * seqLen];
         long[] targets = new long[rows * seqLen];
         float[] mask = new float[rows * seqLen];
+        int[] capabilities = new int[rows * seqLen];
         long[] positions = new long[rows * seqLen];
         int[] segments = new int[rows * seqLen];
+        List<List<String>> sources = new ArrayList<>(packed.size());
         long tokens = 0, lossTokens = 0;
         for (int r = 0; r < packed.size(); r++) {
             Packer.PackedRow row = packed.get(r);
@@ -30,13 +36,16 @@ public record MicroBatch(int rows, int seqLen, long[] inputIds, long[] targets, 
                 ids[base + t] = row.inputIds()[t];
                 targets[base + t] = row.targets()[t];
                 mask[base + t] = row.lossMask()[t];
+                capabilities[base + t] = row.capabilityIds()[t];
                 positions[base + t] = row.positions()[t];
                 segments[base + t] = row.segmentIds()[t];
             }
+            sources.add(row.sources());
             tokens += row.tokens();
             lossTokens += row.lossTokens();
         }
-        return new MicroBatch(rows, seqLen, ids, targets, mask, positions, segments, packed.size(), tokens, lossTokens);
+        return new MicroBatch(rows, seqLen, ids, targets, mask, capabilities, positions, segments, sources,
+                packed.size(), tokens, lossTokens);
     }
 
     /** The arrays of the batch contract, owned by {@code manager}. */

@@ -2,6 +2,7 @@ package org.agentflan.trainer.data;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -13,8 +14,10 @@ import java.util.List;
  * (it would cost compute and teach nothing). Every choice is counted in {@link Stats}.
  *
  * <p>Row contract: {@code targets[t]} is the next token of the same piece (0 where none);
- * {@code lossMask[t]} is 1 iff that target exists and its token's loss_mask is 1; {@code positions} restart at 0
- * per piece; {@code segmentIds} are 1..k per piece in the row and 0 for padding.
+ * {@code lossMask[t]} is 1 iff that target exists and its token's loss_mask is 1; {@code capabilityIds[t]} is that
+ * target token's capability label (0 where there is no target, or the sample has no labels); {@code positions}
+ * restart at 0 per piece; {@code segmentIds} are 1..k per piece in the row and 0 for padding; {@code sources}
+ * names segment k's sample source at index k - 1.
  */
 public final class Packer {
     /** What happens to a sample longer than {@code seq_len}. */
@@ -101,8 +104,10 @@ public final class Packer {
         private final int[] inputIds;
         private final int[] targets;
         private final float[] lossMask;
+        private final int[] capabilityIds;
         private final int[] positions;
         private final int[] segmentIds;
+        private final List<String> sources = new ArrayList<>();
         private int used;
         private int segments;
         private int lossTokens;
@@ -113,6 +118,7 @@ public final class Packer {
             inputIds = new int[n];
             targets = new int[n];
             lossMask = new float[n];
+            capabilityIds = new int[n];
             positions = new int[n];
             segmentIds = new int[n];
         }
@@ -134,6 +140,7 @@ public final class Packer {
             if (!countOnly) {
                 int[] ids = p.sample().inputIds();
                 int[] mask = p.sample().lossMask();
+                int[] labels = p.sample().capabilityIds();
                 for (int j = 0; j < p.length(); j++) {
                     int t = used + j;
                     int src = p.start() + j;
@@ -144,20 +151,23 @@ public final class Packer {
                         targets[t] = ids[src + 1];
                         lossMask[t] = mask[src + 1];
                         lossTokens += mask[src + 1];
+                        capabilityIds[t] = labels == null ? 0 : labels[src + 1];
                     }
                 }
+                sources.add(p.sample().source());
             }
             used += p.length();
         }
 
         public PackedRow build() {
-            return new PackedRow(inputIds, targets, lossMask, positions, segmentIds, used, segments, lossTokens);
+            return new PackedRow(inputIds, targets, lossMask, capabilityIds, positions, segmentIds,
+                    Collections.unmodifiableList(sources), used, segments, lossTokens);
         }
     }
 
     /** A filled row; arrays have {@code seq_len} entries, padding after {@code tokens}. */
-    public record PackedRow(int[] inputIds, int[] targets, float[] lossMask, int[] positions, int[] segmentIds,
-                            int tokens, int segments, int lossTokens) {
+    public record PackedRow(int[] inputIds, int[] targets, float[] lossMask, int[] capabilityIds, int[] positions,
+                            int[] segmentIds, List<String> sources, int tokens, int segments, int lossTokens) {
         @Override
         public String toString() {
             return "PackedRow[tokens=" + tokens + ", segments=" + segments + ", lossTokens=" + lossTokens

@@ -28,8 +28,9 @@ import org.apache.parquet.schema.Type;
 /**
  * Reads the data stage's shards ({@code <dir>/shards/part-*.parquet}) without Spark. Spark writes every column
  * as nullable and arrays in the three-level list layout ({@code group (LIST) { repeated group list { optional
- * element } }}); both that and the legacy two-level layout are accepted. Of the {@link ShardSchema} columns only
- * {@code id}, {@code input_ids} and {@code loss_mask} are read; other columns are ignored.
+ * element } }}); both that and the legacy two-level layout are accepted. Of the {@link ShardSchema} columns
+ * {@code id}, {@code source}, {@code input_ids}, {@code loss_mask} and, from format version 2 on,
+ * {@code capability_ids} are read; other columns are ignored. A version 1 corpus gives samples without labels.
  */
 public final class ShardReader {
     private ShardReader() {}
@@ -51,7 +52,7 @@ public final class ShardReader {
         List<Path> shards = shardFiles(dir);
         List<Sample> samples = new ArrayList<>();
         for (Path shard : shards) {
-            readShard(shard, samples);
+            readShard(shard, manifest.hasCapabilityLabels(), samples);
         }
         return new DataDir(dir, manifest, List.copyOf(samples));
     }
@@ -96,11 +97,18 @@ public final class ShardReader {
         return manifest;
     }
 
-    private static void readShard(Path shard, List<Sample> out) {
+    /** Reads one shard's rows into {@code out}; with {@code labelled} (format version 2 on) their capability labels too. */
+    private static void readShard(Path shard, boolean labelled, List<Sample> out) {
         try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(shard), ParquetReadOptions.builder().build())) {
             MessageType schema = reader.getFooter().getFileMetaData().getSchema();
             Column ids = Column.find(schema, ShardSchema.INPUT_IDS.name(), shard);
             Column mask = Column.find(schema, ShardSchema.LOSS_MASK.name(), shard);
+            if (labelled && !schema.containsField(ShardSchema.CAPABILITY_IDS.name())) {
+                throw new DataException(shard + ": column '" + ShardSchema.CAPABILITY_IDS.name() + "' missing, but the"
+                        + " folder's manifest.json has a format_version that has it (2 on): the shard and the manifest come"
+                        + " from different runs; re-run 'agentflan prepare'");
+            }
+            Column capabilities = labelled ? Column.find(schema, ShardSchema.CAPABILITY_IDS.name(), shard) : null;
             String idColumn = ShardSchema.ID.name();
             boolean hasId = schema.containsField(idColumn);
             String sourceColumn = ShardSchema.SOURCE.name();
@@ -128,7 +136,11 @@ public final class ShardReader {
                     }
                     String source = hasSource && g.getFieldRepetitionCount(sourceColumn) > 0
                             ? g.getString(sourceColumn, 0) : null;
-                    out.add(new Sample(id, source, inputIds, lossMask));
+                    int[] labels = capabilities == null ? null : capabilities.read(g, where);
+                    if (labels != null) {
+                        checkLabels(labels, inputIds.length, where + " (id " + id + ")");
+                    }
+                    out.add(new Sample(id, source, inputIds, lossMask, labels));
                 }
             }
         } catch (DataException e) {
@@ -136,6 +148,22 @@ public final class ShardReader {
         } catch (IOException | RuntimeException e) {
             // Parquet reports a truncated or corrupt file with IOExceptions and plain RuntimeExceptions alike.
             throw new DataException(shard + ": not a readable Parquet shard, truncated or corrupt (" + oneLine(e) + ")");
+        }
+    }
+
+    /** Capability labels must be as long as the ids and each one a {@link ShardSchema#CAPABILITY_IDS} value. */
+    private static void checkLabels(int[] labels, int tokens, String where) {
+        String column = ShardSchema.CAPABILITY_IDS.name();
+        if (labels.length != tokens) {
+            throw new DataException(where + ": field 'input_ids' has " + tokens + " tokens but '" + column + "' has "
+                    + labels.length);
+        }
+        for (int k = 0; k < labels.length; k++) {
+            if (labels[k] < ShardSchema.NO_CAPABILITY || labels[k] > ShardSchema.CAPABILITIES.size()) {
+                throw new DataException(where + ": field '" + column + "' holds " + labels[k] + " at " + k
+                        + "; only 0 to " + ShardSchema.CAPABILITIES.size() + " are allowed (" + ShardSchema.CAPABILITIES
+                        + " from 1)");
+            }
         }
     }
 

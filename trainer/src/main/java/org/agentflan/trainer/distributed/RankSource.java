@@ -4,9 +4,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A launcher's way of telling a process its rank: torchrun's environment variables today ({@link TorchrunEnvironment});
- * Slurm's {@code SLURM_*} variables or a Spark barrier stage's task context are further implementations, added to
- * {@link RankSources#ENVIRONMENT} (or handed to {@code Train.Options} directly) without touching the training loop.
+ * A launcher's way of telling a process its rank: torchrun's environment variables ({@link TorchrunEnvironment}),
+ * Slurm's ({@link SlurmEnvironment}), a Kubernetes Indexed Job's ({@link KubernetesIndexedJob}). Another launcher is
+ * one more implementation, added to {@link RankSources#ENVIRONMENT} (or its assignment handed to {@code Train.Options}
+ * directly, as a Spark barrier stage's task context would) without touching the training loop.
  */
 public interface RankSource {
     /**

@@ -8,9 +8,11 @@ import java.util.Optional;
 public final class RankSources {
     /**
      * Tried in order; the first that applies wins. torchrun comes first: its variables are explicit, so a user who
-     * sets them inside a Kubernetes pod means them.
+     * sets them inside a Kubernetes pod or a Slurm step (torchrun under srun) means them. Slurm's and Kubernetes'
+     * variables never meet in one process.
      */
-    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment(), new KubernetesIndexedJob());
+    static final List<RankSource> ENVIRONMENT = List.of(new TorchrunEnvironment(), new SlurmEnvironment(),
+            new KubernetesIndexedJob());
 
     private RankSources() {}
 

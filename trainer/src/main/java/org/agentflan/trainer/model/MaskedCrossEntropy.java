@@ -70,11 +70,7 @@ public final class MaskedCrossEntropy {
         NDArray hiddenSel = Embedding.embedding(selected, flatHidden, SparseFormat.DENSE).singletonOrThrow();
         NDArray targetSel = targets.reshape(-1).toType(DataType.INT64, false).gather(selected, 0);
         NDArray master = model.headWeight();
-        NDArray head = master.stopGradient();
-        head.attach(step);
-        if (type != DataType.FLOAT32) {
-            head = head.toType(type, false);
-        }
+        NDArray head = detachedHead(model, step, type);
         NDArray hiddenData = hiddenSel.stopGradient();
         NDArray total = step.zeros(new Shape(), DataType.FLOAT32);
         List<NDArray> hiddenGrads = new ArrayList<>();
@@ -85,8 +81,7 @@ public final class MaskedCrossEntropy {
                 long end = Math.min(n, start + chunkTokens);
                 NDArray chunk = hiddenData.get(start + ":" + end);
                 NDArray chunkTargets = targetSel.get(start + ":" + end);
-                NDArray logProbs = Linear.linear(chunk, head).singletonOrThrow().toType(DataType.FLOAT32, false)
-                        .logSoftmax(-1);
+                NDArray logProbs = logProbs(chunk, head);
                 total.subi(logProbs.gather(chunkTargets.expandDims(1), 1).sum());
                 if (differentiable) {
                     NDArray dLogits = logProbs.exp().subi(chunkTargets.oneHot(vocab, DataType.FLOAT32));
@@ -103,6 +98,53 @@ public final class MaskedCrossEntropy {
         NDArray dHidden = hiddenGrads.size() == 1 ? hiddenGrads.get(0) : NDArrays.concat(new NDList(hiddenGrads), 0);
         NDArray surrogate = Casts.to(hiddenSel.mul(dHidden).sum(), DataType.FLOAT32).add(headGrad.mul(master).sum());
         return surrogate.sub(surrogate.stopGradient()).add(total);
+    }
+
+    /**
+     * The NLL of the target at each of {@code positions}, outside any autograd graph (for eval): an fp32 {@code [n]}
+     * array in the manager of {@code hidden}, in the order of {@code positions}. Chunked like {@link #sum}, so no
+     * {@code [B,T,V]} tensor exists; a caller reduces it with masks on the device and reads back only the sums.
+     *
+     * @param positions {@code [n]} int64 indices into the flattened {@code [B*T]} positions
+     */
+    public static NDArray perToken(LlamaModel model, NDArray hidden, NDArray targets, NDArray positions, int chunkTokens) {
+        if (chunkTokens <= 0) {
+            throw new IllegalArgumentException("chunkTokens must be > 0, got " + chunkTokens);
+        }
+        NDManager step = hidden.getManager();
+        long n = positions.size();
+        if (n == 0) {
+            return step.zeros(new Shape(0), DataType.FLOAT32);
+        }
+        long h = hidden.getShape().get(hidden.getShape().dimension() - 1);
+        NDArray selected = Embedding.embedding(positions, hidden.stopGradient().reshape(-1, h), SparseFormat.DENSE)
+                .singletonOrThrow();
+        NDArray targetSel = targets.reshape(-1).toType(DataType.INT64, false).gather(positions, 0);
+        NDArray head = detachedHead(model, step, hidden.getDataType());
+        List<NDArray> chunks = new ArrayList<>();
+        for (long start = 0; start < n; start += chunkTokens) {
+            try (NDScope scope = new NDScope()) {
+                long end = Math.min(n, start + chunkTokens);
+                NDArray chunkTargets = targetSel.get(start + ":" + end);
+                NDArray nll = logProbs(selected.get(start + ":" + end), head)
+                        .gather(chunkTargets.expandDims(1), 1).reshape(-1).neg();
+                NDScope.unregister(nll);
+                chunks.add(nll);
+            }
+        }
+        return chunks.size() == 1 ? chunks.get(0) : NDArrays.concat(new NDList(chunks), 0);
+    }
+
+    /** The LM head's weight outside the graph, in {@code step}, cast to the compute type. */
+    private static NDArray detachedHead(LlamaModel model, NDManager step, DataType type) {
+        NDArray head = model.headWeight().stopGradient();
+        head.attach(step);
+        return type == DataType.FLOAT32 ? head : head.toType(type, false);
+    }
+
+    /** fp32 log-softmax over the vocabulary of one chunk of hidden states {@code [c,H]}. */
+    private static NDArray logProbs(NDArray chunk, NDArray head) {
+        return Linear.linear(chunk, head).singletonOrThrow().toType(DataType.FLOAT32, false).logSoftmax(-1);
     }
 
     /** Mean NLL over the masked tokens of this batch alone (for scoring); NaN when no token is masked in. */

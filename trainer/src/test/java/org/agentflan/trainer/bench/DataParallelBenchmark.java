@@ -76,7 +76,7 @@ public final class DataParallelBenchmark {
                 ids[t] = 3 + random.nextInt(31997);
                 mask[t] = t >= n / 3 ? 1 : 0;
             }
-            samples.add(new Sample("b" + i, null, ids, mask));
+            samples.add(new Sample("b" + i, null, ids, mask, mask.clone())); // loss tokens labelled reasoning (1)
         }
         return samples;
     }

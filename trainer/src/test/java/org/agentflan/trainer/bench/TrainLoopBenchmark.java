@@ -57,7 +57,7 @@ public final class TrainLoopBenchmark {
                 ids[t] = 3 + random.nextInt(31997);
                 mask[t] = t >= n / 3 ? 1 : 0;
             }
-            samples.add(new Sample("b" + i, null, ids, mask));
+            samples.add(new Sample("b" + i, null, ids, mask, mask.clone())); // loss tokens labelled reasoning (1)
         }
         Path data = work.resolve("data");
         if (!Files.exists(data.resolve("manifest.json"))) {

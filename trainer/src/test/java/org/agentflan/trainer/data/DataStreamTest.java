@@ -15,7 +15,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 public class DataStreamTest {
-    /** Samples of varied lengths whose first real token is 1000 + index, so rows reveal which sample they hold. */
+    /**
+     * {@code n} samples of 2 to {@code maxLen} tokens whose first token is 1000 + index, so rows reveal which sample
+     * they hold; random ids and masks (the last token always carries loss), two sources, capability labels.
+     */
     public static List<Sample> samples(int n, int maxLen, long seed) {
         Random random = new Random(seed);
         List<Sample> out = new ArrayList<>();
@@ -23,13 +26,17 @@ public class DataStreamTest {
             int len = 2 + random.nextInt(maxLen - 1);
             int[] ids = new int[len];
             int[] mask = new int[len];
+            int[] labels = new int[len];
             ids[0] = 1000 + i;
             for (int t = 1; t < len; t++) {
                 ids[t] = 1 + random.nextInt(50);
                 mask[t] = random.nextInt(4) == 0 ? 0 : 1;
+                // Loss tokens carry the sample's capability; a third of the others one of a masked turn.
+                labels[t] = mask[t] == 1 ? 1 + i % 5 : random.nextInt(3) == 0 ? 1 + (i + 2) % 5 : 0;
             }
             mask[len - 1] = 1;
-            out.add(new Sample("s" + i, null, ids, mask));
+            labels[len - 1] = 1 + i % 5;
+            out.add(new Sample("s" + i, i % 3 == 0 ? "chat" : "agent", ids, mask, labels));
         }
         return out;
     }
@@ -112,7 +119,7 @@ public class DataStreamTest {
     void microBatchPadsMissingRowsWithoutLoss() {
         Packer packer = new Packer(4, Packer.Overlong.SPLIT);
         Packer.RowBuilder row = packer.newRow(false);
-        row.add(packer.pieces(new Sample("x", null, new int[] {1, 2, 3}, new int[] {0, 1, 1})).get(0));
+        row.add(packer.pieces(new Sample("x", new int[] {1, 2, 3}, new int[] {0, 1, 1})).get(0));
         MicroBatch batch = MicroBatch.of(List.of(row.build()), 2, 4);
         assertArrayEquals(new long[] {1, 2, 3, 0, 0, 0, 0, 0}, batch.inputIds());
         assertArrayEquals(new float[] {1, 1, 0, 0, 0, 0, 0, 0}, batch.lossMask());

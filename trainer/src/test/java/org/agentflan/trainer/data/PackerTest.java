@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class PackerTest {
     private static Sample s(String id, int[] ids, int[] mask) {
-        return new Sample(id, null, ids, mask);
+        return new Sample(id, ids, mask);
     }
 
     @Test

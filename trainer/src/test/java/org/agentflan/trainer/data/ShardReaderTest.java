@@ -2,6 +2,7 @@ package org.agentflan.trainer.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,7 +36,64 @@ class ShardReaderTest {
             assertEquals(samples.get(i).id(), read.samples().get(i).id());
             assertArrayEquals(samples.get(i).inputIds(), read.samples().get(i).inputIds());
             assertArrayEquals(samples.get(i).lossMask(), read.samples().get(i).lossMask());
+            assertArrayEquals(samples.get(i).capabilityIds(), read.samples().get(i).capabilityIds());
+            assertEquals(samples.get(i).source(), read.samples().get(i).source());
         }
+    }
+
+    @Test
+    void versionOneShardsAreReadWithoutCapabilityLabels() throws Exception {
+        List<Sample> samples = DataStreamTest.samples(20, 30, 3);
+        ShardWriter.writeVersionOneDataDir(tmp, samples);
+        ShardReader.DataDir read = ShardReader.read(tmp, manifest -> { });
+        assertEquals(1, read.manifest().formatVersion());
+        assertEquals(samples.size(), read.samples().size());
+        for (int i = 0; i < samples.size(); i++) {
+            assertFalse(read.samples().get(i).hasCapabilityLabels());
+            assertArrayEquals(samples.get(i).inputIds(), read.samples().get(i).inputIds());
+            assertEquals(samples.get(i).source(), read.samples().get(i).source());
+        }
+    }
+
+    @Test
+    void labelsMissingOutOfRangeOrOfAnotherLengthNameTheShard() throws Exception {
+        List<Sample> samples = DataStreamTest.samples(4, 10, 2);
+        // A version 2 manifest over version 1 shards: the two come from different runs.
+        Path mixed = tmp.resolve("mixed");
+        ShardWriter.writeVersionOneDataDir(mixed, samples);
+        ShardWriter.writeManifest(mixed, Manifest.FORMAT_VERSION, "abc123");
+        DataException missing = assertThrows(DataException.class, () -> ShardReader.read(mixed, manifest -> { }));
+        assertTrue(missing.getMessage().startsWith(mixed.resolve("shards/part-00000.parquet").toString())
+                && missing.getMessage().contains("column 'capability_ids' missing")
+                && missing.getMessage().contains("agentflan prepare"), missing.getMessage());
+
+        Sample s = samples.get(0);
+        int[] outOfRange = s.capabilityIds().clone();
+        outOfRange[1] = 6;
+        Path range = tmp.resolve("range");
+        ShardWriter.writeDataDir(range, List.of(s, new Sample("bad", "agent", s.inputIds(), s.lossMask(), outOfRange)));
+        DataException e = assertThrows(DataException.class, () -> ShardReader.read(range, manifest -> { }));
+        assertTrue(e.getMessage().contains("part-00001.parquet row 0 (id bad)")
+                && e.getMessage().contains("'capability_ids' holds 6 at 1"), e.getMessage());
+
+        Path length = tmp.resolve("length");
+        ShardWriter.writeManifest(length, Manifest.FORMAT_VERSION, "abc123");
+        Path shard = length.resolve("shards/part-00000.parquet");
+        Files.createDirectories(shard.getParent());
+        SimpleGroupFactory groups = new SimpleGroupFactory(ShardWriter.SPARK_SCHEMA);
+        try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(new LocalOutputFile(shard))
+                .withType(ShardWriter.SPARK_SCHEMA).build()) {
+            Group row = groups.newGroup().append("id", "short");
+            row.addGroup("input_ids").addGroup("list").append("element", 5);
+            row.addGroup("loss_mask").addGroup("list").append("element", 1);
+            Group labels = row.addGroup("capability_ids");
+            labels.addGroup("list").append("element", 1);
+            labels.addGroup("list").append("element", 1);
+            writer.write(row);
+        }
+        e = assertThrows(DataException.class, () -> ShardReader.read(length, manifest -> { }));
+        assertTrue(e.getMessage().contains("row 0 (id short)") && e.getMessage().contains("'capability_ids' has 2"),
+                e.getMessage());
     }
 
     @Test
@@ -61,12 +119,12 @@ class ShardReaderTest {
 
     @Test
     void nullArrayOrElementOrLengthMismatchNamesFileRowAndField() throws Exception {
-        ShardWriter.writeManifest(tmp, Manifest.FORMAT_VERSION, "abc123");
+        ShardWriter.writeManifest(tmp, 1, "abc123");
         Path shard = tmp.resolve("shards/part-00000.parquet");
         Files.createDirectories(shard.getParent());
-        SimpleGroupFactory groups = new SimpleGroupFactory(ShardWriter.SPARK_SCHEMA);
+        SimpleGroupFactory groups = new SimpleGroupFactory(ShardWriter.SPARK_SCHEMA_V1);
         try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(new LocalOutputFile(shard))
-                .withType(ShardWriter.SPARK_SCHEMA).build()) {
+                .withType(ShardWriter.SPARK_SCHEMA_V1).build()) {
             Group good = groups.newGroup().append("id", "good");
             good.addGroup("input_ids").addGroup("list").append("element", 5);
             good.addGroup("loss_mask").addGroup("list").append("element", 1);
