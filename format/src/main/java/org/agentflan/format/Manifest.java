@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,10 +21,15 @@ import java.util.stream.Collectors;
 /**
  * {@code <out>/manifest.json}: what the trainer and a reader of the corpus need to trust it. Written last, so
  * an output directory without it is an unfinished run. JSON keys are the fields in snake_case.
+ *
+ * <p>{@code conversations} says whether the folder also holds the conversations it tokenized
+ * ({@link ConversationRecord#DIR}), which {@code agentflan eval}'s probes need. It is not part of the format
+ * version: the shards are the same either way, and a manifest written before the field existed reads as false.
  */
 public record Manifest(int formatVersion, String template, String tokenizerSha256, long seed, int maxLength,
                        boolean eos, String overLength, String createdAt, double seconds,
-                       Map<String, SourceCounts> sources, SourceCounts totals, JsonNode config) {
+                       Map<String, SourceCounts> sources, SourceCounts totals, JsonNode config,
+                       boolean conversations) {
     /**
      * The version of the whole corpus format: this manifest, {@link ShardSchema} and {@link ChatTemplate}. Version 2
      * added {@link ShardSchema#CAPABILITY_IDS}; version 1 corpora are still read (the trainer then has no
@@ -33,6 +39,7 @@ public record Manifest(int formatVersion, String template, String tokenizerSha25
     /** The oldest version {@link #read} accepts: 1 differs from 2 only by the missing capability column. */
     public static final int OLDEST_READABLE_VERSION = 1;
     public static final String FILE_NAME = "manifest.json";
+    private static final String CONVERSATIONS = "conversations";
 
     /** Strict: a missing, null or unknown field is an error, so a manifest of another shape never half-loads. */
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -72,6 +79,10 @@ public record Manifest(int formatVersion, String template, String tokenizerSha25
             throw new FormatException(file + ": field 'format_version' is " + version.asInt()
                     + " but this build reads versions " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION
                     + " (re-run 'agentflan prepare')");
+        }
+        if (root.isObject() && !root.has(CONVERSATIONS)) {
+            // Written before prepare kept its conversations: the shards are complete, the conversations absent.
+            ((ObjectNode) root).put(CONVERSATIONS, false);
         }
         Manifest manifest;
         try {

@@ -27,7 +27,7 @@ class ManifestTest {
         SourceCounts chat = new SourceCounts(3, 3, 3, 3, 0, new TreeMap<>(), 0, 800, 400, 0);
         return new Manifest(version, ChatTemplate.NAME, "ab12cd", 42, 4096, true, "truncate_turns",
                 "2024-05-01T10:00:00Z", 12.5, new TreeMap<>(Map.of("release", release, "chat", chat)),
-                release.plus(chat), config);
+                release.plus(chat), config, false);
     }
 
     private Path write(Manifest manifest) throws Exception {
@@ -79,6 +79,18 @@ class ManifestTest {
         FormatException e = assertThrows(FormatException.class, () -> Manifest.read(zero));
         assertTrue(e.getMessage().contains("'format_version' is 0") && e.getMessage().contains("versions 1 to 2"),
                 e.getMessage());
+    }
+
+    @Test
+    void aManifestWithoutConversationsReadsAsAFolderWithoutThem() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode full = (ObjectNode) json.readTree(Files.readString(write(manifest(Manifest.FORMAT_VERSION))));
+        Path kept = Files.writeString(dir.resolve("kept.json"), full.deepCopy().put("conversations", true).toString());
+        assertTrue(Manifest.read(kept).conversations());
+        ObjectNode older = full.deepCopy();
+        older.remove("conversations");
+        Path olderFile = Files.writeString(dir.resolve("older.json"), older.toString());
+        assertFalse(Manifest.read(olderFile).conversations());
     }
 
     @Test

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             PlanCommand.class,
             ScoreCommand.class,
             GenerateCommand.class,
+            EvalCommand.class,
             ExportCommand.class,
             SubmitCommand.class,
             EnvCommand.class,

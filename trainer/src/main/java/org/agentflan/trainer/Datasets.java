@@ -1,6 +1,5 @@
 package org.agentflan.trainer;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +10,7 @@ import org.agentflan.trainer.data.ShardReader;
 
 /**
  * The train and eval samples of a run: every {@code data.dirs} folder in order, eval from {@code data.eval_dirs} or
- * a {@code holdout_fraction} of the training samples chosen by a hash of (seed, id) -- stable under reordering.
+ * a {@code holdout_fraction} of the training samples chosen by {@link HoldoutSplit} -- stable under reordering.
  * Every folder, eval folders included, must have been tokenized with the model's tokenizer when the model has one
  * ({@link ModelTokenizer}), and with one tokenizer in any case.
  */
@@ -33,7 +32,7 @@ record Datasets(List<Sample> train, List<Sample> eval) {
         if (holdout > 0) {
             train = new ArrayList<>();
             for (Sample s : all) {
-                (unit(cfg.seed(), s.id()) < holdout ? eval : train).add(s);
+                (HoldoutSplit.heldOut(cfg.seed(), holdout, s.id()) ? eval : train).add(s);
             }
         }
         return new Datasets(List.copyOf(train), List.copyOf(eval));
@@ -62,17 +61,5 @@ record Datasets(List<Sample> train, List<Sample> eval) {
             first = first == null ? d : first;
             return d;
         }
-    }
-
-    /** A number in [0, 1) from (seed, id), the same on every machine (FNV-1a 64 then a splitmix finaliser). */
-    static double unit(long seed, String id) {
-        long h = 0xcbf29ce484222325L ^ seed;
-        for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
-            h = (h ^ (b & 0xff)) * 0x100000001b3L;
-        }
-        h ^= h >>> 33;
-        h *= 0xff51afd7ed558ccdL;
-        h ^= h >>> 33;
-        return (h >>> 11) / (double) (1L << 53);
     }
 }

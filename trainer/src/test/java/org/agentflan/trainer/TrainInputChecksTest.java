@@ -123,7 +123,7 @@ class TrainInputChecksTest {
     /** A manifest as data-prep writes it, naming {@code tokenizerSha}. */
     static void writeManifest(Path dir, String tokenizerSha) throws Exception {
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, ChatTemplate.NAME, tokenizerSha, 0, 4096, false, "drop",
-                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode());
+                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode(), false);
         try (OutputStream out = Files.newOutputStream(dir.resolve(Manifest.FILE_NAME))) {
             manifest.write(out);
         }

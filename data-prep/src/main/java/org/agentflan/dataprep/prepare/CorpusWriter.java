@@ -15,11 +15,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.agentflan.dataprep.tokenize.TokenizeStage;
+import org.agentflan.format.ConversationRecord;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.ShardSchema;
 import org.agentflan.format.SourceCounts;
@@ -34,7 +36,7 @@ import scala.Option;
 
 /**
  * Writes a prepared corpus: {@code shards/} (zstd Parquet, one row per sample, in the stage's deterministic
- * order), {@code rejects/} (JSON lines: file, line, source, kind, reason, record) and, last, {@code manifest.json},
+ * order), {@code conversations/} (the samples' conversations in the same order, for {@code agentflan eval}), {@code rejects/} (JSON lines: file, line, source, kind, reason, record) and, last, {@code manifest.json},
  * into the staging folder of a {@link StagedOutput}, so a run that dies half-way never replaces a corpus. Paths go through
  * Hadoop's FileSystem, so the output may live on HDFS or an object store as well as on local disk.
  */
@@ -86,6 +88,32 @@ public final class CorpusWriter {
             } else {
                 conf.unset(LEGACY_PARQUET);
             }
+        }
+    }
+
+    /**
+     * The emitted samples' conversations ({@link ConversationRecord}, one JSON line each) as
+     * {@code conversations/part-*.jsonl}, in the shards' order and file split (the same sort). Spark's text writer
+     * names its files {@code .txt}; they are renamed to say what they hold.
+     */
+    public static void writeConversations(Dataset<Row> tokenized, int partitions, String output) {
+        Path dir = new Path(output, ConversationRecord.DIR);
+        TokenizeStage.ordered(tokenized, partitions, TokenizeStage.CONVERSATION).write().mode(SaveMode.Overwrite)
+                .text(dir.toString());
+        try {
+            FileSystem fs = dir.getFileSystem(tokenized.sparkSession().sparkContext().hadoopConfiguration());
+            for (FileStatus file : fs.listStatus(dir)) {
+                String name = file.getPath().getName();
+                if (name.startsWith(ShardSchema.SHARD_PREFIX) && name.endsWith(".txt")) {
+                    Path renamed = new Path(dir, name.substring(0, name.length() - ".txt".length())
+                            + ConversationRecord.FILE_SUFFIX);
+                    if (!fs.rename(file.getPath(), renamed)) {
+                        throw new IOException("rename " + file.getPath() + " -> " + renamed + " failed");
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir, e);
         }
     }
 

@@ -64,7 +64,7 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
                     + (template == null ? null : template.name()) + "'");
         }
         if (output == null || output.isBlank()) {
-            problems.add("output must name the directory to write shards/, rejects/ and manifest.json to");
+            problems.add("output must name the directory to write shards/, conversations/, rejects/ and manifest.json to");
         }
         if (partitions < 0) {
             problems.add("partitions must be >= 0 (0 lets Spark choose), got " + partitions);
@@ -87,6 +87,7 @@ public record DataConfig(List<SourceSpec> sources, String tokenizer, int maxLeng
                 requireKnown("negatives.tool_sources", negatives.toolSources(), names, problems);
                 requireKnown("negatives.chat_sources", negatives.chatSources(), names, problems);
             }
+            requireKnown("negatives.file_sources", negatives.fileSources(), names, problems);
         }
         return problems;
     }

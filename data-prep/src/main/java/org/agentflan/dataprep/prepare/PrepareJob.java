@@ -189,7 +189,7 @@ public final class PrepareJob {
             ReadResult input = ReadResult.union(reads);
             Dataset<Conversation> transformed = AgentFlanTransforms.apply(input.conversations(), cfg);
             TokenizeStage.Settings settings = new TokenizeStage.Settings(cfg.tokenizer(), cfg.maxLength(),
-                    cfg.overLength(), cfg.template().eos(), cfg.markersInText());
+                    cfg.overLength(), cfg.template().eos(), cfg.markersInText(), cfg.negatives().negativeSources());
             tokenized = TokenizeStage.tokenize(transformed, settings, cfg.seed()).persist(StorageLevel.MEMORY_AND_DISK());
             Map<String, SourceCounts> sources = CorpusWriter.countSamples(tokenized);
 
@@ -205,6 +205,7 @@ public final class PrepareJob {
                 readerRejects += c.rejects();
             }
             CorpusWriter.writeShards(tokenized, cfg.partitions(), output);
+            CorpusWriter.writeConversations(tokenized, cfg.partitions(), output);
             Map<String, SourceCounts> rejected = CorpusWriter.writeRejects(tokenized,
                     readerRejects > 0 ? input.rejects().toDF() : null, input.firstLineOfEachSplit(), output);
             rejected.forEach((k, v) -> sources.merge(k, v, SourceCounts::plus));
@@ -214,7 +215,7 @@ public final class PrepareJob {
             Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, ChatTemplate.NAME,
                     Llama2Tokenizer.shared(Path.of(cfg.tokenizer())).sha256(), cfg.seed(), cfg.maxLength(),
                     cfg.template().eos(), cfg.overLength().key(), Instant.now().toString(), seconds, sources, totals,
-                    ConfigLoader.toTree(cfg));
+                    ConfigLoader.toTree(cfg), true);
             CorpusWriter.writeManifest(spark, output, manifest);
             staged.commit();
             return new Result(cfg.output(), manifest);

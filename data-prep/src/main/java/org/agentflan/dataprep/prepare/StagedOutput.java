@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Set;
 import java.util.UUID;
+import org.agentflan.format.ConversationRecord;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.ShardSchema;
 import org.apache.hadoop.conf.Configuration;
@@ -20,8 +21,8 @@ import org.apache.hadoop.fs.Path;
  */
 final class StagedOutput {
     /** What a corpus folder holds; anything else in an existing output means it is not a corpus to replace. */
-    private static final Set<String> CORPUS_ENTRIES = Set.of(ShardSchema.SHARDS_DIR, CorpusWriter.REJECTS,
-            Manifest.FILE_NAME);
+    private static final Set<String> CORPUS_ENTRIES = Set.of(ShardSchema.SHARDS_DIR, ConversationRecord.DIR,
+            CorpusWriter.REJECTS, Manifest.FILE_NAME);
 
     private final FileSystem fs;
     private final Path output;
@@ -56,7 +57,7 @@ final class StagedOutput {
     }
 
     /**
-     * Null when a run may write {@code output} (absent, empty, or a corpus: only shards/, rejects/, manifest.json
+     * Null when a run may write {@code output} (absent, empty, or a corpus: only shards/, conversations/, rejects/, manifest.json
      * and their hidden checksum or temporary files); else why not. A run replaces the whole folder, so a folder
      * holding anything else (a home directory, a parent of several corpora) is refused, never emptied.
      */

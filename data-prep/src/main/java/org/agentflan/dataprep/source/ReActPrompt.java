@@ -17,4 +17,9 @@ public final class ReActPrompt {
     public static final String FUNCTIONS_HEADER = "Specifically, you have access to the following APIs: ";
 
     private ReActPrompt() {}
+
+    /** A system prompt without the ReAct format instruction (the reader's or ToolLLaMA's), for turns in chat form. */
+    public static String withoutFormatInstruction(String system) {
+        return system.replace(FORMAT_INSTRUCTION, "\n").replace(TOOLLLAMA_FORMAT_INSTRUCTION, "\n");
+    }
 }

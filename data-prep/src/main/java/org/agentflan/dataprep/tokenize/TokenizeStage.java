@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.List;
 import org.agentflan.dataprep.model.Conversation;
 import org.agentflan.dataprep.model.Turn;
+import org.agentflan.format.ConversationRecord;
 import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.format.ShardSchema;
 import org.apache.spark.SparkFiles;
@@ -36,6 +37,9 @@ import org.apache.spark.sql.types.StructType;
  * the persisted samples instead of recomputing the input.
  */
 public final class TokenizeStage {
+    /** The column of {@link #TOKENIZED_SCHEMA} holding an emitted sample's conversation record. */
+    public static final String CONVERSATION = "conversation";
+
     /** Columns of a shard row: {@link ShardSchema}, the contract with the trainer, as Spark types. */
     public static final StructType SCHEMA = sparkSchema();
 
@@ -43,7 +47,8 @@ public final class TokenizeStage {
      * A tokenized conversation: the shard columns (arrays null when rejected), the sort key's two hashes, and the
      * outcome: {@code truncated}, {@code markers} (a turn's text holds a template marker), and for a reject (both
      * null when emitted) its {@code reject_kind} (a RejectKind key) and {@code reject} reason with where the
-     * conversation was read ({@code file}, {@code line}, {@code split}: see Conversation).
+     * conversation was read ({@code file}, {@code line}, {@code split}: see Conversation); {@code conversation}
+     * is an emitted sample's {@link ConversationRecord} as a JSON line (null when rejected).
      */
     public static final StructType TOKENIZED_SCHEMA = new StructType(SCHEMA.fields())
             .add("sort_hash", DataTypes.LongType, false)
@@ -54,11 +59,20 @@ public final class TokenizeStage {
             .add("reject", DataTypes.StringType)
             .add("file", DataTypes.StringType)
             .add("line", DataTypes.LongType)
-            .add("split", DataTypes.StringType);
+            .add("split", DataTypes.StringType)
+            .add(CONVERSATION, DataTypes.StringType);
 
-    /** What every executor needs to encode; small and serializable. */
+    /**
+     * What every executor needs to encode; small and serializable.
+     *
+     * @param negativeSources the sources whose conversations are marked negative in their records
+     */
     public record Settings(String tokenizerPath, int maxLength, OverLengthPolicy overLength, boolean eos,
-                           MarkersInText markersInText) implements Serializable {}
+                           MarkersInText markersInText, List<String> negativeSources) implements Serializable {
+        public Settings {
+            negativeSources = List.copyOf(negativeSources);
+        }
+    }
 
     /** Spark's seed for xxhash64. */
     private static final long XXHASH_SEED = 42L;
@@ -130,10 +144,15 @@ public final class TokenizeStage {
      * @param partitions number of partitions to sort into (and so of shard files); 0 means one per core
      */
     public static Dataset<Row> ordered(Dataset<Row> tokenized, int partitions) {
+        return ordered(tokenized, partitions, SCHEMA.fieldNames());
+    }
+
+    /** The emitted samples in the same total order as {@link #ordered(Dataset, int)}, as the given columns. */
+    public static Dataset<Row> ordered(Dataset<Row> tokenized, int partitions, String... columns) {
         int n = partitions > 0 ? partitions : tokenized.sparkSession().sparkContext().defaultParallelism();
         org.apache.spark.sql.Column[] key = {col("sort_hash"), col("source"), col("id"), col("content_hash")};
         return tokenized.filter(col("reject_kind").isNull()).repartitionByRange(n, key).sortWithinPartitions(key)
-                .select(Arrays.stream(SCHEMA.fieldNames()).map(functions::col).toArray(org.apache.spark.sql.Column[]::new));
+                .select(Arrays.stream(columns).map(functions::col).toArray(org.apache.spark.sql.Column[]::new));
     }
 
     /**
@@ -186,10 +205,11 @@ public final class TokenizeStage {
                     return r.rejectKind() != null
                             ? RowFactory.create(c.getId(), c.getSource(), null, null, null, null, null, sortHash,
                                     contentHash, false, r.markersInText(), r.rejectKind().key(), r.rejectReason(),
-                                    c.getFile(), c.getLine(), c.getSplit())
+                                    c.getFile(), c.getLine(), c.getSplit(), null)
                             : RowFactory.create(c.getId(), c.getSource(), s.inputIds(), s.lossMask(), s.length(),
                                     s.lossTokens(), s.capabilityIds(), sortHash, contentHash, r.truncated(),
-                                    r.markersInText(), null, null, null, null, null);
+                                    r.markersInText(), null, null, null, null, null,
+                                    ConversationRecords.of(c, settings.negativeSources()).toJson());
                 }
             };
         }

@@ -101,8 +101,7 @@ public final class FormatAlignment implements Serializable {
 
     /** A system turn without the ReAct format instruction (the reader's or ToolLLaMA's): the turns are chat now. */
     private static Turn withoutReActInstruction(Turn system) {
-        String content = system.getContent().replace(ReActPrompt.FORMAT_INSTRUCTION, "\n")
-                .replace(ReActPrompt.TOOLLLAMA_FORMAT_INSTRUCTION, "\n");
+        String content = ReActPrompt.withoutFormatInstruction(system.getContent());
         return new Turn(system.getRole(), content, system.isLoss(), system.getCapability());
     }
 

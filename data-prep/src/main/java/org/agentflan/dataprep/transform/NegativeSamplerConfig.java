@@ -15,15 +15,28 @@ import org.agentflan.config.Validatable;
  * @param toolSources  sources whose system prompts supply real tool lists (ToolBench)
  * @param chatSources  sources that supply the general chat (ShareGPT)
  * @param systemPrompt the system turn's text before the tool list
+ * @param fileSources  sources whose conversations are negatives already (kind (a) from a file): with the built ones
+ *                     they are marked negative beside the shards, for {@code agentflan eval}'s hallucination probe
  */
 public record NegativeSamplerConfig(boolean enabled, int count, double ratio, String source, List<String> toolSources,
-                                    List<String> chatSources, String systemPrompt) implements Serializable, Validatable {
+                                    List<String> chatSources, String systemPrompt, List<String> fileSources)
+        implements Serializable, Validatable {
 
     public static final String DEFAULTS = "negative-sampler-defaults.yaml";
 
     public NegativeSamplerConfig {
         toolSources = toolSources == null ? List.of() : List.copyOf(toolSources);
         chatSources = chatSources == null ? List.of() : List.copyOf(chatSources);
+        fileSources = fileSources == null ? List.of() : List.copyOf(fileSources);
+    }
+
+    /** The sources whose conversations are negative samples: the built ones' (when enabled) and the file sources. */
+    public List<String> negativeSources() {
+        List<String> all = new ArrayList<>(fileSources);
+        if (enabled) {
+            all.add(source);
+        }
+        return all;
     }
 
     @Override

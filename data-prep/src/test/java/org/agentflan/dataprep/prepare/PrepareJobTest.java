@@ -27,6 +27,7 @@ import org.agentflan.dataprep.tokenize.OverLengthPolicy;
 import org.agentflan.dataprep.tokenize.SampleEncoder;
 import org.agentflan.dataprep.tokenize.TestPaths;
 import org.agentflan.dataprep.tokenize.TextTools;
+import org.agentflan.format.ConversationRecord;
 import org.agentflan.format.Llama2Tokenizer;
 import org.agentflan.format.Manifest;
 import org.agentflan.format.SourceCounts;
@@ -100,6 +101,44 @@ class PrepareJobTest {
         assertEquals(rows, Shards.rows(spark, auto));
         List<String> order = rows.stream().map(r -> r.split(" ")[1]).toList();
         assertTrue(order.subList(0, 20).containsAll(List.of("release", "toolbench")), "sources are interleaved: " + order);
+    }
+
+    @Test
+    void theConversationsBesideTheShardsAreTheSamplesInTheirOrderWithToolsAndNegativesMarked() throws IOException {
+        Path out = dir.resolve("conversations");
+        PrepareJob.Result result = PrepareJob.run(spark, config(out, "partitions=3", "negatives.count=6",
+                "negatives.file_sources=[release]"));
+        assertTrue(result.manifest().conversations());
+        assertTrue(Manifest.read(out.resolve(Manifest.FILE_NAME)).conversations());
+        List<ConversationRecord> records = ConversationRecord.readAll(out);
+        try (Stream<Path> files = Files.list(out.resolve(ConversationRecord.DIR))) {
+            assertEquals(3, files.filter(p -> p.toString().endsWith(ConversationRecord.FILE_SUFFIX)).count());
+        }
+        // The same samples in the same order as the shard rows: eval finds a shard row's conversation by its id.
+        List<String> shardIds = Shards.rows(spark, out).stream().map(r -> r.split(" ")[0] + " " + r.split(" ")[1]).toList();
+        assertEquals(shardIds, records.stream().map(r -> r.id() + " " + r.source()).toList());
+
+        Map<String, List<ConversationRecord>> bySource = new TreeMap<>();
+        records.forEach(r -> bySource.computeIfAbsent(r.source(), k -> new ArrayList<>()).add(r));
+        assertEquals(List.of("negative_tools_chat", "release", "sharegpt", "toolbench"), List.copyOf(bySource.keySet()));
+        ConversationRecord r7 = bySource.get("release").stream().filter(r -> r.id().equals("r7")).findFirst().orElseThrow();
+        assertTrue(r7.negative(), "negatives.file_sources marks its sources' conversations negative");
+        assertEquals(List.of(), r7.tools());
+        assertEquals(ConversationRecord.GENERAL, r7.format());
+        assertEquals(new ConversationRecord.Turn("user", "question 7 <s>?", false, null), r7.conversation().get(0));
+        assertEquals("answer 7 " + "word ".repeat(7), r7.conversation().get(1).content());
+        for (ConversationRecord n : bySource.get("negative_tools_chat")) {
+            assertTrue(n.negative() && !n.tools().isEmpty() && n.tools().contains("Finish"), n.toString());
+            assertEquals(ConversationRecord.GENERAL, n.format());
+        }
+        assertEquals(6, bySource.get("negative_tools_chat").size());
+        for (ConversationRecord t : bySource.get("toolbench")) {
+            assertFalse(t.negative());
+            assertTrue(t.tools().contains("Finish"), t.toString());
+        }
+        // format_alignment keeps react_share of the ToolBench trajectories in ReAct form and decomposes the rest.
+        assertTrue(bySource.get("toolbench").stream().anyMatch(t -> t.format().equals(ConversationRecord.GENERAL)));
+        assertTrue(bySource.get("sharegpt").stream().noneMatch(ConversationRecord::negative));
     }
 
     @Test

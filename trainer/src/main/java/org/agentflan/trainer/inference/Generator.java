@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.agentflan.trainer.model.KvCache;
@@ -13,7 +14,7 @@ import org.agentflan.trainer.model.LlamaModel;
 /**
  * Autoregressive decoding with a KV cache: the prompt runs once, then each new token costs one single-token
  * forward pass. Stops at a stop token (the assistant end marker or EOS), at {@code maxNewTokens}, or at the
- * model's maximum length.
+ * model's maximum length. Several prompts decode as one batch.
  */
 public final class Generator {
     /** Why generation ended. */
@@ -31,49 +32,108 @@ public final class Generator {
     }
 
     public Result generate(long[] prompt, int maxNewTokens, Set<Long> stopTokens, Sampler sampler) {
+        return generate(List.of(prompt), maxNewTokens, stopTokens, sampler).get(0);
+    }
+
+    /**
+     * Decodes several prompts at once in one KV cache, left-padded to the longest: each row's real tokens take
+     * positions from 0 and never see the padding ({@link LlamaModel#forward(NDArray, KvCache, int[], DataType)}),
+     * so a row gives the tokens it gives alone, up to the summation order of the batched products. Each row stops
+     * on its own; a finished row leaves the batch, and so does padding no remaining row needs. With a sampling
+     * {@code sampler} the rows draw from its one random stream in turn, so sampled text differs from decoding the
+     * prompts one at a time; greedy decoding does not. {@code tokensPerSecond} is a row's tokens over the batch's
+     * time.
+     */
+    public List<Result> generate(List<long[]> prompts, int maxNewTokens, Set<Long> stopTokens, Sampler sampler) {
         if (maxNewTokens <= 0) {
             throw new IllegalArgumentException("max new tokens must be > 0, got " + maxNewTokens);
         }
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("empty prompt");
-        }
         int maxLength = model.config().maxPositionEmbeddings();
-        if (prompt.length >= maxLength) {
-            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens leaves no room under max_position_embeddings "
-                    + maxLength);
-        }
-        // Checked once, here on the host: the model does not read its input back, and generated ids are in range.
         int vocab = model.config().vocabSize();
-        for (int i = 0; i < prompt.length; i++) {
-            if (prompt[i] < 0 || prompt[i] >= vocab) {
-                throw new IllegalArgumentException("prompt token " + i + " is id " + prompt[i] + ", outside the model's"
-                        + " vocabulary [0, " + vocab + ")");
+        int longest = 0;
+        for (long[] prompt : prompts) {
+            if (prompt.length == 0) {
+                throw new IllegalArgumentException("empty prompt");
             }
+            if (prompt.length >= maxLength) {
+                throw new IllegalArgumentException("prompt of " + prompt.length + " tokens leaves no room under "
+                        + "max_position_embeddings " + maxLength);
+            }
+            // Checked once, here on the host: the model does not read its input back, and generated ids are in range.
+            for (int i = 0; i < prompt.length; i++) {
+                if (prompt[i] < 0 || prompt[i] >= vocab) {
+                    throw new IllegalArgumentException("prompt token " + i + " is id " + prompt[i] + ", outside the"
+                            + " model's vocabulary [0, " + vocab + ")");
+                }
+            }
+            longest = Math.max(longest, prompt.length);
         }
-        List<Long> generated = new ArrayList<>();
+        int n = prompts.size();
+        List<List<Long>> generated = new ArrayList<>();
+        Result[] results = new Result[n];
+        int[] rowOf = new int[n];    // batch row -> prompt index
+        int[] pads = new int[n];     // batch row -> leading padding positions
+        long[] next = new long[n * longest];
+        for (int p = 0; p < n; p++) {
+            generated.add(new ArrayList<>());
+            rowOf[p] = p;
+            pads[p] = longest - prompts.get(p).length;
+            // Padding positions hold id 0: no real token attends to them, so any id would do.
+            System.arraycopy(prompts.get(p), 0, next, p * longest + pads[p], prompts.get(p).length);
+        }
+        int width = longest;
         long start = System.nanoTime();
         try (NDManager manager = model.manager().getParentManager().newSubManager();
              KvCache cache = new KvCache(model.config(), manager)) {
-            long[] next = prompt;
             while (true) {
-                long token;
+                float[] logits;
                 try (NDManager step = manager.newSubManager()) {
-                    NDArray ids = step.create(next, new Shape(1, next.length));
-                    NDArray hidden = model.forward(ids, cache, computeType);
-                    NDArray last = hidden.get(":, -1:, :");
-                    token = sampler.next(model.logits(last).toFloatArray());
+                    NDArray ids = step.create(next, new Shape(rowOf.length, width));
+                    NDArray hidden = model.forward(ids, cache, pads, computeType);
+                    logits = model.logits(hidden.get(":, -1, :")).toFloatArray();
                 }
-                if (stopTokens.contains(token)) {
-                    return result(generated, StopReason.STOP_TOKEN, start);
+                List<Integer> going = new ArrayList<>();
+                List<Long> tokens = new ArrayList<>();
+                for (int r = 0; r < rowOf.length; r++) {
+                    List<Long> out = generated.get(rowOf[r]);
+                    long token = sampler.next(Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab));
+                    StopReason reason = null;
+                    if (stopTokens.contains(token)) {
+                        reason = StopReason.STOP_TOKEN;
+                    } else {
+                        out.add(token);
+                        if (out.size() >= maxNewTokens) {
+                            reason = StopReason.MAX_NEW_TOKENS;
+                        } else if (cache.length() - pads[r] + 1 >= maxLength) {
+                            reason = StopReason.MAX_LENGTH;
+                        }
+                    }
+                    if (reason != null) {
+                        results[rowOf[r]] = result(out, reason, start);
+                    } else {
+                        going.add(r);
+                        tokens.add(token);
+                    }
                 }
-                generated.add(token);
-                if (generated.size() >= maxNewTokens) {
-                    return result(generated, StopReason.MAX_NEW_TOKENS, start);
+                if (going.isEmpty()) {
+                    return List.of(results);
                 }
-                if (cache.length() + 1 >= maxLength) {
-                    return result(generated, StopReason.MAX_LENGTH, start);
+                if (going.size() < rowOf.length) {
+                    int[] keptRows = new int[going.size()];
+                    int[] keptPads = new int[going.size()];
+                    long[] keep = new long[going.size()];
+                    for (int i = 0; i < going.size(); i++) {
+                        keep[i] = going.get(i);
+                        keptRows[i] = rowOf[going.get(i)];
+                        keptPads[i] = pads[going.get(i)];
+                    }
+                    int unneeded = Arrays.stream(keptPads).min().orElse(0);
+                    cache.compact(keep, unneeded);
+                    rowOf = keptRows;
+                    pads = Arrays.stream(keptPads).map(pad -> pad - unneeded).toArray();
                 }
-                next = new long[] {token};
+                next = tokens.stream().mapToLong(Long::longValue).toArray();
+                width = 1;
             }
         }
     }

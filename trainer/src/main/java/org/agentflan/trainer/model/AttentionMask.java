@@ -14,8 +14,10 @@ import ai.djl.ndarray.types.DataType;
  *     sequence continuing {@code past} cached tokens (generation)
  * @param past tokens already in the KV cache before these queries (0 for a packed batch)
  * @param queries query rows of the pass
+ * @param leftPad for generation in a batch of sequences left-padded to one length: row b's first {@code leftPad[b]}
+ *     positions are padding that no query sees; null when no row is padded
  */
-record AttentionMask(NDArray segmentIds, int past, long queries, DataType type, NDManager manager) {
+record AttentionMask(NDArray segmentIds, int past, long queries, int[] leftPad, DataType type, NDManager manager) {
     /** Far below any real score, finite in fp32/bf16 (fp16 rounds it to -inf, which softmax handles since no row is empty). */
     private static final float BLOCKED = -1e30f;
 
@@ -24,13 +26,19 @@ record AttentionMask(NDArray segmentIds, int past, long queries, DataType type, 
      * {@code j <= i}. A padding token ({@code seg == 0}) sees only itself, so no row is fully masked and no NaN appears.
      */
     static AttentionMask packed(NDArray segmentIds, DataType type) {
-        return new AttentionMask(segmentIds.toType(DataType.INT32, false), 0, segmentIds.getShape().get(1), type,
+        return new AttentionMask(segmentIds.toType(DataType.INT32, false), 0, segmentIds.getShape().get(1), null, type,
                 segmentIds.getManager());
     }
 
-    /** Causal masks for {@code queries} new tokens following {@code past} cached ones in a single sequence. */
-    static AttentionMask causal(NDManager manager, int past, int queries, DataType type) {
-        return new AttentionMask(null, past, queries, type, manager);
+    /**
+     * Causal masks for {@code queries} new tokens following {@code past} cached ones, in a batch of sequences
+     * left-padded to one length ({@code leftPad[b]} padding positions in row b). Query i (absolute position past+i) of
+     * row b sees keys {@code leftPad[b]..past+i}, and itself always, so that a padding query is never left with
+     * nothing to attend to (its output is never used). With no padding it is the plain causal mask of every row.
+     */
+    static AttentionMask causal(NDManager manager, int past, int queries, int[] leftPad, DataType type) {
+        boolean padded = java.util.Arrays.stream(leftPad).anyMatch(p -> p > 0);
+        return new AttentionMask(null, past, queries, padded ? leftPad.clone() : null, type, manager);
     }
 
     /** Keys that query rows {@code [.., end)} may see: those before {@code past + end}. */
@@ -43,8 +51,14 @@ record AttentionMask(NDArray segmentIds, int past, long queries, DataType type, 
         NDArray rows = manager.arange(past + (int) start, past + (int) end, 1, DataType.INT32).expandDims(1);
         NDArray cols = manager.arange(0, (int) keys(end), 1, DataType.INT32).expandDims(0);
         NDArray causal = cols.lte(rows);
-        if (segmentIds == null) {
+        if (segmentIds == null && leftPad == null) {
             return additive(causal).expandDims(0).expandDims(0);
+        }
+        if (segmentIds == null) {
+            NDArray pads = manager.create(leftPad).reshape(leftPad.length, 1, 1);
+            NDArray notPadding = cols.expandDims(0).gte(pads);                          // [B,1,keys]
+            NDArray allowed = causal.expandDims(0).logicalAnd(notPadding).logicalOr(cols.eq(rows).expandDims(0));
+            return additive(allowed).expandDims(1);
         }
         NDArray querySeg = segmentIds.get(":, " + start + ":" + end);
         NDArray keySeg = segmentIds.get(":, :" + end);

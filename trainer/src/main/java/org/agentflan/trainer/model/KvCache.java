@@ -3,6 +3,7 @@ package org.agentflan.trainer.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 
 /**
  * Keys and values of the tokens generated so far, per layer, as {@code [B,kvHeads,T,headDim]} after rotary
@@ -40,6 +41,36 @@ public final class KvCache implements AutoCloseable {
         keys[layer] = newK;
         values[layer] = newV;
         return new NDArray[] {newK, newV};
+    }
+
+    /**
+     * Keeps only the batch rows {@code rows} (in that order) and drops the first {@code leading} positions of every
+     * row: batched generation drops finished sequences, then the padding no remaining row needs.
+     */
+    public void compact(long[] rows, int leading) {
+        if (leading < 0 || leading > length) {
+            throw new IllegalArgumentException("cannot drop " + leading + " of " + length + " cached positions");
+        }
+        for (int layer = 0; layer < keys.length; layer++) {
+            if (keys[layer] == null) {
+                continue;
+            }
+            NDArray[] kept = new NDArray[2];
+            NDArray[] old = {keys[layer], values[layer]};
+            for (int i = 0; i < 2; i++) {
+                try (NDArray index = manager.create(rows)) {
+                    NDArray picked = old[i].get(new NDIndex("{}", index));
+                    kept[i] = picked.get(new NDIndex(":, :, {}:", leading));
+                    picked.close();
+                }
+                kept[i].attach(manager);
+                NDScope.unregister(kept[i]);
+                old[i].close();
+            }
+            keys[layer] = kept[0];
+            values[layer] = kept[1];
+        }
+        length -= leading;
     }
 
     void advance(int tokens) {

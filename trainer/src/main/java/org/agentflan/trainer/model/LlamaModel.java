@@ -12,6 +12,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -255,16 +256,33 @@ public final class LlamaModel implements AutoCloseable {
      * by these T tokens. Used for generation: a prompt first, then one token at a time.
      */
     public NDArray forward(NDArray inputIds, KvCache cache, DataType computeType) {
+        return forward(inputIds, cache, new int[] {0}, computeType);
+    }
+
+    /**
+     * Hidden states of a batch {@code inputIds [B,T]} continuing the sequences held in {@code cache}, which is
+     * extended by these T tokens per row. The rows are left-padded to one length: row b's first {@code leftPad[b]}
+     * positions (prompt padding, any token id) are seen by no real token, and its real tokens take positions
+     * 0, 1, ... from the first one after the padding, so each row computes what it would alone.
+     */
+    public NDArray forward(NDArray inputIds, KvCache cache, int[] leftPad, DataType computeType) {
         checkComputeType(computeType);
         NDManager step = inputIds.getManager();
         int past = cache.length();
         int t = (int) inputIds.getShape().get(1);
-        if (past + t > config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("sequence of " + (past + t) + " tokens exceeds max_position_embeddings "
+        if (inputIds.getShape().get(0) != leftPad.length) {
+            throw new IllegalArgumentException("batch of " + inputIds.getShape().get(0) + " rows with " + leftPad.length
+                    + " padding lengths");
+        }
+        int longest = past + t - Arrays.stream(leftPad).min().orElse(0); // the longest row without its padding
+        if (longest > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("sequence of " + longest + " tokens exceeds max_position_embeddings "
                     + config.maxPositionEmbeddings());
         }
-        NDArray positions = step.arange(past, past + t, 1, DataType.INT64).expandDims(0);
-        PassInputs in = passInputs(AttentionMask.causal(step, past, t, computeType), positions, computeType, cache);
+        // Padding positions would be negative; they are clamped to 0 and masked out.
+        NDArray pads = step.create(leftPad).toType(DataType.INT64, false).reshape(leftPad.length, 1);
+        NDArray positions = step.arange(past, past + t, 1, DataType.INT64).expandDims(0).sub(pads).maximum(0L);
+        PassInputs in = passInputs(AttentionMask.causal(step, past, t, leftPad, computeType), positions, computeType, cache);
         NDArray x = decoderLayers(embed(inputIds, computeType), in);
         cache.advance(t);
         return norm.forward(x, computeType);

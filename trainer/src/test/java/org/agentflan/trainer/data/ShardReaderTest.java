@@ -108,7 +108,7 @@ class ShardReaderTest {
         assertTrue(version.getMessage().contains("manifest.json") && version.getMessage().contains("format_version"),
                 version.getMessage());
         Manifest other = new Manifest(Manifest.FORMAT_VERSION, "chatml", "abc123", 0, 4096, false, "drop",
-                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode());
+                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode(), false);
         try (OutputStream out = Files.newOutputStream(tmp.resolve(Manifest.FILE_NAME))) {
             other.write(out);
         }

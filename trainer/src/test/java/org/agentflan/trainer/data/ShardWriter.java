@@ -86,7 +86,7 @@ public final class ShardWriter {
     static void writeManifest(Path dir, int formatVersion, String tokenizerSha) throws IOException {
         Files.createDirectories(dir);
         Manifest manifest = new Manifest(formatVersion, ChatTemplate.NAME, tokenizerSha, 0, 4096, false, "drop",
-                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode());
+                "2024-01-01T00:00:00Z", 0, Map.of(), SourceCounts.empty(), JsonNodeFactory.instance.objectNode(), false);
         try (OutputStream out = Files.newOutputStream(dir.resolve(Manifest.FILE_NAME))) {
             manifest.write(out);
         }

@@ -1,6 +1,7 @@
 package org.agentflan.trainer.inference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -66,6 +67,40 @@ class GeneratorTest {
                     .generate(PROMPT, 1000, Set.of(), new Sampler(0.8, 0.95, 1));
             assertEquals(Generator.StopReason.MAX_LENGTH, result.reason());
             assertEquals(CONFIG.maxPositionEmbeddings() - PROMPT.length, result.tokens().size());
+        }
+    }
+
+    @Test
+    void aBatchOfPromptsOfDifferentLengthsGivesEachRowsOwnGreedyTokens() {
+        try (NDManager manager = NDManager.newBaseManager();
+             LlamaModel model = LlamaModel.create(CONFIG, manager, 3)) {
+            Generator generator = new Generator(model, DataType.FLOAT32);
+            List<long[]> prompts = List.of(PROMPT, new long[] {1, 250}, new long[] {1, 5, 6, 7, 8, 9, 10, 11, 12},
+                    new long[] {1, 33, 44});
+            // A stop token taken from one row's free run makes that row finish early and leave the batch, while
+            // the longest prompt keeps going past the others (its padding dropped from the cache).
+            long stop = generator.generate(prompts.get(1), 20, Set.of(), new Sampler(0, 1, 0)).tokens().get(2);
+            Set<Long> stops = Set.of(stop);
+            List<Generator.Result> alone = new ArrayList<>();
+            for (long[] prompt : prompts) {
+                alone.add(generator.generate(prompt, 20, stops, new Sampler(0, 1, 0)));
+            }
+            List<Generator.Result> batched = generator.generate(prompts, 20, stops, new Sampler(0, 1, 0));
+            assertEquals(prompts.size(), batched.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                assertEquals(alone.get(i).tokens(), batched.get(i).tokens(), "row " + i);
+                assertEquals(alone.get(i).reason(), batched.get(i).reason(), "row " + i);
+            }
+            assertEquals(Generator.StopReason.STOP_TOKEN, batched.get(1).reason());
+            assertEquals(2, batched.get(1).tokens().size());
+            assertTrue(batched.stream().anyMatch(r -> r.reason() == Generator.StopReason.MAX_NEW_TOKENS), batched.toString());
+            // Rows run to the model's maximum length on their own counts: a short prompt gets more new tokens.
+            List<Generator.Result> full = generator.generate(List.of(PROMPT, new long[] {1, 250}), 1000, Set.of(),
+                    new Sampler(0, 1, 0));
+            assertEquals(CONFIG.maxPositionEmbeddings() - PROMPT.length, full.get(0).tokens().size());
+            assertEquals(CONFIG.maxPositionEmbeddings() - 2, full.get(1).tokens().size());
+            assertEquals(generator.generate(new long[] {1, 250}, 1000, Set.of(), new Sampler(0, 1, 0)).tokens(),
+                    full.get(1).tokens());
         }
     }
 }
