@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.OutputStream;
@@ -192,36 +191,53 @@ class DataParallelTrainTest {
      */
     private void sameCurves(Path run) throws Exception {
         for (String key : List.of("loss", "grad_norm")) {
-            Map<Long, Double> expected = trainMetric(straight.metrics(), key);
-            Map<Long, Double> actual = trainMetric(run.resolve("metrics.jsonl"), key);
-            assertEquals(expected.keySet(), actual.keySet(), "steps");
-            double worst = 0;
-            for (Map.Entry<Long, Double> e : expected.entrySet()) {
-                worst = Math.max(worst, Math.abs(actual.get(e.getKey()) - e.getValue()) / Math.abs(e.getValue()));
-            }
-            System.out.printf("%s of %s vs one rank: worst relative difference %.3g%n", key, run, worst);
-            assertTrue(worst <= TOLERANCE, key + " per step: " + actual + " vs one rank's " + expected);
+            assertCurvesClose(key, straight.metrics(), run.resolve("metrics.jsonl"), TOLERANCE);
         }
     }
 
-    /** Relative L2 distance of all weights of two checkpoints within {@link #TOLERANCE}. */
+    /** {@code key} of every train step of {@code actual} within {@code tolerance} relative of {@code expected}'s. */
+    static void assertCurvesClose(String key, Path expected, Path actual, double tolerance) throws Exception {
+        Map<Long, Double> a = trainMetric(expected, key);
+        Map<Long, Double> b = trainMetric(actual, key);
+        assertEquals(a.keySet(), b.keySet(), "steps");
+        double worst = 0;
+        for (Map.Entry<Long, Double> e : a.entrySet()) {
+            worst = Math.max(worst, Math.abs(b.get(e.getKey()) - e.getValue()) / Math.abs(e.getValue()));
+        }
+        System.out.printf("%s of %s vs %s: worst relative difference %.3g%n", key, actual, expected, worst);
+        assertTrue(worst <= tolerance, key + " per step: " + b + " vs " + a);
+    }
+
     private static void assertSameWeights(Path expected, Path actual) throws Exception {
-        try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel a = HfCheckpoint.loadModel(expected.resolve("model"), manager);
-             LlamaModel b = HfCheckpoint.loadModel(actual.resolve("model"), manager)) {
-            double diff = 0;
-            double norm = 0;
-            for (Map.Entry<String, NDArray> p : a.parameters().entrySet()) {
-                float[] x = p.getValue().toFloatArray();
-                float[] y = b.parameters().get(p.getKey()).toFloatArray();
-                for (int i = 0; i < x.length; i++) {
-                    diff += (double) (x[i] - y[i]) * (x[i] - y[i]);
-                    norm += (double) x[i] * x[i];
-                }
+        assertWeightsClose(expected, actual, TOLERANCE);
+    }
+
+    /** Relative L2 distance of all weights of two checkpoints within {@code tolerance}. */
+    static void assertWeightsClose(Path expected, Path actual, double tolerance) throws Exception {
+        Map<String, float[]> a = weights(expected);
+        Map<String, float[]> b = weights(actual);
+        double diff = 0;
+        double norm = 0;
+        for (Map.Entry<String, float[]> p : a.entrySet()) {
+            float[] x = p.getValue();
+            float[] y = b.get(p.getKey());
+            for (int i = 0; i < x.length; i++) {
+                diff += (double) (x[i] - y[i]) * (x[i] - y[i]);
+                norm += (double) x[i] * x[i];
             }
-            double relative = Math.sqrt(diff / norm);
-            System.out.printf("weights of %s vs %s: relative L2 %.3g%n", actual, expected, relative);
-            assertTrue(relative <= TOLERANCE, "relative L2 distance " + relative);
+        }
+        double relative = Math.sqrt(diff / norm);
+        System.out.printf("weights of %s vs %s: relative L2 %.3g%n", actual, expected, relative);
+        assertTrue(relative <= tolerance, "relative L2 distance " + relative);
+    }
+
+    /** The fp32 weights of a checkpoint's {@code model/} (save_dtype float32 here). */
+    static Map<String, float[]> weights(Path checkpoint) throws Exception {
+        try (NDManager manager = NDManager.newBaseManager();
+             LlamaModel model = HfCheckpoint.loadModel(checkpoint.resolve("model"), manager)) {
+            Map<String, float[]> out = new LinkedHashMap<>();
+            model.parameters().forEach((name, p) -> out.put(name, p.toFloatArray()));
+            return out;
         }
     }
 

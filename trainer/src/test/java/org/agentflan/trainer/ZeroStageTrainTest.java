@@ -145,48 +145,18 @@ class ZeroStageTrainTest {
     /** Every step's loss within {@code lossTolerance} relative, and the final weights within {@code weightTolerance} in relative L2. */
     private static void assertClose(Path expected, Path actual, double lossTolerance, double weightTolerance)
             throws Exception {
-        Map<Long, Double> a = DataParallelTrainTest.trainMetric(expected.resolve("metrics.jsonl"), "loss");
-        Map<Long, Double> b = DataParallelTrainTest.trainMetric(actual.resolve("metrics.jsonl"), "loss");
-        assertEquals(a.keySet(), b.keySet(), "steps");
-        double worst = 0;
-        for (Map.Entry<Long, Double> e : a.entrySet()) {
-            worst = Math.max(worst, Math.abs(b.get(e.getKey()) - e.getValue()) / Math.abs(e.getValue()));
-        }
-        System.out.printf("loss of %s vs %s: worst relative difference %.3g%n", actual, expected, worst);
-        assertTrue(worst <= lossTolerance, "loss per step: " + b + " vs " + a);
-        double diff = 0;
-        double norm = 0;
-        Map<String, float[]> x = weights(DataParallelTrainTest.latest(expected));
-        Map<String, float[]> y = weights(DataParallelTrainTest.latest(actual));
-        for (Map.Entry<String, float[]> p : x.entrySet()) {
-            float[] u = p.getValue();
-            float[] v = y.get(p.getKey());
-            for (int i = 0; i < u.length; i++) {
-                diff += (double) (u[i] - v[i]) * (u[i] - v[i]);
-                norm += (double) u[i] * u[i];
-            }
-        }
-        double relative = Math.sqrt(diff / norm);
-        System.out.printf("weights of %s vs %s: relative L2 %.3g%n", actual, expected, relative);
-        assertTrue(relative <= weightTolerance, "relative L2 distance " + relative);
+        DataParallelTrainTest.assertCurvesClose("loss", expected.resolve("metrics.jsonl"), actual.resolve("metrics.jsonl"),
+                lossTolerance);
+        DataParallelTrainTest.assertWeightsClose(DataParallelTrainTest.latest(expected), DataParallelTrainTest.latest(actual),
+                weightTolerance);
     }
 
     private static void assertBitEqualWeights(Path expected, Path actual) throws Exception {
-        Map<String, float[]> a = weights(expected);
-        Map<String, float[]> b = weights(actual);
+        Map<String, float[]> a = DataParallelTrainTest.weights(expected);
+        Map<String, float[]> b = DataParallelTrainTest.weights(actual);
         assertEquals(a.keySet(), b.keySet());
         for (Map.Entry<String, float[]> p : a.entrySet()) {
             assertArrayEquals(p.getValue(), b.get(p.getKey()), p.getKey() + " of " + actual + " vs " + expected);
-        }
-    }
-
-    /** The fp32 weights of a checkpoint's {@code model/} (save_dtype float32 here). */
-    private static Map<String, float[]> weights(Path checkpoint) throws Exception {
-        try (NDManager manager = NDManager.newBaseManager();
-             LlamaModel model = HfCheckpoint.loadModel(checkpoint.resolve("model"), manager)) {
-            Map<String, float[]> out = new java.util.LinkedHashMap<>();
-            model.parameters().forEach((name, p) -> out.put(name, p.toFloatArray()));
-            return out;
         }
     }
 
