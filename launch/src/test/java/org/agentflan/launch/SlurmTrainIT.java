@@ -95,7 +95,7 @@ class SlurmTrainIT {
         assertTrue(first.contains("1: received SIGUSR1: finishing this step, then checkpoint and exit"), first);
         assertTrue(first.contains("1: rank 1: signal_usr1 at step " + usr1Step + "/" + STEPS), "same step\n" + first);
         assertTrue(first.contains("agentflan: the ranks checkpointed and exited 75; requeueing job " + job + " to resume"), first);
-        cluster.client("scontrol", "update", "jobid=" + job, "StartTime=now");
+        restartNow(job);
 
         // A requeue (or a preemption): SIGTERM to every task and to the script, which Slurm restarts by itself.
         awaitLine(job, logFile, "0: step " + (usr1Step + 2) + "/" + STEPS);
@@ -103,7 +103,7 @@ class SlurmTrainIT {
         cluster.awaitJobState(job, "PENDING", JOB);
         String second = Files.readString(logFile);
         long termStep = stoppedAt(second, "signal_term", run);
-        cluster.client("scontrol", "update", "jobid=" + job, "StartTime=now");
+        restartNow(job);
         cluster.awaitJobState(job, "COMPLETED", JOB);
 
         String log = Files.readString(logFile);
@@ -170,6 +170,16 @@ class SlurmTrainIT {
     }
 
     /** Waits for a line starting with {@code prefix} in the job's log; fails if the job ends first. */
+    /**
+     * Starts a requeued job at once. Slurm dates credentials to the second: a job started again within the second of
+     * its requeue gets a credential no newer than the old one's revocation, and slurmd refuses it ("Job credential
+     * revoked"), so the release waits for the next second but one. A real cluster's requeue delay is far longer.
+     */
+    private static void restartNow(long job) throws Exception {
+        Thread.sleep(2000);
+        cluster.client("scontrol", "update", "jobid=" + job, "StartTime=now");
+    }
+
     private static void awaitLine(long job, Path log, String prefix) throws Exception {
         long deadline = System.nanoTime() + JOB.toNanos();
         while (System.nanoTime() < deadline) {
