@@ -131,7 +131,7 @@ public final class SubmitCommand implements Callable<Integer> {
             print(submission, folder);
             return 0;
         }
-        return submit(renderer, submission, folder, target == Target.SPARK);
+        return submit(renderer, submission, folder);
     }
 
     /** What --dry-run shows: the folders, each file with its path, and the command. */
@@ -150,10 +150,10 @@ public final class SubmitCommand implements Callable<Integer> {
 
     /**
      * Creates the folders, writes the files into {@code folder}, runs the command there and prints the summary. Returns
-     * the exit status: 0, or for a command that runs the training itself ({@code blocking}: spark-submit in client
-     * mode) train's own statuses 1 (diverged) and 75 (preempted, checkpointed), so a scheduler around it can tell.
+     * the exit status: 0, or for a command that runs the training itself ({@link SubmitTarget#runsTheTraining()})
+     * train's own statuses 1 (diverged) and 75 (preempted, checkpointed), so a scheduler around it can tell.
      */
-    private static int submit(SubmitTarget renderer, Submission submission, Path folder, boolean blocking)
+    private static int submit(SubmitTarget renderer, Submission submission, Path folder)
             throws InterruptedException, IOException {
         try {
             for (Path made : submission.folders()) {
@@ -184,7 +184,7 @@ public final class SubmitCommand implements Callable<Integer> {
             }
         }
         int status = process.waitFor();
-        if (blocking && (status == StopReason.EXIT_NON_FINITE || status == StopReason.EXIT_PREEMPTED)) {
+        if (renderer.runsTheTraining() && (status == StopReason.EXIT_NON_FINITE || status == StopReason.EXIT_PREEMPTED)) {
             System.out.println(program + " ended with train's exit status " + status + " ("
                     + (status == StopReason.EXIT_PREEMPTED ? "preempted after a checkpoint; submit again to resume"
                     : "the run diverged; see its output above") + ")");

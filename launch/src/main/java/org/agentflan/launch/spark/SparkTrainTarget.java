@@ -34,6 +34,12 @@ public final class SparkTrainTarget implements SubmitTarget {
         this.env = env;
     }
 
+    /** spark-submit in client mode returns when the barrier stage, and so the training, ends. */
+    @Override
+    public boolean runsTheTraining() {
+        return true;
+    }
+
     @Override
     public Submission render(SubmitRequest request) {
         ClusterShape shape = request.shape();

@@ -14,4 +14,12 @@ public interface SubmitTarget {
     default String summary(Submission submission, String commandOutput) {
         return submission.summary();
     }
+
+    /**
+     * Whether the command runs the training itself and returns when it ends (spark-submit in client mode), rather than
+     * queueing a job: then train's own exit statuses 1 (diverged) and 75 (preempted) are the command's to report.
+     */
+    default boolean runsTheTraining() {
+        return false;
+    }
 }
