@@ -5,6 +5,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.agentflan.trainer.metrics.TrainingFigure;
 
 /**
  * The run folder ({@code run_dir}): created, or checked, before anything is trained, so that a path that cannot hold
@@ -13,7 +14,7 @@ import java.util.List;
 final class RunFolder {
     static final String CONFIG = "config.json";
     static final String METRICS = "metrics.jsonl";
-    static final String PLOT = "loss.png";
+    static final String PLOT = TrainingFigure.FILE_NAME;
     /** Files the run writes directly into the folder: each must be a file or not exist yet. */
     private static final List<String> FILES = List.of(RunLock.FILE, RunRecord.FILE, CONFIG, METRICS, PLOT);
     /** Folders the run writes into: each must be a folder or not exist yet. */

@@ -29,9 +29,9 @@ import org.agentflan.trainer.distributed.RankAssignment;
 import org.agentflan.trainer.distributed.RankSources;
 import org.agentflan.trainer.eval.LossReport;
 import org.agentflan.trainer.metrics.CapabilityPlot;
-import org.agentflan.trainer.metrics.LossPlot;
 import org.agentflan.trainer.metrics.MetricsLog;
 import org.agentflan.trainer.metrics.Progress;
+import org.agentflan.trainer.metrics.TrainingFigure;
 import org.agentflan.trainer.model.LlamaModel;
 import org.agentflan.trainer.optim.AdamW;
 import org.agentflan.trainer.optim.LossScaler;
@@ -71,7 +71,8 @@ public final class Train {
 
     /**
      * What a run did; {@code losses} maps each step this process ran to its loss (NaN for a skipped step). On ranks
-     * other than 0, which write no metrics, {@code metrics} and {@code plot} are null.
+     * other than 0, which write no metrics, {@code metrics} and {@code plot} are null; {@code plot} is also null when the
+     * run logged no finite train loss (stopped before its first step), so there was nothing to draw.
      */
     public record Result(Path runDir, long startStep, long endStep, long totalSteps, Map<Long, Double> losses,
                          Path lastCheckpoint, StopReason stopReason, Path metrics, Path plot) {}
@@ -385,12 +386,13 @@ public final class Train {
             return new Result(Path.of(cfg.runDir()), startStep, counters.step(), schedule.totalSteps(), losses,
                     lastCheckpoint, stopReason, null, null);
         }
-        Path plot = Path.of(cfg.runDir()).resolve(RunFolder.PLOT);
-        LossPlot.write(metricsFile, plot);
+        Path figure = Path.of(cfg.runDir()).resolve(TrainingFigure.FILE_NAME);
+        Path plot = TrainingFigure.write(metricsFile, figure) ? figure : null;
         Path capabilityPlot = Path.of(cfg.runDir()).resolve(CapabilityPlot.FILE_NAME);
         boolean capabilities = CapabilityPlot.write(metricsFile, capabilityPlot);
         console.println("run " + cfg.runDir() + ": " + stopReason + " at step " + counters.step() + "/" + schedule.totalSteps()
-                + "; metrics " + metricsFile + ", plot " + plot + (capabilities ? ", " + capabilityPlot : "")
+                + "; metrics " + metricsFile + (plot != null ? ", plot " + plot : "")
+                + (capabilities ? ", " + capabilityPlot : "")
                 + ", checkpoint " + lastCheckpoint);
         return new Result(Path.of(cfg.runDir()), startStep, counters.step(), schedule.totalSteps(), losses, lastCheckpoint,
                 stopReason, metricsFile, plot);
