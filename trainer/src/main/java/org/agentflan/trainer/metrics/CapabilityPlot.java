@@ -48,11 +48,10 @@ public final class CapabilityPlot {
         if (curves.isEmpty()) {
             return false;
         }
-        long first = curves.values().stream().mapToLong(Curve::firstStep).min().orElseThrow();
         long last = curves.values().stream().mapToLong(Curve::lastStep).max().orElseThrow();
         XYChart chart = PlotStyle.panel(WIDTH, HEIGHT,
                 "eval loss per capability (mean over all assistant tokens, balancer-masked turns included)",
-                "eval loss", first, last);
+                "eval loss", last);
         curves.forEach((capability, curve) -> PlotStyle.add(chart, capability, curve,
                 COLORS.get(ShardSchema.CAPABILITIES.indexOf(capability))));
         if (!overall.isEmpty()) {

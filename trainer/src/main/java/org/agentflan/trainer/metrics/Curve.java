@@ -28,10 +28,6 @@ final class Curve {
         return points.size();
     }
 
-    long firstStep() {
-        return points.firstKey();
-    }
-
     long lastStep() {
         return points.lastKey();
     }

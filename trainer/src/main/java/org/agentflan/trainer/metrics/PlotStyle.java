@@ -39,8 +39,12 @@ final class PlotStyle {
 
     private PlotStyle() {}
 
-    /** An empty panel {@code width} x {@code height} with the shared style, x axis "step" from first to last step. */
-    static XYChart panel(int width, int height, String title, String yAxisTitle, long firstStep, long lastStep) {
+    /**
+     * An empty panel {@code width} x {@code height} with the shared style, its x axis the steps from 0 to
+     * {@code lastStep}. A run's metrics always start at step 1 (a resume keeps the lines up to its checkpoint), so
+     * every figure of a run spans the same steps and their ticks fall on the same round steps.
+     */
+    static XYChart panel(int width, int height, String title, String yAxisTitle, long lastStep) {
         XYChart chart = new XYChartBuilder().width(width).height(height).title(title)
                 .xAxisTitle("step").yAxisTitle(yAxisTitle).build();
         XYStyler styler = chart.getStyler();
@@ -55,9 +59,9 @@ final class PlotStyle {
         styler.setLegendPosition(Styler.LegendPosition.InsideNE);
         styler.setLegendBorderColor(Color.LIGHT_GRAY);
         styler.setXAxisDecimalPattern("#");
-        // A single step still gets an axis around it; otherwise every panel spans the same steps, so they line up.
-        styler.setXAxisMin(firstStep == lastStep ? firstStep - 1.0 : (double) firstStep);
-        styler.setXAxisMax(firstStep == lastStep ? lastStep + 1.0 : (double) lastStep);
+        // XChart counts the ticks from the axis minimum: from 0 they fall on round steps (0, 5, 10 or 0, 10, 20 ...).
+        styler.setXAxisMin(0.0);
+        styler.setXAxisMax((double) Math.max(1, lastStep));
         return chart;
     }
 

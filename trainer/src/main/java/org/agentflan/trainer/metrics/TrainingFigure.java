@@ -64,25 +64,29 @@ public final class TrainingFigure {
         if (train.isEmpty()) {
             return List.of();
         }
-        long first = eval.isEmpty() ? train.firstStep() : Math.min(train.firstStep(), eval.firstStep());
         long last = eval.isEmpty() ? train.lastStep() : Math.max(train.lastStep(), eval.lastStep());
         String lossTitle = skipped.isEmpty() ? "loss" : "loss (" + skipped.size() + " skipped "
                 + (skipped.size() == 1 ? "step" : "steps") + ", weights not updated)";
-        XYChart loss = PlotStyle.panel(PANEL_WIDTH, PANEL_HEIGHT, lossTitle, "loss", first, last);
+        XYChart loss = PlotStyle.panel(PANEL_WIDTH, PANEL_HEIGHT, lossTitle, "loss", last);
         PlotStyle.add(loss, "train", train, PlotStyle.BLUE);
         if (!eval.isEmpty()) {
             PlotStyle.add(loss, "eval", eval, PlotStyle.ORANGE);
         }
         return List.of(loss,
-                single("learning rate", "lr", lr, PlotStyle.GREEN, first, last),
-                single("gradient norm (before clipping)", "grad norm", gradNorm, PlotStyle.RED, first, last),
-                single("throughput", "tokens / s", tokensPerSecond, PlotStyle.PURPLE, first, last));
+                learningRate(single("learning rate", "lr", lr, PlotStyle.GREEN, last)),
+                single("gradient norm (before clipping)", "grad norm", gradNorm, PlotStyle.RED, last),
+                single("throughput", "tokens / s", tokensPerSecond, PlotStyle.PURPLE, last));
+    }
+
+    /** The learning rate in the configs' notation (3.0E-3 for {@code lr: 3.0e-3}), which reads better than 0.003. */
+    private static XYChart learningRate(XYChart panel) {
+        panel.getStyler().setYAxisDecimalPattern("0.0E0");
+        return panel;
     }
 
     /** A panel with one curve and no legend (its title names the curve). */
-    private static XYChart single(String title, String yAxisTitle, Curve curve, Color color,
-                                  long first, long last) {
-        XYChart chart = PlotStyle.panel(PANEL_WIDTH, PANEL_HEIGHT, title, yAxisTitle, first, last);
+    private static XYChart single(String title, String yAxisTitle, Curve curve, Color color, long last) {
+        XYChart chart = PlotStyle.panel(PANEL_WIDTH, PANEL_HEIGHT, title, yAxisTitle, last);
         chart.getStyler().setLegendVisible(false);
         if (!curve.isEmpty()) {
             PlotStyle.add(chart, yAxisTitle, curve, color);

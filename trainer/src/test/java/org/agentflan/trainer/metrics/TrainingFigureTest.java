@@ -93,7 +93,7 @@ class TrainingFigureTest {
         assertArrayEquals(everyStepBut12, panels.get(2).getSeriesMap().values().iterator().next().getXData());
         assertEquals(30, panels.get(3).getSeriesMap().values().iterator().next().getXData().length);
         for (XYChart panel : panels) {
-            assertEquals(1.0, panel.getStyler().getXAxisMin(), "every panel spans the same steps");
+            assertEquals(0.0, panel.getStyler().getXAxisMin(), "every panel spans the same steps");
             assertEquals(30.0, panel.getStyler().getXAxisMax());
         }
     }
@@ -134,12 +134,12 @@ class TrainingFigureTest {
     }
 
     @Test
-    void aSingleStepIsDrawnOnAnAxisAroundIt() throws Exception {
+    void aSingleStepIsDrawnOnAnAxisFromZero() throws Exception {
         Path metrics = tmp.resolve("metrics.jsonl");
         Files.writeString(metrics, train(7, 9.5) + eval(7, 9.8));
         XYChart loss = TrainingFigure.panels(metrics).get(0);
-        assertEquals(6.0, loss.getStyler().getXAxisMin());
-        assertEquals(8.0, loss.getStyler().getXAxisMax());
+        assertEquals(0.0, loss.getStyler().getXAxisMin());
+        assertEquals(7.0, loss.getStyler().getXAxisMax());
         Path png = tmp.resolve(TrainingFigure.FILE_NAME);
         assertTrue(TrainingFigure.write(metrics, png));
         BufferedImage image = ImageIO.read(png.toFile());
