@@ -31,7 +31,7 @@ cat <<EOT
 
 Done. Look at:
   metrics (one JSON line per step, eval lines too): $run/metrics.jsonl
-  loss curve:                                        $run/loss.png
+  loss, lr, grad norm and tokens/s over the steps:   $run/loss.png
   eval loss per capability:                          $run/capability_loss.png
   checkpoints (HF layout model/ + optimizer + state): $run/checkpoints/  (latest: $(cat "$run/checkpoints/latest"))
   resolved config:                                   $run/config.json

@@ -84,11 +84,17 @@ public final class TrainingFigure {
         return panel;
     }
 
-    /** A panel with one curve and no legend (its title names the curve). */
+    /**
+     * A panel with one curve and no legend (its title names the curve). Without a finite value (every step skipped
+     * by fp16, or a file from before the field existed) the title says so and the y axis shows no made-up range.
+     */
     private static XYChart single(String title, String yAxisTitle, Curve curve, Color color, long last) {
-        XYChart chart = PlotStyle.panel(PANEL_WIDTH, PANEL_HEIGHT, title, yAxisTitle, last);
+        XYChart chart = PlotStyle.panel(PANEL_WIDTH, PANEL_HEIGHT, curve.isEmpty() ? title + " (no finite value)" : title,
+                yAxisTitle, last);
         chart.getStyler().setLegendVisible(false);
-        if (!curve.isEmpty()) {
+        if (curve.isEmpty()) {
+            chart.getStyler().setYAxisTicksVisible(false);
+        } else {
             PlotStyle.add(chart, yAxisTitle, curve, color);
         }
         return chart;

@@ -148,6 +148,19 @@ class TrainingFigureTest {
     }
 
     @Test
+    void aPanelWithoutAFiniteValueSaysSoInItsTitle() throws Exception {
+        Path metrics = tmp.resolve("metrics.jsonl");
+        Files.writeString(metrics, "{\"type\":\"train\",\"step\":1,\"loss\":9.5,\"lr\":0.001,\"grad_norm\":\"Infinity\","
+                + "\"skipped\":true}\n");
+        List<XYChart> panels = TrainingFigure.panels(metrics);
+        assertEquals("loss (1 skipped step, weights not updated)", panels.get(0).getTitle());
+        assertEquals("gradient norm (before clipping) (no finite value)", panels.get(2).getTitle());
+        assertTrue(panels.get(2).getSeriesMap().isEmpty());
+        assertEquals("throughput (no finite value)", panels.get(3).getTitle(), "a line without tokens_per_s");
+        assertTrue(TrainingFigure.write(metrics, tmp.resolve(TrainingFigure.FILE_NAME)));
+    }
+
+    @Test
     void noFiniteTrainLossWritesNoFigure() throws Exception {
         Path metrics = tmp.resolve("metrics.jsonl");
         Files.writeString(metrics, skipped(1) + eval(1, 9.8));
