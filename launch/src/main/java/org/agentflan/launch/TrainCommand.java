@@ -58,6 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        InputPaths.file("--config", config, "a train recipe, e.g. configs/train/tiny.yaml");
         if (nproc != null) {
             return LocalRanks.run(nproc, rankArguments(), System.out, System.err);
         }
