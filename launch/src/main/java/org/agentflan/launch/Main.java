@@ -55,10 +55,15 @@ public final class Main implements Runnable {
         cli.setParameterExceptionHandler(errors);
         cli.setExecutionExceptionHandler(errors);
         cli.setExecutionStrategy(parsed -> {
-            if (main.verbose) {
-                DriverLogging.set(true);
+            if (!main.verbose) {
+                return new CommandLine.RunLast().execute(parsed);
             }
-            return new CommandLine.RunLast().execute(parsed);
+            DriverLogging.set(true);
+            try {
+                return new CommandLine.RunLast().execute(parsed);
+            } finally {
+                DriverLogging.reset();
+            }
         });
         return cli;
     }

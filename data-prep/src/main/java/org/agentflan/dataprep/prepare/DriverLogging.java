@@ -2,6 +2,7 @@ package org.agentflan.dataprep.prepare;
 
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.config.Configurator;
 
 /**
@@ -24,5 +25,13 @@ public final class DriverLogging {
         } else {
             Configurator.setRootLevel(Level.WARN);
         }
+    }
+
+    /**
+     * Back to the levels of the configuration file, for a JVM that goes on after a verbose command (tests run the CLI
+     * in-process, and a later command must not log at INFO).
+     */
+    public static void reset() {
+        ((LoggerContext) LogManager.getContext(false)).reconfigure();
     }
 }
