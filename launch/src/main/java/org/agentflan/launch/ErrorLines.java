@@ -34,11 +34,16 @@ final class ErrorLines implements IParameterExceptionHandler, IExecutionExceptio
     @Override
     public int handleParseException(ParameterException e, String[] args) {
         CommandLine line = e.getCommandLine();
-        String message = lowerFirst(oneLine(e.getMessage()));
-        if (e instanceof UnmatchedArgumentException unmatched && !unmatched.getSuggestions().isEmpty()) {
-            message += " (did you mean " + String.join(" or ", unmatched.getSuggestions()) + "?)";
-        }
         boolean root = line.getParent() == null;
+        String message = lowerFirst(oneLine(e.getMessage()));
+        if (e instanceof UnmatchedArgumentException unmatched) {
+            if (root && !unmatched.isUnknownOption() && !unmatched.getUnmatched().isEmpty()) {
+                message = "unknown command '" + unmatched.getUnmatched().get(0) + "'";
+            }
+            if (!unmatched.getSuggestions().isEmpty()) {
+                message += " (did you mean " + String.join(" or ", unmatched.getSuggestions()) + "?)";
+            }
+        }
         print(line.getErr(), e, message + "; run '" + line.getCommandSpec().qualifiedName() + " --help' for the "
                 + (root ? "commands" : "options"));
         return EXIT_USER_ERROR;
