@@ -65,6 +65,12 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        InputPaths.folder("--model", model, InputPaths.MODEL);
+        InputPaths.folder("--data", data, "a folder 'agentflan prepare' wrote (its output)");
+        InputPaths.file("--train-config", trainConfig, "the training run's YAML config, or drop --train-config to"
+                + " use the trainer_state.json beside the model folder");
+        InputPaths.exists("--tokenizer", tokenizer, InputPaths.TOKENIZER + ", or drop --tokenizer to use the model"
+                + " folder's");
         try {
             EvalReport report = EvalJob.run(new EvalJob.Options(model, data, trainConfig, tokenizer, split, maxSamples,
                     maxNewTokens, batchSize, dtype), spec.commandLine().getErr());

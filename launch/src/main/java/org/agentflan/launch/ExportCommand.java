@@ -38,8 +38,11 @@ public final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxShardBytes <= 0) {
-            throw new UserError("--max-shard-bytes must be > 0, got " + maxShardBytes);
+            throw new UserError("--max-shard-bytes must be > 0, got " + maxShardBytes + "; give a shard size in bytes,"
+                    + " e.g. 5000000000");
         }
+        InputPaths.folder("--checkpoint", checkpoint, "a checkpoint folder (<run>/checkpoints/step_N) or an HF"
+                + " model folder");
         try {
             Export.Result r = Export.run(checkpoint, dtype.dataType(), out, maxShardBytes);
             if (!"float32".equals(r.weightsDtype())) {

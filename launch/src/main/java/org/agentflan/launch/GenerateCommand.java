@@ -47,6 +47,8 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        InputPaths.folder("--model", model, InputPaths.MODEL);
+        InputPaths.exists("--tokenizer", tokenizer, InputPaths.TOKENIZER + ", or the model folder");
         try {
             GenerateJob.Output output = GenerateJob.run(new GenerateJob.Options(model, tokenizer, system, prompt,
                     maxNewTokens, temperature, topP, seed, dtype));

@@ -25,17 +25,13 @@ final class IoFailure {
                     : e instanceof NotDirectoryException ? "not a folder"
                     : e instanceof DirectoryNotEmptyException ? "folder not empty"
                     : e.getClass().getSimpleName();
-            return oneLine(f.getMessage() + ": " + reason);
+            return ErrorLines.oneLine(f.getMessage() + ": " + reason);
         }
-        return oneLine(e.getMessage() == null ? e.toString() : e.getMessage());
+        return ErrorLines.oneLine(e.getMessage() == null ? e.toString() : e.getMessage());
     }
 
     static String describe(UncheckedIOException e) {
         return e.getMessage() != null && !e.getMessage().equals(String.valueOf(e.getCause()))
-                ? oneLine(e.getMessage() + ": " + describe(e.getCause())) : describe(e.getCause());
-    }
-
-    private static String oneLine(String text) {
-        return text.replaceAll("\\s*\\R\\s*", " ");
+                ? ErrorLines.oneLine(e.getMessage() + ": " + describe(e.getCause())) : describe(e.getCause());
     }
 }

@@ -51,7 +51,7 @@ final class LocalRanks {
     /** Runs the job; returns the exit status of {@code train --nproc}. */
     static int run(int nproc, List<String> trainArgs, PrintStream out, PrintStream err) throws IOException, InterruptedException {
         if (nproc < 1) {
-            throw new UserError("--nproc must be at least 1, got " + nproc);
+            throw new UserError("--nproc must be at least 1, got " + nproc + "; give the number of ranks to start");
         }
         if (System.getenv("RANK") != null || System.getenv("WORLD_SIZE") != null) {
             throw new UserError("--nproc starts the ranks itself, but RANK/WORLD_SIZE are already set (this process is a"

@@ -1,7 +1,10 @@
 package org.agentflan.launch;
 
+import org.agentflan.dataprep.prepare.DriverLogging;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /** The {@code agentflan} command line. Each subcommand is a class of its own; this only wires them. */
 @Command(name = "agentflan",
@@ -27,22 +30,40 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+    /** Every command inherits it (it is listed in each one's --help); errors and logging read it. */
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "Show the stack trace of an error, and log at INFO (Spark, DJL) instead of WARN.")
+    boolean verbose;
+
     @Override
     public void run() {
         spec.commandLine().usage(System.out);
     }
 
+    /** Whether {@code --verbose} was given to the command line {@code spec} belongs to (before or after the command). */
+    static boolean verbose(CommandLine.Model.CommandSpec spec) {
+        return spec.root().userObject() instanceof Main main && main.verbose;
+    }
+
     /** Builds the command line; tests call this to run commands in-process. */
     public static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new Main());
+        Main main = new Main();
+        CommandLine cli = new CommandLine(main);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
-        // Errors a user can fix (bad config, missing file) print as one clear message, not a stack trace.
-        cli.setExecutionExceptionHandler((e, line, parsed) -> {
-            if (e instanceof UserError || e instanceof org.agentflan.config.ConfigException) {
-                line.getErr().println("error: " + e.getMessage());
-                return 2;
+        // Every error is one line saying what failed and what to do; the stack trace only with --verbose.
+        ErrorLines errors = new ErrorLines(() -> main.verbose);
+        cli.setParameterExceptionHandler(errors);
+        cli.setExecutionExceptionHandler(errors);
+        cli.setExecutionStrategy(parsed -> {
+            if (!main.verbose) {
+                return new CommandLine.RunLast().execute(parsed);
             }
-            throw e;
+            DriverLogging.set(true);
+            try {
+                return new CommandLine.RunLast().execute(parsed);
+            } finally {
+                DriverLogging.reset();
+            }
         });
         return cli;
     }

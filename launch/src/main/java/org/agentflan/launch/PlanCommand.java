@@ -57,11 +57,13 @@ public final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (world < 1) {
-            throw new UserError("--world must be >= 1, got " + world);
+            throw new UserError("--world must be >= 1, got " + world + "; give the number of data-parallel ranks");
         }
         if (deviceMemory != null && deviceMemory <= 0) {
-            throw new UserError("--device-memory must be > 0 bytes, got " + deviceMemory);
+            throw new UserError("--device-memory must be > 0 bytes, got " + deviceMemory
+                    + "; give one device's memory in bytes, e.g. 85899345920 for 80 GiB");
         }
+        InputPaths.file("--config", config, "a train recipe, e.g. configs/train/agent-flan-7b.yaml");
         TrainConfig cfg = TrainConfig.load(config, overrides);
         Device device = device();
         TrainMemory.Budget budget;
@@ -89,7 +91,7 @@ public final class PlanCommand implements Callable<Integer> {
         return switch (deviceKind) {
             case "cpu" -> Device.cpu();
             case "gpu" -> Device.gpu(0);
-            default -> throw new UserError("--device must be cpu or gpu, got '" + deviceKind + "'");
+            default -> throw new UserError("--device must be cpu or gpu, got '" + deviceKind + "'; pass cpu or gpu");
         };
     }
 

@@ -27,11 +27,13 @@ public final class PrepareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        InputPaths.file("--config", config, "a data recipe, e.g. configs/data/sample.yaml");
         DataConfig cfg = DataConfig.load(config, overrides);
         try {
             PrepareJob.preflight(cfg);
         } catch (IllegalArgumentException e) {
-            throw new UserError("cannot start prepare: " + e.getMessage());
+            throw new UserError("cannot start prepare: " + e.getMessage() + "; fix the config (or its --set) and run"
+                    + " again");
         }
         try {
             System.out.println(PrepareJob.summary(PrepareJob.run(cfg)));

@@ -46,6 +46,8 @@ public final class RenderCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        InputPaths.exists("--tokenizer", tokenizer, InputPaths.TOKENIZER);
+        InputPaths.file("--input", input, "an Agent-FLAN release JSONL file, one conversation record per line");
         try {
             OverLengthPolicy policy = OverLengthPolicy.of(overLength);
             SampleEncoder encoder = new SampleEncoder(Llama2Tokenizer.shared(tokenizer), maxLength, policy, eos,

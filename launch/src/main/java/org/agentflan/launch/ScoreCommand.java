@@ -35,6 +35,9 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        InputPaths.folder("--model", model, InputPaths.MODEL);
+        InputPaths.file("--input", input, "a JSONL file of {\"input_ids\": [...]} lines, e.g. what 'agentflan render'"
+                + " prints");
         Writer out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8));
         try {
             ScoreJob.Summary summary = ScoreJob.run(model, input, logits, out);

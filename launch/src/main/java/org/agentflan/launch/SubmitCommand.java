@@ -21,7 +21,9 @@ import org.agentflan.launch.submit.SubmitTarget;
 import org.agentflan.launch.submit.Submission;
 import org.agentflan.trainer.StopReason;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code agentflan submit}: the data stage or training as a job on a cluster, or with --dry-run what it would submit. */
 @Command(name = "submit",
@@ -32,6 +34,8 @@ import picocli.CommandLine.Option;
             "preemption), k8s (an indexed Job and a headless Service for kubectl apply). Writes the job's files to --out,",
             "then runs the submitting command there; --dry-run prints both and submits nothing."})
 public final class SubmitCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     /** The clusters {@code submit} knows; written on the command line as spark-data, spark, slurm, k8s. */
     enum Target {
         SPARK_DATA("spark-data"), SPARK("spark"), SLURM("slurm"), K8S("k8s");
@@ -119,13 +123,13 @@ public final class SubmitCommand implements Callable<Integer> {
         if (renderer == null) {
             throw new UserError("submit --target " + target + " is not available in this build");
         }
-        if (!Files.isRegularFile(config)) {
-            throw new UserError("config file " + config + " does not exist; pass --config with a recipe from configs/");
-        }
+        InputPaths.file("--config", config, "a recipe from configs/: configs/data/ for spark-data, configs/train/"
+                + " for the others");
         String name = jobName != null ? jobName : "agentflan-" + target;
         ClusterShape shape = new ClusterShape(nodes, ranksPerNode, gpusPerNode, partition, parseTime(time), image, master,
                 name, volume, signalLead == null ? null : Duration.ofSeconds(signalLead));
-        Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot()));
+        Submission submission = renderer.render(new SubmitRequest(config.toAbsolutePath(), overrides, shape, projectRoot(),
+                Main.verbose(spec)));
         Path folder = (out != null ? out : Path.of("agentflan-submit", name)).toAbsolutePath();
         if (dryRun) {
             print(submission, folder);

@@ -21,6 +21,8 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        InputPaths.exists("--tokenizer", tokenizer, InputPaths.TOKENIZER);
+        InputPaths.file("--input", input, "a file of one JSON string per line");
         try {
             TextTools.tokenize(tokenizer, input, System.out);
             return 0;

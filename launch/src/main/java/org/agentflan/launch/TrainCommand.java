@@ -11,7 +11,9 @@ import org.agentflan.trainer.TrainException;
 import org.agentflan.trainer.data.DataException;
 import org.agentflan.trainer.distributed.DistributedException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code agentflan train}: full-parameter SFT with checkpoints and exact resume. */
 @Command(name = "train",
@@ -31,6 +33,8 @@ import picocli.CommandLine.Option;
                     + " with --nproc, the ranks ended differently (the rank that failed first is named)",
             "75:preempted by SIGTERM, SIGINT, SIGHUP or SIGUSR1 after checkpointing; run the same command to resume"})
 public final class TrainCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "train recipe (YAML), e.g. configs/train/tiny.yaml")
     Path config;
 
@@ -58,6 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        InputPaths.file("--config", config, "a train recipe, e.g. configs/train/tiny.yaml");
         if (nproc != null) {
             return LocalRanks.run(nproc, rankArguments(), System.out, System.err);
         }
@@ -80,7 +85,7 @@ public final class TrainCommand implements Callable<Integer> {
         return result.stopReason().exitCode();
     }
 
-    /** This command's arguments less {@code --nproc}: what each rank runs. */
+    /** This command's arguments less {@code --nproc}, and {@code --verbose} if given: what each rank runs. */
     private List<String> rankArguments() {
         List<String> args = new ArrayList<>(List.of("--config", config.toString()));
         for (String override : overrides) {
@@ -90,6 +95,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (maxSteps != null) args.addAll(List.of("--max-steps", maxSteps.toString()));
         if (resume != null) args.addAll(List.of("--resume", resume));
         if (stopAtStep != null) args.addAll(List.of("--stop-at-step", stopAtStep.toString()));
+        if (Main.verbose(spec)) args.add("--verbose");
         return args;
     }
 }

@@ -112,7 +112,7 @@ class EvalEndToEndTest {
         // Errors name the path and what to do.
         CliRun noModel = CliRun.of("eval", "--model", tmp.resolve("nope").toString(), "--data", data.toString());
         assertEquals(2, noModel.code());
-        assertTrue(noModel.err().contains(tmp.resolve("nope") + " does not exist") && noModel.err().contains(
+        assertTrue(noModel.err().contains("--model " + tmp.resolve("nope") + ": no such folder") && noModel.err().contains(
                 "checkpoints/step_N/model"), noModel.err());
         CliRun noSplit = CliRun.of("eval", "--model", untrained.toString(), "--data", data.toString());
         assertEquals(2, noSplit.code());

@@ -51,18 +51,24 @@ public final class PrepareJob {
 
     private PrepareJob() {}
 
-    /** spark-submit entry point: {@code --config FILE [--set key=value ...]}. */
+    /**
+     * spark-submit entry point: {@code --config FILE [--set key=value ...] [--verbose]}. The driver logs at WARN, as
+     * {@code agentflan prepare} does, unless {@code --verbose}.
+     */
     public static void main(String[] args) {
         Path config = null;
         List<String> overrides = new ArrayList<>();
+        boolean verbose = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--config" -> config = Path.of(args[++i]);
                 case "--set" -> overrides.add(args[++i]);
+                case "--verbose" -> verbose = true;
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; usage: PrepareJob --config FILE [--set key=value ...]");
+                        + "'; usage: PrepareJob --config FILE [--set key=value ...] [--verbose]");
             }
         }
+        DriverLogging.set(verbose);
         try {
             System.out.println(summary(run(DataConfig.load(config, overrides))));
         } catch (Failed e) {
@@ -106,7 +112,8 @@ public final class PrepareJob {
             problems.add(output);
         }
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(String.join("\n  ", problems));
+            // One line, as a command line error is: the problems side by side.
+            throw new IllegalArgumentException(String.join(" | ", problems));
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.agentflan.config.ConfigException;
+import org.agentflan.dataprep.prepare.DriverLogging;
 import org.agentflan.launch.RankStatus;
 import org.agentflan.trainer.TrainConfig;
 import org.apache.spark.SparkConf;
@@ -20,7 +21,7 @@ import scala.reflect.ClassTag$;
 
 /**
  * spark-submit's entry point for training as one Spark barrier stage: {@code BarrierTrain --ranks N --config FILE
- * [train options]}. The driver checks the recipe (a bad one stops here, before any executor is taken), then runs one
+ * [train options] [--verbose]}; the driver logs at WARN, as the CLI does, unless {@code --verbose}. The driver checks the recipe (a bad one stops here, before any executor is taken), then runs one
  * barrier stage of N tasks, one per rank ({@link RankTask}); each trains as {@code agentflan train} in a child JVM on
  * its executor. A barrier stage starts all its tasks together or none, and any task's failure fails the stage. Spark
  * does not rerun a failed barrier stage whose output goes to the driver, so the driver runs it again, up to
@@ -30,6 +31,7 @@ import scala.reflect.ClassTag$;
  */
 public final class BarrierTrain {
     static final String RANKS = "--ranks";
+    static final String VERBOSE = "--verbose";
     private static final String PREFIX = "spark barrier train: ";
 
     private BarrierTrain() {}
@@ -43,7 +45,14 @@ public final class BarrierTrain {
         Path config = null;
         List<String> overrides = new ArrayList<>();
         List<String> trainArgs = new ArrayList<>();
+        boolean verbose = false;
         for (int i = 0; i < args.length; i++) {
+            if (args[i].equals(VERBOSE)) {
+                // INFO on the driver too, and each rank's train gets it for its stack traces and logging.
+                verbose = true;
+                trainArgs.add(VERBOSE);
+                continue;
+            }
             if (i + 1 >= args.length) {
                 return usage("'" + args[i] + "' needs a value");
             }
@@ -71,6 +80,7 @@ public final class BarrierTrain {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
+        DriverLogging.set(verbose);
         SparkConf conf = new SparkConf().setIfMissing("spark.app.name", "agentflan-train");
         try (JavaSparkContext spark = new JavaSparkContext(conf)) {
             return train(spark, ranks, config.getFileName().toString(), text, trainArgs);

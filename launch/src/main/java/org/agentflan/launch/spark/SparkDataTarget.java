@@ -79,6 +79,9 @@ public final class SparkDataTarget implements SubmitTarget {
         for (String override : request.overrides()) {
             command.addAll(List.of("--set", override));
         }
+        if (request.verbose()) {
+            command.add("--verbose");
+        }
         Map<String, String> files = new LinkedHashMap<>();
         files.put(SparkSubmitLine.SCRIPT, SparkSubmitLine.script(command));
         return new Submission(files, command, "data stage " + shape.jobName() + " ran on " + master.url()

@@ -93,6 +93,9 @@ public final class SparkTrainTarget implements SubmitTarget {
         for (String override : request.overrides()) {
             command.addAll(List.of("--set", override));
         }
+        if (request.verbose()) {
+            command.add(BarrierTrain.VERBOSE);
+        }
         files.put(SparkSubmitLine.SCRIPT, SparkSubmitLine.script(command));
         return new Submission(files, command, "training " + shape.jobName() + " ran as a barrier stage of " + ranks
                 + " ranks on " + master.url() + "; its run folder is " + cfg.runDir());

@@ -127,6 +127,22 @@ class SparkTargetsTest {
         assertThrows(ConfigException.class, () -> data(shape(1, null, 0, null, null, "yarn"), List.of("partitons=3")));
     }
 
+    /** submit --verbose reaches the driver (INFO logging there, and the ranks' stack traces); without it, nothing. */
+    @Test
+    void verboseIsPassedOnToTheDriver() {
+        ClusterShape local = shape(1, null, 0, null, null, "local[2]");
+        for (boolean verbose : new boolean[] {false, true}) {
+            List<String> data = new SparkDataTarget(Map.of())
+                    .render(new SubmitRequest(dataConfig, List.of(), local, checkout, verbose)).command();
+            List<String> train = new SparkTrainTarget(Map.of())
+                    .render(new SubmitRequest(trainConfig, trainSets, shape(1, 2, 0, null, null, "local[4]"), checkout, verbose))
+                    .command();
+            assertEquals(verbose, data.get(data.size() - 1).equals("--verbose"), data.toString());
+            assertEquals(verbose, train.get(train.size() - 1).equals("--verbose"), train.toString());
+            assertEquals(verbose ? 1 : 0, data.stream().filter("--verbose"::equals).count(), data.toString());
+        }
+    }
+
     @Test
     void theRelativePathsOfTheBundledRecipeAreListedTogether() {
         SubmitRequest request = new SubmitRequest(ROOT.resolve("configs/data/sample.yaml"), List.of(),
