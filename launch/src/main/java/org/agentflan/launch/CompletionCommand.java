@@ -26,8 +26,13 @@ public final class CompletionCommand implements Runnable {
 
     @Override
     public void run() {
+        String name = spec.root().name();
         // Through System.out, as every command prints its result (the shell redirects that stream).
-        System.out.print(AutoComplete.bash(spec.root().name(), spec.root().commandLine()));
+        System.out.print(AutoComplete.bash(name, spec.root().commandLine()));
+        // The README runs the CLI as scripts/agentflan. Bash falls back from that word to the compspec of 'agentflan',
+        // except on the Tab that made bash-completion load this file (measured with bash 5.2, bash-completion 2.11):
+        // registering the path too makes that first Tab complete.
+        System.out.println("complete -F _complete_" + name + " -o default scripts/" + name);
         System.out.flush();
     }
 }

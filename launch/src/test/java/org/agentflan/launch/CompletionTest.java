@@ -46,8 +46,10 @@ class CompletionTest {
     private static Map<String, List<String>> complete(Path script, String... lines) throws Exception {
         // Outside a real completion picocli's compopt calls fail with a message; the function carries on.
         StringBuilder probe = new StringBuilder("source '" + script + "' || exit 3\n")
-                .append("spec=$(complete -p agentflan) || exit 4\n")
-                .append("function=$(sed -E 's/.*-F ([^ ]+).*/\\1/' <<< \"$spec\")\n")
+                .append("function=$(complete -p agentflan | sed -E 's/.*-F ([^ ]+).*/\\1/')\n")
+                .append("[[ -n $function ]] || exit 4\n")
+                // The same function for the path the README runs.
+                .append("[[ $(complete -p scripts/agentflan) == *\"-F $function \"* ]] || exit 5\n")
                 .append("complete_line() {\n")
                 .append("  COMP_LINE=\"$1\"; COMP_POINT=${#1}; read -r -a COMP_WORDS <<< \"$1\"\n")
                 .append("  [[ \"$1\" == *' ' ]] && COMP_WORDS+=('')\n")
