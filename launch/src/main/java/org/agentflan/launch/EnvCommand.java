@@ -3,13 +3,10 @@ package org.agentflan.launch;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.LibUtils;
 import ai.djl.util.cuda.CudaUtils;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.lang.management.MemoryUsage;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,8 +24,14 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "env",
         mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Prints the Java, DJL and libtorch versions, devices and backends.",
         description = {"Prints the Java, DJL and libtorch versions, where libtorch was loaded from, the devices, and whether",
-            "CUDA, NCCL (GPU ranks) and Gloo (CPU ranks) are usable, with what to install where one is missing."})
+            "CUDA, NCCL (GPU ranks) and Gloo (CPU ranks) are usable, with what to install where one is missing."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan env",
+            "  scripts/agentflan env --json"})
 public final class EnvCommand implements Callable<Integer> {
     static final String LIBTORCH = "2.7.1";
     static final String CUDA_HINT = "set PYTORCH_LIBRARY_PATH to the lib folder of a libtorch " + LIBTORCH + " CUDA 12.8"
@@ -69,9 +72,9 @@ public final class EnvCommand implements Callable<Integer> {
         report.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ") at "
                 + System.getProperty("java.home"));
         report.put("djl", Engine.getDjlVersion());
-        Engine engine;
+        Libtorch libtorch;
         try {
-            engine = Engine.getEngine("PyTorch");
+            libtorch = Libtorch.load();
         } catch (RuntimeException | UnsatisfiedLinkError e) {
             report.put("engine", new Check(false, "the PyTorch engine did not load: " + e.getMessage(),
                     "check PYTORCH_LIBRARY_PATH, PYTORCH_VERSION and PYTORCH_FLAVOR, or unset them to use the bundled CPU"
@@ -79,12 +82,9 @@ public final class EnvCommand implements Callable<Integer> {
             report.put("gloo", Check.of(NativeBackends.gloo()));
             return report;
         }
-        Path libtorch = Path.of(LibUtils.getLibtorchPath());
-        boolean cudaBuild = Files.exists(libtorch.resolve("libtorch_cuda.so"));
-        report.put("engine", new Check(true, "PyTorch, libtorch " + engine.getVersion() + ", "
-                + (cudaBuild ? "CUDA build" : "CPU build") + ", loaded from " + libtorch, null));
-        report.put("devices", devices(engine));
-        report.put("cuda", cuda(engine, cudaBuild));
+        report.put("engine", new Check(true, "PyTorch, " + libtorch.describe(), null));
+        report.put("devices", devices(libtorch.engine()));
+        report.put("cuda", cuda(libtorch.engine(), libtorch.cudaBuild()));
         report.put("nccl", Check.of(NativeBackends.nccl()));
         report.put("gloo", Check.of(NativeBackends.gloo()));
         return report;

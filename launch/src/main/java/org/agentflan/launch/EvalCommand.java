@@ -14,14 +14,23 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code agentflan eval}: loss, hallucination and tool-use figures of a model on a prepared folder. */
-@Command(name = "eval", mixinStandardHelpOptions = true,
+@Command(name = "eval",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Measures a model's loss, hallucination and tool use on a data set.",
         description = {"Evaluates an HF-layout Llama model on a prepared data folder (README: 'Evaluate a model').",
             "loss: mean next-token NLL per loss token, overall and per source.",
             "hallucination: on negative samples, the share of greedy first replies that call a tool anyway, under a "
                 + "ReAct prompt and under a general prompt (lower is better).",
             "tool_use: on reference tool calls, the share of replies that call the reference tool, give JSON-object "
                 + "arguments, and give the reference's argument keys.",
-            "A table goes to stdout (one JSON object with --json); progress goes to stderr."})
+            "A table goes to stdout (one JSON object with --json); progress goes to stderr."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan eval --data work/data/sample \\",
+            "      --model work/runs/tiny/checkpoints/step_00000040/model",
+            "  scripts/agentflan eval --data work/data/sample --split all --max-samples 50 \\",
+            "      --json --model work/runs/tiny/checkpoints/step_00000040/model"})
 public final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -3,6 +3,8 @@ package org.agentflan.launch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.agentflan.trainer.TrainConfig;
@@ -13,10 +15,19 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code agentflan export}: an HF folder for serving, in a chosen dtype, from a checkpoint's fp32 master weights. */
-@Command(name = "export", mixinStandardHelpOptions = true,
+@Command(name = "export",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Writes an HF model folder in a chosen dtype from a checkpoint.",
         description = {"Writes an HF model folder (safetensors, index, config.json, generation_config.json, tokenizer "
                 + "files) in the chosen dtype from a training checkpoint's fp32 master weights, or from any HF folder.",
-            "The folder is written beside --out under a temporary name and renamed when complete: it is whole or absent."})
+            "The folder is written beside --out under a temporary name and renamed when complete: it is whole or absent."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan export --out work/export/tiny-bf16 \\",
+            "      --checkpoint work/runs/tiny/checkpoints/step_00000040",
+            "  scripts/agentflan export --dtype float16 --out work/export/tiny-fp16 \\",
+            "      --checkpoint work/runs/tiny/checkpoints/step_00000040"})
 public final class ExportCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -24,7 +35,7 @@ public final class ExportCommand implements Callable<Integer> {
             description = "A checkpoint folder (<run>/checkpoints/step_N) or an HF model folder.")
     Path checkpoint;
 
-    @Option(names = "--dtype", defaultValue = "bfloat16", paramLabel = "DTYPE",
+    @Option(names = "--dtype", defaultValue = "bfloat16", paramLabel = "DTYPE", completionCandidates = DtypeNames.class,
             description = "Weight dtype: float32, float16 or bfloat16 (round to nearest even). Default: ${DEFAULT-VALUE}.")
     TrainConfig.Dtype dtype;
 
@@ -34,6 +45,14 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--max-shard-bytes", defaultValue = "5000000000", paramLabel = "N",
             description = "Largest safetensors shard, in bytes. Default: ${DEFAULT-VALUE}.")
     long maxShardBytes;
+
+    /** The dtypes as configs and this help write them (lowercase), for bash completion; parsing ignores case. */
+    static final class DtypeNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return Arrays.stream(TrainConfig.Dtype.values()).map(d -> d.name().toLowerCase(Locale.ROOT)).iterator();
+        }
+    }
 
     @Override
     public Integer call() {

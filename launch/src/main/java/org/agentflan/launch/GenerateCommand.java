@@ -8,11 +8,22 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code agentflan generate}: one assistant reply to a prompt in the Agent-FLAN template. */
-@Command(name = "generate", mixinStandardHelpOptions = true,
+@Command(name = "generate",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Generates an assistant reply to a prompt with a Llama model.",
         description = {"Generates an assistant reply with an HF-layout Llama model and a KV cache.",
             "The prompt is rendered in the Agent-FLAN template (optional system turn, user turn, assistant begin "
                 + "marker), prefixed with BOS; decoding stops at the assistant end marker (U+0D3F), EOS or "
-                + "--max-new-tokens. The reply goes to stdout, statistics to stderr."})
+                + "--max-new-tokens. The reply goes to stdout, statistics to stderr."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan generate --tokenizer sample-data/llama2-tokenizer \\",
+            "      --model work/runs/tiny/checkpoints/step_00000040/model \\",
+            "      --prompt \"I need the weather in Paris. Which tool should I call?\"",
+            "  scripts/agentflan generate --model /models/Llama-2-7b-chat-hf \\",
+            "      --tokenizer /models/Llama-2-7b-chat-hf --prompt \"List the files in /tmp\" \\",
+            "      --system \"You are a helpful assistant.\" --temperature 0.7 --top-p 0.9"})
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory (config.json + safetensors).")
     Path model;

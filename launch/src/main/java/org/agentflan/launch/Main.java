@@ -9,10 +9,17 @@ import picocli.CommandLine.ScopeType;
 /** The {@code agentflan} command line. Each subcommand is a class of its own; this only wires them. */
 @Command(name = "agentflan",
         mixinStandardHelpOptions = true,
-        version = "agentflan 0.1.0",
+        versionProvider = VersionProvider.class,
         description = {
             "Builds the Agent-FLAN training corpus with Spark and fine-tunes Llama-2 on it with DJL/PyTorch.",
             "Run 'agentflan <command> --help' for the options of a command."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan prepare --config configs/data/sample.yaml",
+            "  scripts/agentflan train --config configs/train/tiny.yaml",
+            "  scripts/agentflan generate --tokenizer sample-data/llama2-tokenizer \\",
+            "      --model work/runs/tiny/checkpoints/step_00000040/model \\",
+            "      --prompt \"I need the weather in Paris. Which tool should I call?\""},
         subcommands = {
             CommandLine.HelpCommand.class,
             PrepareCommand.class,
@@ -26,8 +33,15 @@ import picocli.CommandLine.ScopeType;
             ExportCommand.class,
             SubmitCommand.class,
             EnvCommand.class,
+            CompletionCommand.class,
         })
 public final class Main implements Runnable {
+    /**
+     * The heading of the examples every command's --help ends with. They are the README's flows, run from the
+     * checkout's root, where configs/, sample-data/ and work/ are; HelpTextTest parses each with this command line.
+     */
+    static final String EXAMPLES = "%nExamples (from the checkout's root):%n";
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     /** Every command inherits it (it is listed in each one's --help); errors and logging read it. */

@@ -20,6 +20,8 @@ import picocli.CommandLine.Option;
 /** {@code agentflan plan}: the per-device memory budget of a train config, and whether it fits. */
 @Command(name = "plan",
         mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Prints the per-device memory of a training step and if it fits.",
         description = {
             "Prints the memory one device needs at the peak of a training step of a train config: weights, compute-dtype",
             "copies, gradients, AdamW moments, activations (memory.recompute, memory.attention_block), the chunked loss,",
@@ -29,7 +31,13 @@ import picocli.CommandLine.Option;
         exitCodeList = {
             " 0:the plan fits the device",
             " 1:the plan does not fit (the knobs to turn are printed)",
-            " 2:bad config or arguments (one 'error:' line)"})
+            " 2:bad config or arguments (one 'error:' line)"},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan plan --config configs/train/tiny.yaml",
+            "  scripts/agentflan plan --config configs/train/agent-flan-7b.yaml \\",
+            "      --set model.init=llama2_7b --device gpu --device-memory 80000000000 \\",
+            "      --world 8"})
 public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "train recipe (YAML), e.g. configs/train/agent-flan-7b.yaml")
     Path config;

@@ -10,13 +10,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code agentflan prepare}: the Spark data stage. */
-@Command(name = "prepare", mixinStandardHelpOptions = true,
+@Command(name = "prepare",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Builds the tokenized training corpus from its sources with Spark.",
         description = {"Builds the Agent-FLAN training corpus with Spark: reads the configured sources, applies the",
             "Agent-FLAN transforms, renders and tokenizes every sample, and writes <output>/shards/*.parquet,",
             "<output>/rejects/ and <output>/manifest.json (written last), beside any previous corpus, which is",
             "replaced only when the new one is complete. Runs on an embedded local[*] Spark",
-            "unless spark.master is set; for a cluster, submit data-prep's -cluster jar with spark-submit.",
-            "Example: agentflan prepare --config configs/data/sample.yaml --set max_length=2048"})
+            "unless spark.master is set; for a cluster, submit data-prep's -cluster jar with spark-submit."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan prepare --config configs/data/sample.yaml",
+            "  scripts/agentflan prepare --config configs/data/agent-flan.yaml \\",
+            "      --set output=/data/af --set seed=7"})
 public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "Data config YAML (see configs/data/).")
     Path config;

@@ -11,13 +11,23 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code agentflan render}: conversations to the ids and loss mask a shard would hold. */
-@Command(name = "render", mixinStandardHelpOptions = true,
+@Command(name = "render",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Prints conversations as the token ids and loss mask of shard rows.",
         description = {"Renders conversations with the Agent-FLAN template and tokenizes them exactly as a shard",
             "row holds them. Input: Agent-FLAN release records, one per line:",
             "  {\"id\": ..., \"conversation\": [{\"role\": \"user\", \"content\": ..., \"loss\": false}, ...]}",
             "Output per line: {\"input_ids\": [...], \"loss_mask\": [...]}, {\"id\": ..., \"rejected\": kind,",
             "\"reason\": ...} for a record prepare would reject, or with --pretty the text with",
-            "loss-carrying tokens highlighted (green on a terminal, [[...]] otherwise)."})
+            "loss-carrying tokens highlighted (green on a terminal, [[...]] otherwise)."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan render --tokenizer sample-data/llama2-tokenizer \\",
+            "      --input sample-data/agent-flan/toolbench_react_sample.jsonl --pretty",
+            "  scripts/agentflan render --tokenizer sample-data/llama2-tokenizer \\",
+            "      --input sample-data/agent-flan/toolbench_tflan_sample.jsonl \\",
+            "      --max-length 512 --over-length truncate_turns > ids.jsonl"})
 public final class RenderCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", required = true, paramLabel = "DIR",
             description = "Directory holding tokenizer.json (or the file itself).")

@@ -13,7 +13,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code agentflan score}: loss (and logits) of token ids under a model. */
-@Command(name = "score", mixinStandardHelpOptions = true,
+@Command(name = "score",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Prints the loss of token ids under an HF-layout Llama model.",
         description = {"Scores token ids under an HF-layout Llama model (fp32).",
             "Input: one JSON object per line, {\"input_ids\": [...], \"loss_mask\": [...]} (loss_mask optional, "
                 + "same length).",
@@ -21,7 +24,13 @@ import picocli.CommandLine.Option;
                 + "0..t-1, the alignment of data-prep shards); without loss_mask every token after the first counts.",
             "Output: one line per input line, {\"loss\": x, \"tokens\": n} (loss null when nothing counts); with "
                 + "--logits also \"logits\": [seq][vocab] float32, row t scoring the token at t+1.",
-            "A summary (lines, tokens, mean loss) goes to stderr."})
+            "A summary (lines, tokens, mean loss) goes to stderr."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan score --input ids.jsonl \\",
+            "      --model work/runs/tiny/checkpoints/step_00000040/model",
+            "  scripts/agentflan score --input ids.jsonl --logits \\",
+            "      --model work/runs/tiny/checkpoints/step_00000040/model > logits.jsonl"})
 public final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "HF model directory: config.json and model.safetensors or shards with model.safetensors.index.json.")

@@ -28,11 +28,21 @@ import picocli.CommandLine.Spec;
 /** {@code agentflan submit}: the data stage or training as a job on a cluster, or with --dry-run what it would submit. */
 @Command(name = "submit",
         mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Submits the data stage or a training run as a job to a cluster.",
         description = {
             "Submits the data stage or training to a cluster: spark-data (spark-submit of the data stage), spark (training",
             "as a Spark barrier stage, one task per rank), slurm (an sbatch job with srun, requeued and resumed after",
             "preemption), k8s (an indexed Job and a headless Service for kubectl apply). Writes the job's files to --out,",
-            "then runs the submitting command there; --dry-run prints both and submits nothing."})
+            "then runs the submitting command there; --dry-run prints both and submits nothing."},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan submit --target slurm --config configs/train/tiny.yaml \\",
+            "      --nodes 2 --time 1:00:00 --dry-run",
+            "  scripts/agentflan submit --target k8s --dry-run \\",
+            "      --config configs/train/agent-flan-7b.yaml --job-name sft-7b \\",
+            "      --image registry.example/agentflan:0.1 --volume agentflan-data:/data \\",
+            "      --nodes 2 --gpus-per-node 8"})
 public final class SubmitCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

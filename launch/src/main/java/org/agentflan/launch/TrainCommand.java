@@ -18,6 +18,8 @@ import picocli.CommandLine.Spec;
 /** {@code agentflan train}: full-parameter SFT with checkpoints and exact resume. */
 @Command(name = "train",
         mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Fine-tunes Llama-2 on prepared shards, with resumable checkpoints.",
         description = {
             "Fine-tunes Llama-2 on prepared shards: packed rows, gradient accumulation, AdamW, warm-up + cosine LR,",
             "checkpoints in HF layout under <run-dir>/checkpoints/step_NNNNNNNN/, metrics.jsonl and loss.png.",
@@ -31,7 +33,13 @@ import picocli.CommandLine.Spec;
             " 1:the run diverged: non-finite weights, or nan.max_consecutive non-finite steps in a row",
             " 2:nothing trained or the run failed: bad config, data, files or disk (one 'error:' line); a rank was lost;"
                     + " with --nproc, the ranks ended differently (the rank that failed first is named)",
-            "75:preempted by SIGTERM, SIGINT, SIGHUP or SIGUSR1 after checkpointing; run the same command to resume"})
+            "75:preempted by SIGTERM, SIGINT, SIGHUP or SIGUSR1 after checkpointing; run the same command to resume"},
+        footerHeading = Main.EXAMPLES,
+        footer = {
+            "  scripts/agentflan train --config configs/train/tiny.yaml --stop-at-step 20",
+            "  scripts/agentflan train --config configs/train/tiny.yaml   # resumes at 20",
+            "  scripts/agentflan train --nproc 2 --config configs/train/tiny.yaml \\",
+            "      --set threads=1"})
 public final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
